@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+// Entry point of the installed CLI. The Node >= 22 check is the `init` hook
+// (src/hooks/init/node-version.ts), which runs before any command.
+try {
+  // Cache compiled code between runs (Node 22.1+), for start-up time.
+  const {enableCompileCache} = await import('node:module')
+  enableCompileCache?.()
+} catch {}
+const {execute} = await import('@oclif/core')
+await execute({dir: import.meta.url})

@@ -1,0 +1,34 @@
+# Sourced by scripts/*.sh and .ci/run: puts a Node.js >= 22 first on PATH (installing it
+# from the npm registry when the machine's node is older or missing), installs the npm
+# dependencies when needed, and makes sure python3 can run moto.
+# Leaves: PATH with Node 22; PSB_ROOT.
+
+PSB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PSB_ROOT
+
+_node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+if [[ "$(_node_major)" -lt 22 ]]; then
+  NODE22_DIR="${PSB_NODE22_DIR:-$HOME/.cache/psb/node22}"
+  if [[ ! -x "$NODE22_DIR/node_modules/.bin/node" ]]; then
+    echo "env: installing Node.js 22 from the npm registry into $NODE22_DIR" >&2
+    command -v npm >/dev/null || { echo "env: npm is needed to install Node.js 22 (apt-get install npm)" >&2; exit 1; }
+    mkdir -p "$NODE22_DIR"
+    npm install --prefix "$NODE22_DIR" --no-save --no-audit --no-fund --loglevel=error node@22 >&2
+  fi
+  export PATH="$NODE22_DIR/node_modules/.bin:$PATH"
+fi
+echo "env: using Node.js $(node --version) ($(command -v node))" >&2
+
+if [[ ! -d "$PSB_ROOT/node_modules/@oclif/core" || "$PSB_ROOT/package-lock.json" -nt "$PSB_ROOT/node_modules/.package-lock.json" ]]; then
+  (cd "$PSB_ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+fi
+# npm scripts run with node_modules/.bin first on PATH, where the `node` package puts Node 22.
+export PATH="$PSB_ROOT/node_modules/.bin:$PATH"
+
+PSB_PYTHON="${PSB_PYTHON:-python3}"
+if ! "$PSB_PYTHON" -c 'import moto, moto.server, werkzeug' 2>/dev/null; then
+  echo "env: installing moto[server] for $PSB_PYTHON" >&2
+  "$PSB_PYTHON" -m pip install --quiet 'moto[server]>=5,<6' >&2
+fi
+export PSB_PYTHON

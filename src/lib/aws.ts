@@ -1,0 +1,138 @@
+/**
+ * The one place that creates AWS clients: region, endpoint, path-style, credentials,
+ * retries, user agent and the optional call log. The SDK modules are imported lazily
+ * so that `psb --help` and `psb --version` load none of them.
+ */
+import {appendFileSync} from 'node:fs'
+import type {S3Client} from '@aws-sdk/client-s3'
+import type {IAMClient} from '@aws-sdk/client-iam'
+import type {STSClient} from '@aws-sdk/client-sts'
+import {badInput} from './errors.js'
+
+export interface StaticCredentials {
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken?: string
+}
+
+export interface AwsOptions {
+  /** AWS region; resolved by the caller (see resolveRegion in aws-config.ts). */
+  region: string
+  /** A custom endpoint (S3-compatible store, or a local emulator); implies path-style. */
+  endpoint?: string
+  /** A named profile to act with; undefined means the standard AWS credential chain. */
+  profile?: string
+  /** Explicit credentials (take precedence over `profile`). */
+  credentials?: StaticCredentials
+  /** Total attempts per call, for the SDK's standard retry strategy. */
+  maxAttempts?: number
+}
+
+/** A lazily-built set of clients sharing one configuration. */
+export interface AwsContext {
+  readonly options: AwsOptions
+  s3(region?: string): Promise<S3Client>
+  iam(): Promise<IAMClient>
+  sts(): Promise<STSClient>
+  /** Same configuration, other credentials (e.g. a newly created key). */
+  withCredentials(credentials: StaticCredentials): AwsContext
+}
+
+export const USER_AGENT = 'psb/0.1.0'
+
+function defaultMaxAttempts(): number {
+  const fromEnv = Number(process.env.PSB_MAX_ATTEMPTS)
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 6
+}
+
+export function validateEndpoint(endpoint: string | undefined): string | undefined {
+  if (endpoint === undefined || endpoint === '') return undefined
+  let url: URL
+  try {
+    url = new URL(endpoint)
+  } catch {
+    throw badInput(`--endpoint "${endpoint}" is not a URL.`, 'Give a full URL such as http://127.0.0.1:5000 or https://s3.example.com.', 'EndpointInvalid')
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw badInput(`--endpoint "${endpoint}" must use http or https.`, 'Give a full URL such as http://127.0.0.1:5000.', 'EndpointInvalid')
+  }
+  return endpoint.replace(/\/+$/, '')
+}
+
+/**
+ * When PSB_CALL_LOG names a file, every AWS call is appended to it as
+ * `<service> <Operation>` — used by tests and benchmarks to count (mutating) calls.
+ */
+function addCallLog(client: {middlewareStack: {add: (...args: any[]) => void}}, service: string): void {
+  const file = process.env.PSB_CALL_LOG
+  if (!file) return
+  client.middlewareStack.add(
+    (next: (args: unknown) => Promise<unknown>, context: {commandName?: string}) => async (args: unknown) => {
+      const op = (context.commandName ?? 'Unknown').replace(/Command$/, '')
+      appendFileSync(file, `${service} ${op}\n`)
+      return next(args)
+    },
+    {name: 'psbCallLog', step: 'initialize'},
+  )
+}
+
+function baseConfig(options: AwsOptions, region: string) {
+  const cfg: Record<string, unknown> = {
+    region,
+    maxAttempts: options.maxAttempts ?? defaultMaxAttempts(),
+    retryMode: 'standard',
+    customUserAgent: USER_AGENT,
+  }
+  if (options.endpoint) cfg.endpoint = options.endpoint
+  if (options.credentials) cfg.credentials = options.credentials
+  else if (options.profile) cfg.profile = options.profile
+  return cfg
+}
+
+export function createAwsContext(options: AwsOptions): AwsContext {
+  const s3Clients = new Map<string, Promise<S3Client>>()
+  let iam: Promise<IAMClient> | undefined
+  let sts: Promise<STSClient> | undefined
+  return {
+    options,
+    s3(region = options.region) {
+      let c = s3Clients.get(region)
+      if (!c) {
+        c = import('@aws-sdk/client-s3').then(({S3Client}) => {
+          const client = new S3Client({
+            ...baseConfig(options, region),
+            forcePathStyle: Boolean(options.endpoint),
+            // Only checksum when the operation requires it: S3-compatible stores and
+            // emulators often reject the SDK's default CRC32 trailers.
+            requestChecksumCalculation: options.endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
+            responseChecksumValidation: options.endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
+          })
+          addCallLog(client, 's3')
+          return client
+        })
+        s3Clients.set(region, c)
+      }
+      return c
+    },
+    iam() {
+      iam ??= import('@aws-sdk/client-iam').then(({IAMClient}) => {
+        // IAM is global; its signing region is us-east-1 on the aws partition.
+        const client = new IAMClient(baseConfig(options, options.endpoint ? options.region : 'us-east-1'))
+        addCallLog(client, 'iam')
+        return client
+      })
+      return iam
+    },
+    sts() {
+      sts ??= import('@aws-sdk/client-sts').then(({STSClient}) => {
+        const client = new STSClient(baseConfig(options, options.region))
+        addCallLog(client, 'sts')
+        return client
+      })
+      return sts
+    },
+    withCredentials(credentials) {
+      return createAwsContext({...options, credentials, profile: undefined})
+    },
+  }
+}

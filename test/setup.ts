@@ -1,0 +1,28 @@
+/**
+ * Mocha root hooks: no real network in any test. nock refuses every connection except to
+ * loopback (moto, fake servers). The shared moto server is stopped when the run ends.
+ */
+import nock from 'nock'
+import {stopSharedMoto} from './support/moto.js'
+import {clearRegisteredSecrets} from '../src/lib/redact.js'
+
+// Tests must never touch the machine's real AWS config or credentials.
+for (const k of Object.keys(process.env)) if (k.startsWith('AWS_') || k.startsWith('PULUMI_')) delete process.env[k]
+process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/psb-test/credentials'
+process.env.AWS_CONFIG_FILE = '/nonexistent/psb-test/config'
+process.env.AWS_EC2_METADATA_DISABLED = 'true'
+
+export const mochaHooks = {
+  beforeAll() {
+    nock.disableNetConnect()
+    nock.enableNetConnect((host: string) => /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(host))
+  },
+  afterEach() {
+    nock.cleanAll()
+    clearRegisteredSecrets()
+  },
+  async afterAll() {
+    nock.enableNetConnect()
+    await stopSharedMoto()
+  },
+}
