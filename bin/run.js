@@ -6,5 +6,8 @@ try {
   const {enableCompileCache} = await import('node:module')
   enableCompileCache?.()
 } catch {}
+// oclif's own engines warning loads all of semver (about 120 modules) on every start, and
+// the node-version init hook already refuses old Node.js with a clearer one-line message.
+process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
 const {execute} = await import('@oclif/core')
 await execute({dir: import.meta.url})

@@ -7,13 +7,18 @@
  * key order, indented sub-keys (`s3 =` then `  addressing_style = path`), CRLF endings,
  * a missing final newline, values containing `=`.
  *
- * Parsing follows the AWS SDK's own parser (@smithy/shared-ini-file-loader): a section
- * header is `[name]`, the first `=` splits key and value, a key with an empty value opens
- * indented sub-keys. A line that the SDK would read differently from us, or that we cannot
- * classify, makes parsing fail with the line number, so we never rewrite a file we do not
- * understand.
+ * Parsing follows the AWS SDK's own parser (@smithy/shared-ini-file-loader) exactly:
+ *  - a `#` or `;` at the start of a line, or after whitespace, starts a comment (so
+ *    `region = us-east-1 # main` has the value `us-east-1`, while `a=b;c` keeps `b;c`);
+ *  - a section header is `[name]` (the name is not trimmed: `[ x ]` is the profile " x ");
+ *  - the first `=` splits key and value; both are trimmed;
+ *  - a key with an empty value opens indented sub-keys; an unindented key closes them;
+ *  - in the config file, `[profile NAME]`, `[sso-session NAME]` and `[services NAME]` are
+ *    prefixed sections (NAME may be quoted); `[profile default]` replaces `[default]`.
+ * A line that the SDK would read differently from us, or that we cannot classify, makes
+ * parsing fail with the line number, so psb never rewrites a file it does not understand.
  */
-import {PsbError, EXIT} from './errors.js'
+import {PsbError, EXIT, badInput} from './errors.js'
 
 export type LineKind = 'section' | 'entry' | 'subentry' | 'comment' | 'blank'
 
@@ -23,16 +28,16 @@ export interface IniLine {
   /** The line's end-of-line as found ('' for a last line without one). */
   eol: string
   kind: LineKind
-  /** For 'section': the name inside the brackets (trimmed). */
+  /** For 'section': the name inside the brackets, exactly as the SDK reads it (not trimmed). */
   section?: string
-  /** For 'entry' / 'subentry': the key (trimmed) and value (trimmed). */
+  /** For 'entry' / 'subentry': the key and value as the SDK reads them (trimmed, comment removed). */
   key?: string
   value?: string
 }
 
 export interface IniDocument {
   lines: IniLine[]
-  /** The end-of-line used for lines psb adds: the file's own (CRLF if its first line has one). */
+  /** The end-of-line used for lines psb adds: the file's own (CRLF if its first line ending is CRLF). */
   eol: '\n' | '\r\n'
 }
 
@@ -40,59 +45,81 @@ export class IniParseError extends PsbError {
   constructor(
     readonly file: string,
     readonly line: number,
-    reason: string,
+    readonly reason: string,
   ) {
     super(`Cannot safely parse ${file}, line ${line}: ${reason}.`, {
       code: 'IniParseError',
       exitCode: EXIT.USAGE,
       hint: `Fix or remove line ${line} of ${file} by hand; psb does not rewrite a file it cannot read exactly as the AWS SDK does.`,
+      data: {file, line},
     })
   }
 }
 
-const SECTION = /^\s*\[([^[\]]*)\]\s*(?:[#;].*)?$/
-const COMMENT = /^\s*[#;]/
+/** Where the SDK cuts a comment off a line: `#` or `;` at the start or after whitespace. */
+const COMMENT_START = /(^|\s)[;#]/
+/** The SDK's rule for prefixed section names (`profile x`, `sso-session "y"`). */
+const PREFIX_KEY = /^([\w-]+)\s(["'])?([\w-@+.%:/]+)\2$/
+const SECTION_TYPES = ['profile', 'sso-session', 'services']
+/** Section names the SDK refuses outright (it then ignores the whole file). */
+const BLOCKED_SECTIONS = ['__proto__', 'profile __proto__']
+
+/** The part of a line before its comment, as the SDK cuts it (not trimmed). */
+function beforeComment(text: string): string {
+  const m = COMMENT_START.exec(text)
+  return m ? text.slice(0, m.index) : text
+}
 
 export function parseIni(text: string, file = 'the file'): IniDocument {
   const lines: IniLine[] = []
-  const re = /([^\r\n]*)(\r\n|\n|\r|$)/g
-  let m: RegExpExecArray | null
   let inSection = false
   let subOpen = false
   let lineNo = 0
   let firstEol: string | undefined
-  while ((m = re.exec(text)) !== null) {
-    const [, body, eol] = m
-    if (body === '' && eol === '') break
+  const len = text.length
+  let pos = 0
+  while (pos < len) {
     lineNo++
+    const nl = text.indexOf('\n', pos)
+    let end = nl === -1 ? len : nl
+    let eol = nl === -1 ? '' : '\n'
+    if (nl > pos && text.charCodeAt(nl - 1) === 13) {
+      end = nl - 1
+      eol = '\r\n'
+    }
+    const body = text.slice(pos, end)
+    pos = nl === -1 ? len : nl + 1
     if (firstEol === undefined && eol) firstEol = eol
-    if (eol === '\r') throw new IniParseError(file, lineNo, 'a lone carriage return (CR) line ending')
-    if (body.trim() === '') {
+    if (body.includes('\r')) throw new IniParseError(file, lineNo, 'a lone carriage return (CR) line ending')
+    const trimmed = body.trim()
+    if (trimmed === '') {
       lines.push({text: body, eol, kind: 'blank'})
       continue
     }
-    if (COMMENT.test(body)) {
+    // The SDK cuts the comment off the line, then trims (cutting the trimmed line is the same).
+    const stripped = trimmed.includes('#') || trimmed.includes(';') ? beforeComment(trimmed).trim() : trimmed
+    if (stripped === '') {
       lines.push({text: body, eol, kind: 'comment'})
       continue
     }
-    const sec = SECTION.exec(body)
-    if (sec) {
-      const name = sec[1].trim()
-      if (name === '') throw new IniParseError(file, lineNo, 'an empty section name')
+    if (stripped.charCodeAt(0) === 91 /* [ */) {
+      if (!stripped.endsWith(']')) throw new IniParseError(file, lineNo, 'a malformed section header (text after the closing "]" that is not a comment)')
+      const name = stripped.slice(1, -1)
+      if (name.includes('[') || name.includes(']')) throw new IniParseError(file, lineNo, 'a section header with "[" or "]" inside its name')
+      if (name.trim() === '') throw new IniParseError(file, lineNo, 'an empty section name')
+      if (BLOCKED_SECTIONS.includes(name)) throw new IniParseError(file, lineNo, `the section name "${name}", which the AWS SDK refuses`)
       lines.push({text: body, eol, kind: 'section', section: name})
       inSection = true
       subOpen = false
       continue
     }
-    if (body.trimStart().startsWith('[')) throw new IniParseError(file, lineNo, 'a malformed section header')
-    const eq = body.indexOf('=')
+    const eq = stripped.indexOf('=')
     if (eq === -1) throw new IniParseError(file, lineNo, 'a line that is neither a section, a comment nor a key = value pair')
+    if (eq === 0) throw new IniParseError(file, lineNo, 'a value with no key')
     if (!inSection) throw new IniParseError(file, lineNo, 'a key = value pair before any [section]')
-    const key = body.slice(0, eq).trim()
-    const value = body.slice(eq + 1).trim()
-    if (key === '') throw new IniParseError(file, lineNo, 'a value with no key')
-    const indented = /^\s/.test(body)
-    if (indented && subOpen) {
+    const key = stripped.slice(0, eq).trim()
+    const value = stripped.slice(eq + 1).trim()
+    if (subOpen && body.length !== body.trimStart().length) {
       lines.push({text: body, eol, kind: 'subentry', key, value})
       continue
     }
@@ -108,6 +135,26 @@ export function serializeIni(doc: IniDocument): string {
   return out
 }
 
+/**
+ * The key under which the SDK files a section: the name itself (`default`, `pulumi`), or
+ * `profile.NAME` / `sso-session.NAME` / `services.NAME` for prefixed sections (quotes
+ * removed). Undefined for a section the SDK ignores (`[foo bar]`: an unknown prefix).
+ */
+export function sdkSectionKey(name: string): string | undefined {
+  const m = PREFIX_KEY.exec(name)
+  if (m) return SECTION_TYPES.includes(m[1]) ? `${m[1]}.${m[3]}` : undefined
+  return name
+}
+
+/** True when the SDK reads the two section names as the same section. */
+export function sameSection(a: string, b: string): boolean {
+  if (a === b) return true
+  // Only prefixed names (with a space) can differ in text and still be the same section.
+  if (!/\s/.test(a) || !/\s/.test(b)) return false
+  const ka = sdkSectionKey(a)
+  return ka !== undefined && ka === sdkSectionKey(b)
+}
+
 export interface SectionRange {
   name: string
   /** Index of the header line. */
@@ -118,104 +165,199 @@ export interface SectionRange {
 
 export function sectionRanges(doc: IniDocument): SectionRange[] {
   const out: SectionRange[] = []
-  doc.lines.forEach((l, i) => {
-    if (l.kind === 'section') {
-      if (out.length > 0) out[out.length - 1].end = i
-      out.push({name: l.section!, header: i, end: doc.lines.length})
-    }
-  })
+  const lines = doc.lines
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].kind !== 'section') continue
+    if (out.length > 0) out[out.length - 1].end = i
+    out.push({name: lines[i].section!, header: i, end: lines.length})
+  }
   return out
 }
 
-/** The top-level entries of a section (the last of duplicate sections wins, like the SDK). */
+/**
+ * The top-level entries of a section, as the SDK reads them: sections that are the same for
+ * the SDK (duplicates, `[profile x]` and `[profile "x"]`) are merged, a later key wins.
+ * Keys with an empty value (they open sub-keys) are left out, as the SDK does.
+ */
 export function sectionEntries(doc: IniDocument, name: string): Record<string, string> | undefined {
   let found: Record<string, string> | undefined
   for (const r of sectionRanges(doc)) {
-    if (r.name !== name) continue
-    found = {...found}
+    if (!sameSection(r.name, name)) continue
+    found ??= {}
     for (let i = r.header + 1; i < r.end; i++) {
       const l = doc.lines[i]
-      if (l.kind === 'entry') found[l.key!] = l.value!
+      if (l.kind === 'entry' && l.value !== '') found[l.key!] = l.value!
     }
   }
   return found
 }
 
+/** Section names in file order, each once (raw, as in the headers). */
 export function sectionNames(doc: IniDocument): string[] {
   return [...new Set(sectionRanges(doc).map((r) => r.name))]
 }
 
 /**
- * Sets (or, with `undefined`, removes) top-level keys of a section, in place: an existing
- * key keeps its line position, new keys go after the section's last entry, a missing
- * section is appended at the end of the file. Returns true when anything changed.
+ * What the SDK's `parseIni` returns for this document: section key → key → value, with
+ * sub-keys as `parent.child`. Used to read profiles exactly as the SDK will, and by tests
+ * to prove this parser and the SDK's agree.
+ */
+export function sdkParse(doc: IniDocument): Record<string, Record<string, string>> {
+  const map: Record<string, Record<string, string>> = {}
+  let current: string | undefined
+  let sub: string | undefined
+  for (const l of doc.lines) {
+    if (l.kind === 'section') {
+      current = sdkSectionKey(l.section!)
+      sub = undefined
+      continue
+    }
+    if ((l.kind !== 'entry' && l.kind !== 'subentry') || current === undefined) continue
+    if (l.value === '') {
+      sub = l.key
+      continue
+    }
+    if (l.kind === 'entry') sub = undefined
+    map[current] ??= {}
+    map[current][sub ? `${sub}.${l.key}` : l.key!] = l.value!
+  }
+  return map
+}
+
+/** The SDK's view of a config file: profiles by bare name, other prefixed sections kept prefixed. */
+export function sdkConfigData(parsed: Record<string, Record<string, string>>): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {}
+  if (parsed.default) out.default = parsed.default
+  for (const [key, value] of Object.entries(parsed)) {
+    const dot = key.indexOf('.')
+    if (dot === -1 || !SECTION_TYPES.includes(key.slice(0, dot))) continue
+    out[key.slice(0, dot) === 'profile' ? key.slice(dot + 1) : key] = value
+  }
+  return out
+}
+
+const KEY_NAME = /^[A-Za-z0-9_.-]+$/
+
+function checkValue(key: string, value: string): void {
+  if (!KEY_NAME.test(key)) throw badInput(`"${key}" is not a key psb can write to an AWS ini file.`, undefined, 'IniKeyInvalid')
+  if (value === '' || value !== value.trim() || /[\r\n]/.test(value) || COMMENT_START.test(value)) {
+    throw badInput(
+      `The value for "${key}" cannot be written to an AWS ini file: it is empty, has leading or trailing spaces, a line break, or a "#"/";" after a space (the AWS SDK would cut it off there).`,
+      undefined,
+      'IniValueInvalid',
+    )
+  }
+}
+
+/** The line with its value replaced; its key, spacing and any trailing comment stay. */
+function replaceValue(text: string, value: string): string {
+  const piece = beforeComment(text)
+  const eq = piece.indexOf('=')
+  const end = piece.trimEnd().length
+  let start = eq + 1
+  while (start < end && /\s/.test(piece[start])) start++
+  if (start >= end) return `${text.slice(0, eq + 1)} ${value}${text.slice(Math.max(end, eq + 1))}`
+  return text.slice(0, start) + value + text.slice(end)
+}
+
+/** `key = value` or `key=value`, following the first entry of the section. */
+function entryText(doc: IniDocument, header: number, end: number, key: string, value: string): string {
+  for (let i = header + 1; i < end; i++) {
+    const l = doc.lines[i]
+    if (l.kind === 'entry' && l.value !== '') {
+      if (/^\s*[^=\s]+=\S/.test(l.text)) return `${key}=${value}`
+      break
+    }
+  }
+  return `${key} = ${value}`
+}
+
+/** Indexes of an entry line and the sub-entries under it. */
+function entryWithSubs(doc: IniDocument, i: number, end: number): number[] {
+  const out = [i]
+  if (doc.lines[i].value === '') for (let j = i + 1; j < end && doc.lines[j].kind !== 'entry' && doc.lines[j].kind !== 'section'; j++) {
+    if (doc.lines[j].kind === 'subentry') out.push(j)
+  }
+  return out
+}
+
+/**
+ * Sets (or, with `undefined`, removes) top-level keys of a section, in place.
+ *
+ * The section is found as the SDK finds it (duplicates and `[profile "x"]` count as the
+ * same section). A set key keeps the line position of its last occurrence (the one the SDK
+ * reads), and other occurrences of it in the same SDK section are removed; a removed key
+ * goes from every occurrence. New keys go after the last section's last entry; a missing
+ * section is appended at the end of the file. A file without a final newline keeps lacking
+ * one. Returns true when anything changed.
  */
 export function setSectionKeys(doc: IniDocument, name: string, values: Record<string, string | undefined>): boolean {
-  const ranges = sectionRanges(doc).filter((r) => r.name === name)
-  let changed = false
+  for (const [k, v] of Object.entries(values)) {
+    if (v === undefined) {
+      if (!KEY_NAME.test(k)) throw badInput(`"${k}" is not a key psb can write to an AWS ini file.`, undefined, 'IniKeyInvalid')
+    } else checkValue(k, v)
+  }
+  const ranges = sectionRanges(doc).filter((r) => sameSection(r.name, name))
+  const toSet = Object.entries(values).filter(([, v]) => v !== undefined) as [string, string][]
   if (ranges.length === 0) {
-    const toAdd = Object.entries(values).filter(([, v]) => v !== undefined) as [string, string][]
-    if (toAdd.length === 0) return false
+    if (toSet.length === 0) return false
     const last = doc.lines.at(-1)
-    if (last && last.eol === '') last.eol = doc.eol
-    if (doc.lines.length > 0 && last && last.kind !== 'blank') doc.lines.push({text: '', eol: doc.eol, kind: 'blank'})
+    const noFinalEol = last !== undefined && last.eol === ''
+    if (last && noFinalEol) last.eol = doc.eol
+    if (last && last.kind !== 'blank') doc.lines.push({text: '', eol: doc.eol, kind: 'blank'})
     doc.lines.push({text: `[${name}]`, eol: doc.eol, kind: 'section', section: name})
-    for (const [k, v] of toAdd) doc.lines.push({text: `${k} = ${v}`, eol: doc.eol, kind: 'entry', key: k, value: v})
+    for (const [k, v] of toSet) doc.lines.push({text: `${k} = ${v}`, eol: doc.eol, kind: 'entry', key: k, value: v})
+    if (noFinalEol) doc.lines.at(-1)!.eol = ''
     return true
   }
-  // Edit the last section of that name (the one the SDK reads last).
-  const r = ranges.at(-1)!
-  const pending = new Map(Object.entries(values))
-  const remove: number[] = []
-  for (let i = r.header + 1; i < r.end; i++) {
-    const l = doc.lines[i]
-    if (l.kind !== 'entry' || !pending.has(l.key!)) continue
-    const v = pending.get(l.key!)
+
+  let changed = false
+  const remove = new Set<number>()
+  const missing: [string, string][] = []
+  for (const [k, v] of Object.entries(values)) {
+    const at: number[] = []
+    for (const r of ranges) for (let i = r.header + 1; i < r.end; i++) if (doc.lines[i].kind === 'entry' && doc.lines[i].key === k) at.push(i)
     if (v === undefined) {
-      remove.push(i)
-      // Its sub-entries go with it.
-      for (let j = i + 1; j < r.end && doc.lines[j].kind === 'subentry'; j++) remove.push(j)
-    } else if (l.value !== v) {
-      const keyPart = l.text.slice(0, l.text.indexOf('='))
-      const spacing = /=\s/.test(l.text) ? ' ' : ''
-      l.text = `${keyPart}=${spacing}${v}`
+      for (const i of at) for (const j of entryWithSubs(doc, i, doc.lines.length)) remove.add(j)
+      continue
+    }
+    if (at.length === 0) {
+      missing.push([k, v])
+      continue
+    }
+    const keep = at.at(-1)!
+    for (const i of at.slice(0, -1)) for (const j of entryWithSubs(doc, i, doc.lines.length)) remove.add(j)
+    const l = doc.lines[keep]
+    if (l.value !== v) {
+      // A key that opened sub-keys no longer does: its sub-keys go with the old value.
+      if (l.value === '') for (const j of entryWithSubs(doc, keep, doc.lines.length).slice(1)) remove.add(j)
+      l.text = replaceValue(l.text, v)
       l.value = v
       changed = true
     }
-    // Keep only the first of duplicate keys as the edited one; later duplicates of a
-    // key we set would override it in the SDK, so they are removed.
-    pending.set(l.key!, v === undefined ? undefined : v)
-    if (v !== undefined) pending.delete(l.key!)
   }
-  // Duplicates of a key we set further down the section.
-  const setKeys = new Set(Object.entries(values).filter(([, v]) => v !== undefined).map(([k]) => k))
-  const seen = new Set<string>()
-  for (let i = r.header + 1; i < r.end; i++) {
-    const l = doc.lines[i]
-    if (l.kind === 'entry' && setKeys.has(l.key!)) {
-      if (seen.has(l.key!)) remove.push(i)
-      seen.add(l.key!)
-    }
-  }
-  if (remove.length > 0) changed = true
-  // Insert the keys that were not present after the last non-blank, non-comment line.
-  const toAdd = [...pending.entries()].filter(([, v]) => v !== undefined) as [string, string][]
-  if (toAdd.length > 0) {
+  if (remove.size > 0) changed = true
+
+  let inserted = 0
+  let insertAt = -1
+  if (missing.length > 0) {
+    const r = ranges.at(-1)!
     let at = r.end
-    while (at - 1 > r.header && (doc.lines[at - 1].kind === 'blank' || doc.lines[at - 1].kind === 'comment')) at--
+    while (at - 1 > r.header && (doc.lines[at - 1].kind === 'blank' || doc.lines[at - 1].kind === 'comment' || remove.has(at - 1))) at--
     const prev = doc.lines[at - 1]
-    const added: IniLine[] = toAdd.map(([k, v]) => ({text: `${k} = ${v}`, eol: doc.eol, kind: 'entry', key: k, value: v}))
+    const added: IniLine[] = missing.map(([k, v]) => ({text: entryText(doc, r.header, r.end, k, v), eol: doc.eol, kind: 'entry', key: k, value: v}))
     if (prev.eol === '') {
       // The file ended here without a newline, and keeps ending without one.
       prev.eol = doc.eol
       added.at(-1)!.eol = ''
     }
     doc.lines.splice(at, 0, ...added)
+    inserted = added.length
+    insertAt = at
     changed = true
-    // Adjust removal indexes after the insertion point.
-    for (let i = 0; i < remove.length; i++) if (remove[i] >= at) remove[i] += added.length
   }
-  for (const i of [...new Set(remove)].sort((a, b) => b - a)) {
+  const removals = [...remove].map((i) => (insertAt !== -1 && i >= insertAt ? i + inserted : i)).sort((a, b) => b - a)
+  for (const i of removals) {
     const gone = doc.lines[i]
     doc.lines.splice(i, 1)
     if (i === doc.lines.length && gone.eol === '' && doc.lines.length > 0) doc.lines[doc.lines.length - 1].eol = ''
@@ -223,13 +365,27 @@ export function setSectionKeys(doc: IniDocument, name: string, values: Record<st
   return changed
 }
 
-/** Profile name of a config-file section: `default`, or `profile NAME`; undefined for other kinds. */
+/**
+ * The profile a config-file section belongs to, as the SDK reads it: `default` for
+ * `[default]` and `[profile default]`, NAME for `[profile NAME]` / `[profile "NAME"]`;
+ * undefined for other sections.
+ */
 export function configSectionProfile(section: string): string | undefined {
   if (section === 'default') return 'default'
-  const m = /^profile\s+(.+)$/.exec(section)
-  return m ? m[1].trim() : undefined
+  const key = sdkSectionKey(section)
+  return key?.startsWith('profile.') ? key.slice('profile.'.length) : undefined
 }
 
+/** The config-file section name psb writes for a profile: `default`, or `profile NAME`. */
 export function configSectionName(profile: string): string {
   return profile === 'default' ? 'default' : `profile ${profile}`
+}
+
+/**
+ * The config-file section the SDK reads for a profile in this document: for `default`,
+ * `[profile default]` when the file has one (it replaces `[default]`), else `[default]`.
+ */
+export function configSectionFor(doc: IniDocument, profile: string): string {
+  if (profile === 'default' && sectionRanges(doc).some((r) => sdkSectionKey(r.name) === 'profile.default')) return 'profile default'
+  return configSectionName(profile)
 }

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {S3Client, CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, ListBucketsCommand} from '@aws-sdk/client-s3'
-import {IAMClient, ListUsersCommand, CreateUserCommand, PutUserPolicyCommand, CreateAccessKeyCommand, ListAccessKeysCommand} from '@aws-sdk/client-iam'
+import {IAMClient, GetAccessKeyLastUsedCommand, ListUsersCommand, CreateUserCommand, PutUserPolicyCommand, CreateAccessKeyCommand, ListAccessKeysCommand} from '@aws-sdk/client-iam'
 import {useMoto, ADMIN_USER, type Keys} from '../support/moto.js'
 
 describe('moto fixture (IAM enforcement on, with the launcher fixes)', () => {
@@ -41,7 +41,7 @@ describe('moto fixture (IAM enforcement on, with the launcher fixes)', () => {
         PolicyName: 'self-keys',
         PolicyDocument: JSON.stringify({
           Version: '2012-10-17',
-          Statement: [{Effect: 'Allow', Action: ['iam:ListAccessKeys'], Resource: 'arn:aws:iam::123456789012:user/self'}],
+          Statement: [{Effect: 'Allow', Action: ['iam:ListAccessKeys', 'iam:GetAccessKeyLastUsed'], Resource: 'arn:aws:iam::123456789012:user/self'}],
         }),
       }),
     )
@@ -51,6 +51,10 @@ describe('moto fixture (IAM enforcement on, with the launcher fixes)', () => {
     expect(own.AccessKeyMetadata).to.have.length(1)
     const other = await selfClient.send(new ListAccessKeysCommand({UserName: ADMIN_USER})).catch((e: Error) => e)
     expect((other as Error).name).to.equal('AccessDenied')
+    const lastUsed = await selfClient.send(new GetAccessKeyLastUsedCommand({AccessKeyId: k.AccessKeyId!}))
+    expect(lastUsed.UserName).to.equal('self')
+    const othersKey = await selfClient.send(new GetAccessKeyLastUsedCommand({AccessKeyId: moto.admin.accessKeyId})).catch((e: Error) => e)
+    expect((othersKey as Error).name).to.equal('AccessDenied')
     const list = await selfClient.send(new ListUsersCommand({})).catch((e: Error) => e)
     expect((list as Error).name).to.equal('AccessDenied')
   })
@@ -58,5 +62,35 @@ describe('moto fixture (IAM enforcement on, with the launcher fixes)', () => {
   it('starts each test from a clean state', async () => {
     const r = await s3(moto.admin).send(new ListBucketsCommand({}))
     expect(r.Buckets ?? []).to.have.length(0)
+  })
+
+  it('evaluates StringLike on s3:prefix, so a prefix-limited ListBucket is enforced', async () => {
+    const admin = iam(moto.admin)
+    await s3(moto.admin).send(new CreateBucketCommand({Bucket: 'shared-bucket'}))
+    await admin.send(new CreateUserCommand({UserName: 'team-a'}))
+    await admin.send(
+      new PutUserPolicyCommand({
+        UserName: 'team-a',
+        PolicyName: 'list-own-prefix',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 's3:ListBucket',
+              Resource: 'arn:aws:s3:::shared-bucket',
+              Condition: {StringLike: {'s3:prefix': ['team-a/*', 'team-a']}},
+            },
+          ],
+        }),
+      }),
+    )
+    const k = (await admin.send(new CreateAccessKeyCommand({UserName: 'team-a'}))).AccessKey!
+    const c = s3({accessKeyId: k.AccessKeyId!, secretAccessKey: k.SecretAccessKey!})
+    await c.send(new ListObjectsV2Command({Bucket: 'shared-bucket', Prefix: 'team-a/.pulumi/', Delimiter: '/'}))
+    const other = await c.send(new ListObjectsV2Command({Bucket: 'shared-bucket', Prefix: 'team-b/.pulumi/'})).catch((e: Error) => e)
+    expect((other as Error).name).to.equal('AccessDenied')
+    const whole = await c.send(new ListObjectsV2Command({Bucket: 'shared-bucket'})).catch((e: Error) => e)
+    expect((whole as Error).name).to.equal('AccessDenied')
   })
 })

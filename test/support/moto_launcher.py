@@ -1,6 +1,6 @@
-"""Starts moto_server with two fixes for IAM-enforced tests (moto 5.2.x).
+"""Starts moto_server with fixes for IAM-enforced tests (moto 5.2.x).
 
-Everything else is stock moto. The two differences, and why:
+Everything else is stock moto. The differences, and why:
 
 1. SigV4 of S3 requests with an escaped character in the query (getmoto/moto#5948).
    ListObjectsV2 with `prefix=.pulumi/stacks/` or `delimiter=/` is answered with
@@ -13,11 +13,34 @@ Everything else is stock moto. The two differences, and why:
 2. IAM actions authorised against resource `*`. Stock moto resolves only role
    resources, so a policy that allows `iam:CreateAccessKey` on one user's ARN never
    allows anything. Fix: a request carrying a `UserName` parameter is authorised
-   against that user's ARN (with its path when the user exists). Clients must then
+   against that user's ARN (with its path when the user exists), and
+   `GetAccessKeyLastUsed` against the ARN of the key's owner, as AWS does. Clients must then
    pass `UserName` explicitly (valid on real AWS too).
 
 3. `POST /moto-api/reset` also resets the count of free (unauthenticated) calls, so a
    test fixture can bootstrap a fresh admin user after each reset.
+
+4. Policy conditions. Stock moto evaluates only `StringEquals` (every other operator
+   counts as matched, a missing condition key counts as matched) and takes a statement
+   whose condition does not match as an explicit Deny; requests carry no condition keys.
+   So the TLS-only bucket policy (Deny s3:* when `aws:SecureTransport` is `false`, which
+   moto checks on every object request) denied every GetObject/PutObject/DeleteObject —
+   Pulumi could not use a hardened bucket at all — and an `s3:prefix` condition on
+   s3:ListBucket limited nothing. Fix, as in AWS: a statement whose conditions do not
+   match does not apply; `StringEquals`, `StringLike` and `Bool` are evaluated (other
+   operators are still ignored); a missing key does not match; requests carry
+   `aws:SecureTransport` and, from the S3 query, `s3:prefix`, `s3:delimiter`,
+   `s3:max-keys`. moto is reached over plain HTTP only because it runs on loopback; it
+   stands in for AWS's HTTPS endpoints, so `aws:SecureTransport` is `true` by default.
+   Set MOTO_SECURE_TRANSPORT=false to see the TLS-only policy deny every object request.
+   Also evaluated: `StringLike` (with `*` and `?`), a condition key that the request
+   lacks fails the condition (unless the operator ends in `IfExists`), as in AWS, and
+   S3 requests carry `s3:prefix` (the `prefix` query parameter), so a ListBucket
+   allowed only for `team-a/*` is denied for another prefix.
+
+5. The IAM action of `?encryption`, `?ownershipControls` and `?publicAccessBlock` bucket
+   requests is the one AWS documents (s3:GetEncryptionConfiguration, ...), not the
+   bucket's default action (s3:ListBucket / s3:CreateBucket).
 
 Usage: python3 moto_launcher.py -H 127.0.0.1 -p PORT   (the same arguments as moto_server)
 """
@@ -43,11 +66,20 @@ def _determine_resource(self):
     resource = _original_determine(self)
     if resource != "*":
         return resource
-    names = self.data.get("UserName") if isinstance(self.data, dict) else None
+    data = self.data if isinstance(self.data, dict) else {}
+    backend = iam_backends[self.current_account][self.partition]
+    names = data.get("UserName")
+    if not names and data.get("Action") in ("GetAccessKeyLastUsed", ["GetAccessKeyLastUsed"]):
+        # AWS authorises GetAccessKeyLastUsed against the ARN of the key's owner.
+        key_ids = data.get("AccessKeyId")
+        key_id = key_ids[0] if isinstance(key_ids, list) else key_ids
+        try:
+            names = backend.get_access_key_last_used(key_id)["user_name"]
+        except Exception:
+            return "*"
     if not names:
         return "*"
     name = names[0] if isinstance(names, list) else names
-    backend = iam_backends[self.current_account][self.partition]
     try:
         return backend.get_user(name).arn
     except Exception:  # the user does not exist (yet): its ARN with the default path
@@ -68,6 +100,100 @@ def _reset(self):
 
 
 api_models.MotoAPIBackend.reset = _reset
+
+import fnmatch  # noqa: E402
+import os  # noqa: E402
+import threading  # noqa: E402
+
+from moto.iam import access_control  # noqa: E402
+
+SECURE_TRANSPORT = os.environ.get("MOTO_SECURE_TRANSPORT", "true").strip().lower()
+_request = threading.local()  # the condition keys of the request being authorised
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _string_equals(expected, actual):
+    return str(actual) in [str(e) for e in _as_list(expected)]
+
+
+def _string_like(expected, actual):
+    return any(fnmatch.fnmatchcase(str(actual), str(e)) for e in _as_list(expected))
+
+
+def _bool(expected, actual):
+    return str(actual).lower() in [str(e).lower() for e in _as_list(expected)]
+
+
+_OPERATORS = {"StringEquals": _string_equals, "StringLike": _string_like, "Bool": _bool}
+
+
+class _ConditionContext(dict):
+    """Request context keys; condition keys are case-insensitive in IAM."""
+
+    def __init__(self, values):
+        super().__init__({str(k).lower(): v for k, v in values.items()})
+
+    def __contains__(self, key):
+        return super().__contains__(str(key).lower())
+
+    def __getitem__(self, key):
+        return super().__getitem__(str(key).lower())
+
+
+def _check_conditions(self, incoming_condition_values):
+    conditions = self._statement.get("Condition")
+    if not conditions:
+        return True
+    values = {"aws:SecureTransport": SECURE_TRANSPORT}
+    values.update(getattr(_request, "values", None) or {})
+    values.update(incoming_condition_values or {})
+    context = _ConditionContext(values)
+    for operator, entries in conditions.items():
+        evaluate = _OPERATORS.get(operator)
+        if evaluate is None:
+            continue  # other operators: ignored, as stock moto does
+        for key, expected in entries.items():
+            if key not in context or not evaluate(expected, context[key]):
+                return False  # a missing key does not match (no ...IfExists support)
+    return True
+
+
+access_control.IAMPolicyStatement._check_conditions = _check_conditions
+
+_original_statement_permitted = access_control.IAMPolicyStatement.is_action_permitted
+
+
+def _statement_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
+    # A statement whose conditions do not match does not apply (neither allows nor denies).
+    if self._statement.get("Condition") and not self._check_conditions(incoming_condition_values):
+        return access_control.PermissionResult.NEUTRAL
+    return _original_statement_permitted(self, action, resource, principal, incoming_condition_values)
+
+
+access_control.IAMPolicyStatement.is_action_permitted = _statement_permitted
+
+_original_check_action_permitted = access_control.IAMRequestBase.check_action_permitted
+
+
+def _check_action_permitted(self, resource):
+    # S3 condition keys from the request's query: s3:prefix, s3:delimiter, s3:max-keys.
+    values = {}
+    data = self._data if isinstance(self._data, dict) else {}
+    for param, key in (("prefix", "s3:prefix"), ("delimiter", "s3:delimiter"), ("max-keys", "s3:max-keys")):
+        if param in data:
+            v = data[param]
+            values[key] = v[0] if isinstance(v, list) else v
+    _request.values = values
+    try:
+        return _original_check_action_permitted(self, resource)
+    finally:
+        _request.values = None
+
+
+access_control.IAMRequestBase.check_action_permitted = _check_action_permitted
 
 from moto.server import main  # noqa: E402
 

@@ -1,7 +1,6 @@
 import type {Hook} from '@oclif/core'
 import {listProfiles} from '../../lib/aws-config.js'
 import {badInput, isPsbError} from '../../lib/errors.js'
-import {renderError} from '../../cli/base-command.js'
 
 /** The value of `--admin-profile` in argv (either `--admin-profile X` or `--admin-profile=X`). */
 export function adminProfileArg(argv: string[]): string | undefined {
@@ -64,6 +63,8 @@ const hook: Hook.Init = async function (opts) {
     if (argv.includes('--json')) {
       process.stdout.write(JSON.stringify({error: {code: error.code, message: error.message, hint: error.hint, exitCode: error.exitCode}}, null, 2) + '\n')
     }
+    // Imported only here: base-command pulls in chalk and more, which --help/--version never need.
+    const {renderError} = await import('../../cli/base-command.js')
     process.stderr.write(renderError(error))
     process.exit(error.exitCode)
   }

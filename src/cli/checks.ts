@@ -1,0 +1,23 @@
+/**
+ * The checklist of `psb verify` (and the verify step of `psb init`): one line per check,
+ * the status coloured on a TTY, plain words otherwise, the fix hint under warn/fail.
+ */
+import type {ChalkInstance} from 'chalk'
+import type {Check} from '../lib/verify.js'
+import {out, status} from './style.js'
+
+export function renderCheck(check: Check, c: ChalkInstance = out): string {
+  const word = status(check.status, c) + ' '.repeat(4 - check.status.length)
+  let line = `  ${word}  ${check.title}${check.detail ? `: ${check.detail}` : ''}`
+  if (check.hint && check.status !== 'pass') line += `\n        ${c.dim('fix:')} ${check.hint}`
+  return line
+}
+
+export function summarizeChecks(checks: Check[]): string {
+  const n = (s: Check['status']) => checks.filter((x) => x.status === s).length
+  return `${checks.length} checks: ${n('pass')} passed, ${n('warn')} warning${n('warn') === 1 ? '' : 's'}, ${n('fail')} failed`
+}
+
+export function renderChecks(checks: Check[], c: ChalkInstance = out): string {
+  return [...checks.map((x) => renderCheck(x, c)), summarizeChecks(checks)].join('\n')
+}

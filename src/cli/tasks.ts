@@ -1,0 +1,311 @@
+/**
+ * The task list of `psb init`: bucket → user → first key (written into the profile) →
+ * `pulumi login` → verify, shown with listr2. Every step calls the SAME core function as
+ * its own command (ensureBucket, ensureUser, ensureProfileKey, login, verifyBackend); this
+ * file only wires them, passes results along (the bucket's KMS key to the user's policy,
+ * the login URL to verify) and renders progress.
+ *
+ * Bucket and user run concurrently when the KMS key is known up front (--kms-key);
+ * otherwise the user waits for the bucket and gets its encryption from the bucket step.
+ *
+ * Rendering: listr2's default renderer on a TTY; its plain-line fallback (`simple`) when
+ * stdout is not a TTY; with --json nothing on stdout (progress lines go to stderr).
+ */
+import {Listr, ListrLogLevels, ListrLogger, type ListrTask} from 'listr2'
+import type {AwsContext} from '../lib/aws.js'
+import {credentialsFilePath, type Env} from '../lib/aws-config.js'
+import {awsCode} from '../lib/aws-errors.js'
+import {ITEMS, ensureBucket, type BucketOptions, type BucketResult} from '../lib/bucket.js'
+import {PsbError, isPsbError, messageOf} from '../lib/errors.js'
+import {ensureProfileKey, type EnsureProfileKeyOptions, type EnsureProfileKeyResult} from '../lib/keys.js'
+import {login, type LoginOptions, type LoginResult} from '../lib/login.js'
+import {maskKeyId, redact} from '../lib/redact.js'
+import type {Change, Logger} from '../lib/types.js'
+import {ensureUser, type UserOptions, type UserResult} from '../lib/user.js'
+import {VERIFY_FAILED_EXIT, verifyBackend, type VerifyOptions, type VerifyResult} from '../lib/verify.js'
+
+export type StepId = 'bucket' | 'user' | 'key' | 'login' | 'verify'
+export const STEP_IDS: StepId[] = ['bucket', 'user', 'key', 'login', 'verify']
+
+/** Everything init needs, resolved and validated from the flags before any AWS call. */
+export interface InitPlan {
+  admin: AwsContext
+  bucket: BucketOptions
+  /** kmsKeyArn is filled from the bucket step when not given. */
+  user: UserOptions
+  key: EnsureProfileKeyOptions
+  /** undefined: --no-login. */
+  login?: LoginOptions
+  /** undefined: --no-verify (or a dry run). */
+  verify?: Omit<VerifyOptions, 'expectUrl' | 'admin'>
+  dryRun: boolean
+  env: Env
+}
+
+export interface StepReport {
+  /** Wall time of the step. */
+  ms?: number
+  status: 'created' | 'updated' | 'unchanged' | 'planned' | 'skipped' | 'failed' | 'pass' | 'warn' | 'fail'
+  summary: string
+  changes: Change[]
+  warnings: string[]
+}
+
+export interface InitContext {
+  bucket?: BucketResult
+  user?: UserResult
+  key?: EnsureProfileKeyResult
+  login?: LoginResult
+  verify?: VerifyResult
+  steps: Partial<Record<StepId, StepReport>>
+  /** The first error, as thrown by the core (a PsbError keeps its code, hint and exit code). */
+  error?: unknown
+  failedStep?: StepId
+}
+
+/** created / updated / unchanged / planned, from a step's changes. */
+export function overallStatus(changes: Change[], dryRun: boolean): StepReport['status'] {
+  if (dryRun) return changes.some((c) => c.status === 'planned') ? 'planned' : 'unchanged'
+  if (changes.some((c) => c.status === 'created')) return 'created'
+  if (changes.some((c) => ['updated', 'deleted'].includes(c.status))) return 'updated'
+  return 'unchanged'
+}
+
+function countChanges(changes: Change[]): string {
+  const counts = new Map<string, number>()
+  for (const c of changes) if (c.status !== 'unchanged') counts.set(c.status, (counts.get(c.status) ?? 0) + 1)
+  if (counts.size === 0) return 'nothing to change'
+  return [...counts.entries()].map(([s, n]) => `${n} ${s}`).join(', ')
+}
+
+/** The lines shown under a step: the changes that are not "unchanged" (all of them in a plan). */
+function changeLines(changes: Change[]): string {
+  return changes
+    .filter((c) => c.status !== 'unchanged')
+    .map((c) => `${c.status.padEnd(9)} ${c.item}${c.detail ? `: ${c.detail}` : ''}`)
+    .join('\n')
+}
+
+function collect(into: string[]): Logger {
+  return {warn: (m) => into.push(m), info: () => {}}
+}
+
+/** The bucket ended up with a customer KMS key that the user's policy does not grant. */
+export function needsKmsCatchUp(ctx: InitContext): boolean {
+  const enc = ctx.bucket?.encryption
+  if (!ctx.user || !enc || enc.algorithm !== 'aws:kms' || !enc.kmsKeyId || /(^|:)alias\/aws\//.test(enc.kmsKeyId)) return false
+  return ctx.user.kmsKeyArn === undefined
+}
+
+/** True when the bucket step creates the bucket (or plans to). */
+function bucketIsNew(ctx: InitContext): boolean {
+  return Boolean(ctx.bucket && (ctx.bucket.created || ctx.bucket.changes.some((c) => c.item === ITEMS.bucket && (c.status === 'created' || c.status === 'planned'))))
+}
+
+export function initTasks(plan: InitPlan): ListrTask<InitContext>[] {
+  const dry = plan.dryRun
+  const bucketLabel = `Bucket s3://${plan.bucket.bucket} (${plan.bucket.region})`
+  const step = <T>(id: StepId, run: (ctx: InitContext, setOutput: (s: string) => void) => Promise<T>) =>
+    async (ctx: InitContext, task: {title: string; output: string}) => {
+      // In a dry run the command prints the whole plan afterwards: no lines under the steps.
+      const setOutput = (s: string) => {
+        if (s && !dry) task.output = redact(s)
+      }
+      try {
+        return await run(ctx, setOutput)
+      } catch (error) {
+        ctx.error ??= error
+        ctx.failedStep ??= id
+        ctx.steps[id] ??= {status: 'failed', summary: messageOf(error), changes: [], warnings: []}
+        // listr2 shows this message; the command renders the real error (with its hint) afterwards.
+        throw new Error(redact(messageOf(error)))
+      }
+    }
+
+  const bucketTask: ListrTask<InitContext> = {
+    title: bucketLabel,
+    task: step('bucket', async (ctx, out) => {
+      const warnings: string[] = []
+      const r = await ensureBucket(plan.admin, {...plan.bucket, logger: collect(warnings)})
+      ctx.bucket = r
+      const status = overallStatus(r.changes, dry)
+      const enc = r.encryption.algorithm === 'aws:kms' ? `SSE-KMS ${r.encryption.kmsKeyId ?? ''}`.trim() : 'SSE-S3'
+      const summary = `${status} (${countChanges(r.changes)}; ${enc})`
+      ctx.steps.bucket = {status, summary, changes: r.changes, warnings: r.warnings ?? warnings}
+      out(changeLines(r.changes))
+      return summary
+    }),
+  }
+
+  const userTask: ListrTask<InitContext> = {
+    title: `IAM user ${plan.user.user}`,
+    task: step('user', async (ctx, out) => {
+      const warnings: string[] = []
+      // Without --kms-key the user step reads the bucket's encryption itself (an existing
+      // bucket keeps its key; a new one gets SSE-S3, which needs no grant).
+      const r = await ensureUser(plan.admin, {...plan.user, logger: collect(warnings)})
+      ctx.user = r
+      const status = overallStatus(r.changes, dry)
+      const summary = `${status} (${countChanges(r.changes)}; policy ${r.policyName}${r.attachedPolicies.length ? `, attached: ${r.attachedPolicies.map((a) => a.split('/').at(-1)).join(', ')}` : ''})`
+      ctx.steps.user = {status, summary, changes: r.changes, warnings: r.warnings ?? warnings}
+      out(changeLines(r.changes))
+      return summary
+    }),
+  }
+
+  const keyTask: ListrTask<InitContext> = {
+    title: `Access key of ${plan.key.user} in profile ${plan.key.profile}`,
+    task: step('key', async (ctx, out) => {
+      const warnings: string[] = []
+      let r: EnsureProfileKeyResult
+      try {
+        r = await ensureProfileKey(plan.admin, {...plan.key, bucket: plan.bucket.bucket, logger: collect(warnings)})
+      } catch (error) {
+        // A plan for a user that the user step has yet to create: it has no keys to look at.
+        if (!(dry && (isPsbError(error) ? error.code : awsCode(error)) === 'NoSuchEntity')) throw error
+        r = {
+          status: 'planned',
+          changes: [
+            {item: 'access key', status: 'planned', detail: `create for ${plan.key.user} (the user does not exist yet)`},
+            {item: `profile ${plan.key.profile}`, status: 'planned', detail: `write the key into ${credentialsFilePath(plan.env)}, then prove it works`},
+          ],
+          warnings: [],
+          timings: {totalMs: 0, propagationWaitMs: 0},
+        }
+      }
+      ctx.key = r
+      const status = r.status
+      const summary =
+        r.status === 'created'
+          ? `created (${maskKeyId(r.accessKeyId)}${r.reusedFrom ? `, copied from profile ${r.reusedFrom}` : ''}; written and proven to work)`
+          : r.status === 'unchanged'
+            ? `unchanged (${maskKeyId(r.accessKeyId)} works)`
+            : `planned (${countChanges(r.changes)})`
+      ctx.steps.key = {status, summary, changes: r.changes, warnings: [...r.warnings, ...warnings]}
+      out(changeLines(r.changes))
+      return summary
+    }),
+  }
+
+  const loginTask: ListrTask<InitContext> = {
+    title: 'Pulumi login',
+    skip: () => (plan.login ? false : 'skipped (--no-login)'),
+    task: step('login', async (ctx, out) => {
+      const warnings: string[] = []
+      const r = await login({...plan.login!, logger: collect(warnings)})
+      ctx.login = r
+      const status: StepReport['status'] = dry
+        ? r.changes.some((c) => c.status === 'planned')
+          ? 'planned'
+          : 'unchanged'
+        : r.changes.some((c) => c.status !== 'unchanged')
+          ? 'updated'
+          : 'unchanged'
+      const summary = `${status === 'unchanged' ? 'unchanged' : dry ? 'planned' : 'logged in'}: ${r.url}`
+      ctx.steps.login = {status, summary, changes: r.changes, warnings: r.warnings ?? warnings}
+      out(changeLines(r.changes))
+      return summary
+    }),
+  }
+
+  const verifyTask: ListrTask<InitContext> = {
+    title: 'Verify (with the profile\'s own key)',
+    skip: () => (dry ? 'skipped (dry run: verify writes a sentinel object)' : plan.verify ? false : 'skipped (--no-verify)'),
+    task: step('verify', async (ctx, out) => {
+      const r = await verifyBackend({...plan.verify!, expectUrl: ctx.login?.url, pulumiVersion: ctx.login?.pulumiVersion, admin: plan.admin})
+      ctx.verify = r
+      const n = (s: string) => r.checks.filter((c) => c.status === s).length
+      const status = n('fail') > 0 ? 'fail' : n('warn') > 0 ? 'warn' : 'pass'
+      const summary = `${r.checks.length} checks: ${n('pass')} passed, ${n('warn')} warning${n('warn') === 1 ? '' : 's'}, ${n('fail')} failed`
+      ctx.steps.verify = {status, summary, changes: [], warnings: []}
+      out(
+        r.checks
+          .filter((c) => c.status !== 'pass')
+          .map((c) => `${c.status} ${c.title}${c.detail ? `: ${c.detail}` : ''}`)
+          .join('\n'),
+      )
+      if (!r.ok) {
+        const failed = r.checks.filter((c) => c.status === 'fail')
+        throw new PsbError(`The backend is set up, but ${failed.length} verify check${failed.length === 1 ? '' : 's'} failed: ${failed.map((c) => c.title).join('; ')}.`, {
+          code: 'VerifyFailed',
+          exitCode: VERIFY_FAILED_EXIT,
+          hint: 'Each failed check above says how to fix it; then run the same psb init again (or psb verify).',
+        })
+      }
+      return summary
+    }),
+  }
+
+  // Title updates: "<label>: <summary>".
+  const titled = (id: StepId, t: ListrTask<InitContext>): ListrTask<InitContext> => ({
+    ...t,
+    // Keep each step's lines (what changed) on screen after it completes.
+    rendererOptions: {persistentOutput: true},
+    task: async (ctx, task) => {
+      const started = Date.now()
+      const summary = (await (t.task as (c: InitContext, tk: typeof task) => Promise<string>)(ctx, task)) ?? ''
+      const ms = Date.now() - started
+      if (ctx.steps[id]) ctx.steps[id].ms = ms
+      task.title = redact(`${t.title}: ${summary} [${(ms / 1000).toFixed(1)} s]`)
+    },
+  })
+
+  // Should the user have read the bucket's encryption before the bucket step set it (a
+  // race that only a customer KMS key on a bucket made outside psb could expose), the
+  // policy is brought up to date with the key the bucket ended up with.
+  const kmsCatchUp: ListrTask<InitContext> = {
+    title: 'IAM user policy: grant the bucket\'s KMS key',
+    enabled: (ctx) => needsKmsCatchUp(ctx),
+    task: step('user', async (ctx, out) => {
+      const r = await ensureUser(plan.admin, {...plan.user, kmsKeyArn: ctx.bucket!.encryption.kmsKeyId, logger: collect(ctx.steps.user?.warnings ?? [])})
+      ctx.user = r
+      const prev = ctx.steps.user
+      ctx.steps.user = {status: overallStatus([...(prev?.changes ?? []), ...r.changes], dry), summary: prev?.summary ?? '', changes: [...(prev?.changes ?? []), ...r.changes], warnings: prev?.warnings ?? []}
+      out(changeLines(r.changes))
+      return `${overallStatus(r.changes, dry)} (${countChanges(r.changes)})`
+    }),
+  }
+  return [
+    {title: 'Bucket and IAM user (concurrently)', task: (_ctx, task) => task.newListr([titled('bucket', bucketTask), titled('user', userTask)], {concurrent: true, exitOnError: true})},
+    kmsCatchUp,
+    titled('key', keyTask),
+    titled('login', loginTask),
+    titled('verify', verifyTask),
+  ]
+}
+
+export interface RunInitOptions {
+  /** 'json': nothing on stdout, progress lines on stderr. */
+  mode: 'tty' | 'plain' | 'json'
+}
+
+/** Runs the task list. Never throws: the first error is in ctx.error (and ctx.failedStep). */
+export async function runInit(plan: InitPlan, opts: RunInitOptions): Promise<InitContext> {
+  const ctx: InitContext = {steps: {}}
+  const stderrLogger = new ListrLogger({useIcons: false, toStderr: Object.values(ListrLogLevels)})
+  const list = new Listr<InitContext, 'default' | 'simple', 'simple'>(initTasks(plan), {
+    ctx,
+    concurrent: false,
+    exitOnError: true,
+    renderer: opts.mode === 'tty' ? 'default' : 'simple',
+    rendererOptions: opts.mode === 'tty' ? {collapseSubtasks: false, showErrorMessage: true} : opts.mode === 'json' ? {logger: stderrLogger} : {},
+    // Should the TTY go away (e.g. piped through another tool): plain lines.
+    fallbackRenderer: 'simple',
+  } as never)
+  try {
+    await list.run()
+  } catch (error) {
+    // A step's error was recorded by the step; anything else is listr's own.
+    if (ctx.error === undefined) ctx.error = error
+  }
+  // The user step, running beside the bucket step, could not read the encryption of a bucket
+  // that did not exist yet; that bucket is new and SSE-S3 (or has --kms-key), so the note is moot.
+  const u = ctx.steps.user
+  if (u && bucketIsNew(ctx)) u.warnings = u.warnings.filter((w) => !/does not exist \(yet\)/.test(w))
+  for (const id of STEP_IDS) {
+    if (ctx.steps[id]) continue
+    if (id === 'login' && !plan.login) ctx.steps[id] = {status: 'skipped', summary: '--no-login', changes: [], warnings: []}
+    else if (id === 'verify' && (plan.dryRun || !plan.verify)) ctx.steps[id] = {status: 'skipped', summary: plan.dryRun ? 'dry run' : '--no-verify', changes: [], warnings: []}
+  }
+  return ctx
+}

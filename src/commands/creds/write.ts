@@ -1,0 +1,205 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../cli/base-command.js'
+import {dryRun} from '../../cli/flags.js'
+import {out, status, table} from '../../cli/style.js'
+import {validateRegion} from '../../lib/aws-config.js'
+import {validateAccessKeyId, validateProfileName, writeProfile, type WriteProfileInput, type WriteProfileResult} from '../../lib/credentials.js'
+import {badInput} from '../../lib/errors.js'
+import {maskKeyId, registerSecret} from '../../lib/redact.js'
+import type {Logger} from '../../lib/types.js'
+
+/** Flags that take a value (so the word after them is not a stray argument). */
+const VALUE_FLAGS = new Set(['--profile', '--access-key-id', '--region', '--secret-env'])
+/** Flags people try for the secret, which psb refuses: a secret on the command line shows in `ps`. */
+const SECRET_ARG_FLAGS = ['--secret', '--secret-access-key', '--aws-secret-access-key', '--secret-key', '--aws-secret-key']
+const LOOKS_LIKE_SECRET = /^[A-Za-z0-9/+=]{30,128}$/
+
+/**
+ * Refuses a secret given on the command line, and registers anything on argv that looks like
+ * a secret so that no error message (e.g. "Unexpected argument: …") can print it.
+ */
+export function guardArgv(argv: string[]): void {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const name = a.split('=')[0]
+    if (SECRET_ARG_FLAGS.includes(name)) {
+      const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1]
+      registerSecret(value)
+      throw badInput(
+        `psb never takes the secret access key as a command-line argument (${name}): other users can read it with \`ps\`, and it stays in your shell history.`,
+        'Pipe it in with --secret-stdin (e.g. `pbpaste | psb creds write … --secret-stdin`), or put it in AWS_SECRET_ACCESS_KEY (or the variable named by --secret-env).',
+        'SecretOnCommandLine',
+      )
+    }
+    if (a.startsWith('-')) {
+      if (VALUE_FLAGS.has(a)) i++
+      continue
+    }
+    if (LOOKS_LIKE_SECRET.test(a) && !/^[A-Z0-9]+$/.test(a)) registerSecret(a)
+  }
+}
+
+/** Removes one trailing line break (what `echo` or a here-string adds). */
+export function trimOneNewline(text: string): string {
+  return text.replace(/\r?\n$/, '')
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+export interface SecretSource {
+  'secret-stdin'?: boolean
+  'secret-env'?: string
+}
+
+/** The secret from stdin or the environment (never argv), registered for redaction at once. */
+export async function readSecret(flags: SecretSource, env: Record<string, string | undefined> = process.env): Promise<string> {
+  let secret: string
+  if (flags['secret-stdin']) {
+    if (process.stdin.isTTY) {
+      const {password} = await import('@inquirer/prompts')
+      secret = await password({message: 'Secret access key', mask: '*'}, {output: process.stderr})
+    } else secret = trimOneNewline(await readStdin())
+    registerSecret(secret)
+    if (secret === '') throw badInput('--secret-stdin was given but stdin was empty.', 'Pipe the secret access key into psb, e.g. `psb creds write … --secret-stdin < secret.txt`.', 'SecretMissing')
+    return secret
+  }
+  const name = flags['secret-env'] ?? 'AWS_SECRET_ACCESS_KEY'
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    throw badInput(`--secret-env ${JSON.stringify(name)} is not an environment variable name.`, 'Give the name of the variable, e.g. --secret-env PULUMI_AWS_SECRET.', 'SecretEnvInvalid')
+  }
+  secret = env[name] ?? ''
+  registerSecret(secret)
+  if (secret === '') {
+    throw badInput(
+      `No secret access key: ${name} is not set${flags['secret-env'] ? '' : ' and --secret-stdin was not given'}.`,
+      `Pipe the secret in with --secret-stdin, or export ${name} first (psb never takes the secret as an argument: it would show in \`ps\`).`,
+      'SecretMissing',
+    )
+  }
+  return secret
+}
+
+export interface CredsWriteFlags {
+  profile: string
+  'access-key-id': string
+  region?: string
+  'dry-run'?: boolean
+}
+
+/** Parsed flags (and the secret read from stdin or the environment) as core options. */
+export function writeProfileInputFromFlags(flags: CredsWriteFlags, secretAccessKey: string, extra: Partial<WriteProfileInput> = {}): WriteProfileInput {
+  return {
+    profile: flags.profile,
+    accessKeyId: flags['access-key-id'],
+    secretAccessKey,
+    ...(flags.region === undefined ? {} : {region: flags.region}),
+    dryRun: flags['dry-run'] ?? false,
+    ...extra,
+  }
+}
+
+export default class CredsWrite extends BaseCommand {
+  static override summary = 'Write an access key (and region) into an AWS profile, without harming the rest of the files.'
+
+  static override description = `Puts --access-key-id and its secret into the [PROFILE] section of the AWS shared credentials file, and --region (when given) into the [profile PROFILE] section of the AWS config file: the files every AWS tool, and Pulumi, read.
+
+The files are AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE when set, else ~/.aws/credentials and ~/.aws/config (~/.aws is created with mode 0700 when missing).
+
+The secret access key is never a command-line argument (it would show in \`ps\` and in your shell history): pipe it in with --secret-stdin, or put it in AWS_SECRET_ACCESS_KEY (or in the variable named by --secret-env). It is never printed.
+
+Everything else in the files is kept byte for byte: other profiles, comments, key order, indented sub-keys, CRLF line endings. Other settings of the profile stay; a stale aws_session_token is removed (it would break the new key).
+
+Each write is atomic (a crash leaves the old file or the new one, never a mix), mode 0600 (a wider mode is narrowed, with a warning), goes through a symlink to its target, keeps a backup of the previous content (<file>.psb-backup-<time>, the newest 5), and runs under a lock so parallel runs never lose each other's profiles.
+
+Exit codes: 0 written (or nothing to change), 1 the files could not be written, 2 bad input (bad profile name, key id, secret or region, or a file psb cannot parse safely): nothing was changed.`
+
+  static override examples = [
+    {
+      description: 'Write a key into the profile "pulumi", the secret piped in from a file:',
+      command: '<%= config.bin %> <%= command.id %> --profile pulumi --access-key-id AKIAIOSFODNN7EXAMPLE --region eu-west-1 --secret-stdin < secret.txt',
+    },
+    {
+      description: 'Take the secret from AWS_SECRET_ACCESS_KEY (e.g. set by your CI):',
+      command: 'AWS_SECRET_ACCESS_KEY=… <%= config.bin %> <%= command.id %> --profile pulumi --access-key-id AKIAIOSFODNN7EXAMPLE',
+    },
+    {
+      description: 'Take the secret from another variable:',
+      command: '<%= config.bin %> <%= command.id %> --profile ci --access-key-id AKIAIOSFODNN7EXAMPLE --secret-env CI_AWS_SECRET',
+    },
+    {
+      description: 'See which lines would change, secret redacted, writing nothing:',
+      command: '<%= config.bin %> <%= command.id %> --profile pulumi --access-key-id AKIAIOSFODNN7EXAMPLE --secret-stdin --dry-run < secret.txt',
+    },
+  ]
+
+  static override flags = {
+    profile: Flags.string({
+      description: 'Name of the profile to write (the [NAME] section of the credentials file). Letters, digits and _ - . @ + % : / only.',
+      required: true,
+      helpValue: '<name>',
+    }),
+    'access-key-id': Flags.string({
+      description: 'The access key id to write (AKIA… as AWS shows it). Not secret; shown masked (AKIA…WXYZ).',
+      required: true,
+      helpValue: '<AKIA…>',
+    }),
+    region: Flags.string({
+      description: 'Also set the profile\'s region in the config file (e.g. eu-west-1). Without it, the config file is left alone.',
+      helpValue: '<region>',
+    }),
+    'secret-stdin': Flags.boolean({
+      description: 'Read the secret access key from stdin (one trailing newline is removed). On a terminal, it is asked for without echo.',
+      default: false,
+      exclusive: ['secret-env'],
+    }),
+    'secret-env': Flags.string({
+      description: 'Read the secret access key from this environment variable instead of AWS_SECRET_ACCESS_KEY.',
+      helpValue: '<VAR>',
+    }),
+    'dry-run': dryRun,
+  }
+
+  async run(): Promise<WriteProfileResult> {
+    guardArgv(this.argv)
+    const {flags} = await this.parse(CredsWrite)
+    // Check what the flags say before asking for the secret.
+    validateProfileName(flags.profile)
+    validateAccessKeyId(flags['access-key-id'])
+    if (flags.region !== undefined) validateRegion(flags.region)
+    const secret = await readSecret(flags)
+    const logger: Logger = {warn: (m) => this.note(m), info: () => {}}
+    const result = await writeProfile(writeProfileInputFromFlags(flags, secret, {logger}))
+    if (!this.jsonEnabled()) this.render(result, flags['access-key-id'])
+    return result
+  }
+
+  private render(r: WriteProfileResult, keyId: string): void {
+    if (r.dryRun) {
+      if (r.diff.length === 0) {
+        this.say(`Dry run: the profile "${r.profile}" already holds this key; nothing would change.`)
+        return
+      }
+      this.say(`Dry run: nothing was written. These lines would change (secrets shown as ****):`)
+      let file = ''
+      for (const d of r.diff) {
+        if (d.file !== file) {
+          file = d.file
+          this.say(out.bold(file))
+        }
+        const text = `${d.op} ${String(d.line).padStart(4)}: ${d.text}`
+        this.say(`  ${d.op === '+' ? out.green(text) : out.red(text)}`)
+      }
+      return
+    }
+    const rows = r.changes.map((c) => [c.item, status(c.status), c.detail ?? ''])
+    const anyChange = r.credentialsChanged || r.configChanged
+    this.say(anyChange ? `Wrote the profile "${r.profile}" (key ${maskKeyId(keyId)}).` : `The profile "${r.profile}" already holds the key ${maskKeyId(keyId)}; nothing to change.`)
+    if (rows.length > 0) this.say(table(['Setting', 'Status', 'Value'], rows))
+    if (r.credentialsChanged) this.say(`Credentials file: ${r.credentialsFile}${r.backup ? ` (previous content kept in ${r.backup})` : ''}`)
+    if (r.configChanged) this.say(`Config file:      ${r.configFile}${r.configBackup ? ` (previous content kept in ${r.configBackup})` : ''}`)
+  }
+}

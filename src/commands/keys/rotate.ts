@@ -1,0 +1,187 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand, renderError} from '../../cli/base-command.js'
+import * as shared from '../../cli/flags.js'
+import {err, out, status, table} from '../../cli/style.js'
+import {createAwsContext, validateEndpoint} from '../../lib/aws.js'
+import {resolveRegion} from '../../lib/aws-config.js'
+import {formatDuration, parseDuration} from '../../lib/duration.js'
+import {PsbError} from '../../lib/errors.js'
+import {DEFAULT_WAIT_MS, KEYS_EXIT, exitCodeOf, rotateKeys, type RotateManyOptions, type RotateResult} from '../../lib/keys.js'
+import {maskKeyId} from '../../lib/redact.js'
+import type {Logger} from '../../lib/types.js'
+import {normalizePrefix} from '../../lib/policy.js'
+
+/** The parsed flags `rotateOptionsFromFlags` reads. */
+export interface RotateFlags {
+  profile?: string[]
+  user?: string
+  bucket?: string
+  prefix?: string
+  'max-age'?: string
+  'keep-old'?: boolean
+  wait?: string
+  create?: boolean
+  'dry-run'?: boolean
+  region?: string
+  endpoint?: string
+  'admin-profile'?: string
+}
+
+/** The core options from parsed flags. Bad input: exit 2, before any AWS call. */
+export function rotateOptionsFromFlags(flags: RotateFlags, env: NodeJS.ProcessEnv = process.env): RotateManyOptions {
+  const profiles = flags.profile && flags.profile.length > 0 ? flags.profile : [env.AWS_PROFILE || 'default']
+  const endpoint = validateEndpoint(flags.endpoint)
+  const region = resolveRegion(flags.region, flags['admin-profile'] ?? profiles[0], env) ?? 'us-east-1'
+  const maxAgeMs = flags['max-age'] === undefined ? undefined : parseDuration(flags['max-age'], {flag: '--max-age'})
+  const waitMs = flags.wait === undefined ? DEFAULT_WAIT_MS : parseDuration(flags.wait, {flag: '--wait', bareUnit: 's'})
+  const admin = flags['admin-profile'] ? createAwsContext({region, endpoint, profile: flags['admin-profile']}) : undefined
+  return {
+    profiles,
+    region,
+    endpoint,
+    admin,
+    user: flags.user,
+    bucket: flags.bucket,
+    prefix: normalizePrefix(flags.prefix),
+    maxAgeMs,
+    keepOld: flags['keep-old'] ?? false,
+    waitMs,
+    create: flags.create ?? false,
+    dryRun: flags['dry-run'] ?? false,
+    env,
+  }
+}
+
+/** One --json record: key ids masked, never a secret. */
+export function rotateRecord(r: RotateResult): Record<string, unknown> {
+  return {
+    profile: r.profile,
+    user: r.user || undefined,
+    result: r.result,
+    oldKeyId: r.oldKeyId ? maskKeyId(r.oldKeyId) : undefined,
+    newKeyId: r.newKeyId ? maskKeyId(r.newKeyId) : undefined,
+    oldKeyAgeDays: r.oldKeyAgeDays,
+    oldKeyCreatedAt: r.oldKeyCreatedAt,
+    newKeyCreatedAt: r.newKeyCreatedAt,
+    dueAt: r.dueAt,
+    oldKey: r.oldKey,
+    cleanupPending: r.cleanupPending ?? false,
+    profilesUpdated: r.profilesUpdated,
+    recovered: r.recovered,
+    warnings: r.warnings,
+    changes: r.changes,
+    timings: r.timings,
+    exitCode: r.exitCode,
+    ...(r.error ? {error: r.error} : {}),
+  }
+}
+
+export default class KeysRotate extends BaseCommand {
+  static override summary = 'Rotate the access key of a profile without ever leaving it without a working key.'
+
+  static override description = `Replaces the access key that a profile of the AWS credentials file holds with a new key of the same IAM user, safely enough to run from cron or CI:
+
+  1. finds the profile's key and its IAM user (STS, with the profile's own key; or --admin-profile with --user to act for the user);
+  2. lists the user's keys: a second, Inactive key that no profile holds is deleted; a second, Active key stops the run (psb never deletes a key it did not create);
+  3. creates the new key;
+  4. writes it into every profile of the credentials file that held the old key (atomic, locked, with a backup; every other byte of the file is kept);
+  5. proves it works: 3 consecutive successful calls (STS, and a listing of the state bucket when known: --bucket, or the psb-bucket tag that \`psb user create\` puts on the user), waiting up to --wait for IAM to accept it;
+  6. with the new key: deactivates the old key, then deletes it (--keep-old leaves it Inactive; the next rotation deletes it).
+
+A failure before step 6 restores the credentials file from its backup and deletes the new key: the profile keeps its old key, which still works. Each step is recorded in a journal beside the credentials file (<credentials>.psb-rotation.json: key ids and times, never a secret); a run that is killed is finished or undone by the next run. A lock (<credentials>.psb-rotate.lock) keeps two runs from rotating at the same time.
+
+The profile's own key needs, on its own user ARN: iam:GetUser, iam:ListAccessKeys, iam:CreateAccessKey, iam:UpdateAccessKey and iam:DeleteAccessKey (the policy of \`psb user create\` allows exactly these). Without --profile, AWS_PROFILE or "default" is rotated.
+
+Exit codes: 0 rotated (or the first key created, or a dry run); 1 failed (rolled back: the profile still holds its old, working key); 2 bad input (nothing called or changed); 10 not due (--max-age: the key is younger); 11 another rotation of the same credentials file is running (nothing changed); 12 rotated, but the old key could not be deactivated or deleted (the profile holds the new, working key; the next run removes the old one). With several profiles: the first failure's code, else 12 if any cleanup is pending, else 10 if none was due, else 0.`
+
+  static override examples = [
+    {description: 'Rotate the key of the profile "pulumi" with its own key:', command: '<%= config.bin %> <%= command.id %> --profile pulumi'},
+    {description: 'From cron: rotate only keys older than 90 days (exit 10 = not due):', command: '<%= config.bin %> <%= command.id %> --profile pulumi --max-age 90d --json'},
+    {description: 'Several profiles in one run:', command: '<%= config.bin %> <%= command.id %> --profile pulumi-dev --profile pulumi-prod --max-age 90d'},
+    {description: 'As an administrator, for the user pulumi:', command: '<%= config.bin %> <%= command.id %> --profile pulumi --user pulumi --admin-profile admin'},
+    {description: 'Create the profile with the user\'s first key:', command: '<%= config.bin %> <%= command.id %> --create --profile pulumi --user pulumi --admin-profile admin'},
+    {description: 'Show the plan and change nothing:', command: '<%= config.bin %> <%= command.id %> --profile pulumi --dry-run'},
+  ]
+
+  static override flags = {
+    profile: Flags.string({
+      description: 'Profile of the AWS credentials file whose key to rotate (repeatable; default: AWS_PROFILE or "default"). Every other profile holding the same key gets the new key too.',
+      helpValue: '<profile>',
+      multiple: true,
+    }),
+    user: Flags.string({
+      description: 'IAM user the key belongs to. With --admin-profile: the user the administrator acts for. Without: only checked against the profile\'s key.',
+      helpValue: '<name>',
+    }),
+    'max-age': Flags.string({
+      description: 'Rotate only when the current key is older than this (e.g. 90d, 12h, 2w); otherwise exit 10 "not due".',
+      helpValue: '<duration>',
+    }),
+    wait: Flags.string({
+      description: 'How long to wait for IAM to accept the new key before giving up and rolling back (e.g. 60s, 2m; a bare number is seconds).',
+      helpValue: '<duration>',
+      default: '60s',
+    }),
+    'keep-old': Flags.boolean({
+      description: 'Leave the old key Inactive instead of deleting it (to switch back by hand); the next rotation deletes it.',
+      default: false,
+    }),
+    create: Flags.boolean({
+      description: 'When the profile does not exist (or holds no key), create the user\'s first key and write the profile. Needs --admin-profile and --user.',
+      default: false,
+    }),
+    bucket: Flags.string({
+      description: 'State bucket to check the new key against (default: the user\'s psb-bucket tag, when readable).',
+      helpValue: '<name>',
+    }),
+    prefix: shared.prefix,
+    'dry-run': shared.dryRun,
+    ...shared.awsFlags,
+  }
+
+  async run(): Promise<{results: Record<string, unknown>[]; exitCode: number}> {
+    const {flags} = await this.parse(KeysRotate)
+    const opts = rotateOptionsFromFlags(flags)
+    const logger: Logger = {warn: (m) => this.note(m), info: (m) => this.logToStderr(m)}
+    const results = await rotateKeys({...opts, logger})
+    const exitCode = exitCodeOf(results)
+    process.exitCode = exitCode
+    if (!this.jsonEnabled()) this.render(results, opts)
+    else for (const r of results) for (const w of r.warnings) this.note(w)
+    return {results: results.map((r) => rotateRecord(r)), exitCode}
+  }
+
+  private render(results: RotateResult[], opts: RotateManyOptions): void {
+    for (const r of results) {
+      const who = `${r.profile}${r.user ? ` (user ${r.user})` : ''}`
+      const t = r.timings.totalMs > 0 ? ` in ${formatDuration(r.timings.totalMs)} (${formatDuration(r.timings.propagationWaitMs)} of it waiting for IAM)` : ''
+      switch (r.result) {
+        case 'rotated':
+          this.say(
+            `${status('rotated', out)} ${who}: ${maskKeyId(r.oldKeyId)}${r.oldKeyAgeDays === undefined ? '' : ` (${r.oldKeyAgeDays} days old)`} → ${maskKeyId(r.newKeyId)}; profiles updated: ${r.profilesUpdated.join(', ') || '(none)'}; old key ${r.oldKey ?? 'kept'}${t}.`,
+          )
+          break
+        case 'created':
+          this.say(`${status('created', out)} ${who}: first key ${maskKeyId(r.newKeyId)} written into the profile${t}.`)
+          break
+        case 'not-due':
+          this.say(
+            `${status('not-due', out)} ${who}: key ${maskKeyId(r.oldKeyId ?? r.newKeyId)}${r.oldKeyAgeDays === undefined ? '' : ` is ${r.oldKeyAgeDays} days old`}${opts.maxAgeMs === undefined ? '' : `, younger than ${formatDuration(opts.maxAgeMs)}`}${r.dueAt ? `; due ${r.dueAt}` : ''}. Nothing changed.`,
+          )
+          break
+        case 'planned':
+          this.say(`Plan for ${who} (dry run, nothing changed):`)
+          this.say(table(['ITEM', 'STATUS', 'DETAIL'], r.changes.map((c) => [c.item, status(c.status, out), c.detail ?? ''])))
+          break
+        case 'failed':
+          process.stderr.write(renderError(new PsbError(`${who}: ${r.error?.message ?? 'failed'}`, {hint: r.error?.hint, exitCode: r.exitCode})))
+          break
+      }
+      for (const m of r.recovered) this.say(`  ${err.dim('recovered')}: ${m}`)
+      for (const w of r.warnings) this.note(w)
+    }
+    if (results.some((r) => r.cleanupPending)) {
+      this.note(`Exit ${KEYS_EXIT.CLEANUP_PENDING}: the profile holds the new, working key, but the old key is still there; run psb keys rotate again to remove it.`)
+    }
+  }
+}

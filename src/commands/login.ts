@@ -1,0 +1,126 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command.js'
+import * as shared from '../cli/flags.js'
+import {requireRegion, type Env} from '../lib/aws-config.js'
+import {badInput} from '../lib/errors.js'
+import {login, resolveBackendUrl, shellExports, type LoginOptions, type LoginResult} from '../lib/login.js'
+import {out, status} from '../cli/style.js'
+
+export interface LoginFlags {
+  bucket?: string
+  prefix?: string
+  region?: string
+  profile?: string
+  endpoint?: string
+  project?: string
+  'dry-run'?: boolean
+}
+
+/** The core options of `psb login` from its parsed flags (reused by `psb init`). Bad input: exit 2. */
+export function loginOptionsFromFlags(flags: LoginFlags, env: Env = process.env): LoginOptions {
+  if (!flags.bucket) throw badInput('--bucket is required.', 'Pass the state bucket, e.g. --bucket acme-pulumi-state.', 'BucketMissing')
+  return {
+    bucket: flags.bucket,
+    prefix: flags.prefix,
+    region: requireRegion(flags.region, flags.profile, env),
+    profile: flags.profile,
+    endpoint: flags.endpoint,
+    project: flags.project,
+    dryRun: flags['dry-run'] ?? false,
+    env,
+  }
+}
+
+export default class Login extends BaseCommand {
+  static override summary = 'Point Pulumi at the S3 bucket: build the backend URL and run `pulumi login` with it.'
+
+  static override description = `Builds the Pulumi backend URL of the bucket (s3://<bucket>[/<prefix>]?region=...) in the dialect of the installed Pulumi CLI (read from \`pulumi version\`), runs \`pulumi login <url>\`, and checks with \`pulumi whoami -v\` that Pulumi now uses it. Pulumi keeps the login in $PULUMI_HOME/credentials.json (default ~/.pulumi).
+
+Instead of logging in, --print prints the URL (--print --shell: an \`export PULUMI_BACKEND_URL=...\` line for your shell or CI), and --project DIR writes the URL into that project's Pulumi.yaml (backend.url), so that project always uses the bucket whatever the login.
+
+Makes no AWS call: it does not check the bucket exists (\`psb verify\` does). Without Pulumi installed, --print and --project still work (the URL is then written for the newest Pulumi).
+
+Exit codes: 0 logged in (or printed/written); 1 Pulumi is missing or failed (its error is shown); 2 bad input.`
+
+  static override examples = [
+    {description: 'Log Pulumi in to a bucket, with the AWS profile Pulumi should use:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --profile pulumi-state'},
+    {description: 'Keep one team\'s state under a prefix of a shared bucket:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --prefix team-a --region eu-west-1 --profile pulumi-state'},
+    {description: 'Only print the URL, e.g. for CI:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --print'},
+    {description: 'Set the backend in your shell instead of logging in:', command: 'eval "$(<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --print --shell)"'},
+    {description: 'Pin one project to the bucket (writes backend.url into ./infra/Pulumi.yaml):', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --profile pulumi-state --project ./infra'},
+    {description: 'A local S3 emulator or an S3-compatible store:', command: '<%= config.bin %> <%= command.id %> --bucket state --region us-east-1 --endpoint http://127.0.0.1:5000'},
+    {description: 'See the URL and the commands without running them:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --dry-run'},
+  ]
+
+  static override flags = {
+    bucket: Flags.string({
+      description: 'Name of the S3 bucket that holds Pulumi state (e.g. one made by `psb bucket create`).',
+      helpValue: '<name>',
+      required: true,
+    }),
+    prefix: shared.prefix,
+    region: shared.region,
+    profile: Flags.string({
+      description: 'AWS profile Pulumi uses to read and write the state (put into the URL; on old Pulumi versions into AWS_PROFILE). Default: Pulumi\'s own AWS credential chain.',
+      helpValue: '<profile>',
+    }),
+    endpoint: shared.endpoint,
+    print: Flags.boolean({
+      description: 'Only print the backend URL; do not run pulumi.',
+      default: false,
+      exclusive: ['project'],
+    }),
+    shell: Flags.boolean({
+      description: 'With --print: print `export PULUMI_BACKEND_URL=\'...\'` (shell-quoted) to eval in a shell.',
+      default: false,
+    }),
+    project: Flags.string({
+      description: 'Write the URL into backend.url of the Pulumi.yaml in this folder (keeping the rest of the file) instead of logging in.',
+      helpValue: '<dir>',
+      exclusive: ['print'],
+    }),
+    'dry-run': shared.dryRun,
+  }
+
+  async run(): Promise<LoginResult | {url: string; pulumiVersion?: string; dialect: string; env: Record<string, string>; warnings: string[]}> {
+    const {flags} = await this.parse(Login)
+    if (flags.shell && !flags.print) throw badInput('--shell only works with --print.', 'Run: psb login ... --print --shell', 'FlagsConflict')
+    const opts = loginOptionsFromFlags(flags)
+
+    if (flags.print) {
+      const r = await resolveBackendUrl(opts)
+      for (const w of r.warnings) this.note(w)
+      if (!this.jsonEnabled()) {
+        if (flags.shell) for (const line of shellExports(r.url, r.env)) this.say(line)
+        else this.say(r.url)
+      }
+      return {url: r.url, pulumiVersion: r.pulumiVersion, dialect: r.dialect, env: r.env, warnings: r.warnings}
+    }
+
+    const result = await login({...opts, logger: {warn: (m) => this.note(m), info: (m) => this.say(m)}})
+    if (this.jsonEnabled()) return result
+    this.say(`Backend URL: ${result.url}`)
+    this.say(`Pulumi:      ${result.pulumiVersion ? `v${result.pulumiVersion}` : 'not installed'} (URL for ${describeDialect(result.dialect)})`)
+    for (const c of result.changes) this.say(`${status(c.status, out)}  ${c.item}${c.detail ? `: ${c.detail}` : ''}`)
+    if (flags['dry-run']) {
+      if (result.projectFile === undefined) for (const cmd of result.commands) this.say(`would run: ${cmd}`)
+      this.say('Dry run: nothing was changed.')
+    } else if (result.projectFile === undefined) {
+      this.say(`Logged in: Pulumi now uses ${result.url}${result.whoami ? ` as ${result.whoami}` : ''} (recorded in ${result.credentialsFile}).`)
+    }
+    const envNeeded = Object.entries(result.env)
+    if (envNeeded.length > 0) this.say(`Every pulumi command needs: ${envNeeded.map(([k, v]) => `${k}=${v}`).join(' ')}`)
+    return result
+  }
+}
+
+function describeDialect(d: string): string {
+  switch (d) {
+    case 'v2':
+      return 'Pulumi 3.245 or newer'
+    case 'v1-or-v2':
+      return 'Pulumi 3.113 to 3.244'
+    default:
+      return 'Pulumi older than 3.113'
+  }
+}

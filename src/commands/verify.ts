@@ -1,0 +1,111 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command.js'
+import * as shared from '../cli/flags.js'
+import {renderChecks} from '../cli/checks.js'
+import {createAwsContext, validateEndpoint, type AwsContext} from '../lib/aws.js'
+import {requireRegion} from '../lib/aws-config.js'
+import {badInput} from '../lib/errors.js'
+import {validateBucketName} from '../lib/bucket-name.js'
+import {normalizePrefix} from '../lib/policy.js'
+import {currentPulumiLogin} from '../lib/pulumi.js'
+import {VERIFY_FAILED_EXIT, parseBackendUrl, verifyBackend, type VerifyOptions} from '../lib/verify.js'
+
+export default class Verify extends BaseCommand {
+  static override summary = 'Prove that a Pulumi state backend works, with the profile Pulumi uses'
+
+  static override description = `Checks a profile + bucket (+ prefix) exactly as Pulumi will use them, with the profile's OWN key (the least-privilege user), and prints a checklist: each check is pass, warn or fail, with a one-line fix.
+
+Checks: the profile's credentials resolve (STS); the bucket exists in the expected region; versioning, default encryption, all four public-access blocks, ACLs disabled (BucketOwnerEnforced), a TLS-only bucket policy, and expiry of old versions (warn only); a round trip under <prefix>/.pulumi/ (put, head, get, list, copy and delete of a sentinel object, as Pulumi does); the key's age (warn over 90 days) and the number of keys; the credentials file's mode (0600); whether the user is broader than needed (AdministratorAccess or a "*" action: warn); the Pulumi CLI, \`pulumi whoami -v\` naming the expected URL, and PULUMI_BACKEND_URL not pointing elsewhere.
+
+A least-privilege user may not be allowed to read its own IAM policies: that check then says "cannot check" (warn). Pass --admin-profile to make those reads with an administrator's key.
+
+Without --bucket, the backend Pulumi is logged in to (PULUMI_BACKEND_URL, else the current login) is verified.
+
+The only change made is the sentinel object, written and deleted again under <prefix>/.pulumi/.
+
+Exit codes: 0 nothing failed (warnings allowed); 1 psb itself could not run; 2 bad input; 3 at least one check failed.`
+
+  static override examples = [
+    {description: 'Verify the backend that `psb init` set up', command: '<%= config.bin %> verify --profile pulumi --bucket my-org-pulumi-state --region eu-west-1'},
+    {description: 'A team\'s prefix in a shared bucket', command: '<%= config.bin %> verify --profile team-a --bucket shared-state --prefix team-a --region eu-west-1'},
+    {description: 'The backend Pulumi is logged in to, as data', command: '<%= config.bin %> verify --json'},
+    {description: 'Also check the user\'s policies with an administrator\'s key', command: '<%= config.bin %> verify --profile pulumi --bucket my-org-pulumi-state --admin-profile admin'},
+  ]
+
+  static override flags = {
+    profile: Flags.string({description: 'The AWS profile Pulumi uses (default: AWS_PROFILE, else "default"). Its own key makes every check.', helpValue: '<profile>'}),
+    bucket: Flags.string({description: 'The state bucket (default: the bucket of the backend Pulumi is logged in to).', helpValue: '<name>'}),
+    prefix: shared.prefix,
+    region: shared.region,
+    endpoint: shared.endpoint,
+    'admin-profile': Flags.string({
+      description: 'An administrator profile for the reads the Pulumi user may not make (its own IAM policies). Optional.',
+      helpValue: '<profile>',
+    }),
+    pulumi: Flags.boolean({description: 'Run the Pulumi checks (CLI, `pulumi whoami -v`, PULUMI_BACKEND_URL).', default: true, allowNo: true}),
+    'max-key-age': Flags.integer({description: 'Warn when the access key is older than this many days.', default: 90, min: 1}),
+  }
+
+  public async run(): Promise<unknown> {
+    const {flags} = await this.parse(Verify)
+    const opts = verifyOptionsFromFlags(flags)
+    let admin: AwsContext | undefined
+    if (flags['admin-profile']) admin = createAwsContext({region: opts.region, endpoint: opts.endpoint, profile: flags['admin-profile']})
+    const r = await verifyBackend({...opts, admin, logger: {warn: (m) => this.note(m), info: () => {}}})
+    if (!this.jsonEnabled()) {
+      this.say(`psb verify: profile ${opts.profile}, s3://${opts.bucket}/${opts.prefix ? opts.prefix.replace(/^\/+|\/+$/g, '') + '/' : ''} (${opts.region})`)
+      this.say(renderChecks(r.checks))
+    }
+    if (!r.ok) process.exitCode = VERIFY_FAILED_EXIT
+    return {ok: r.ok, profile: opts.profile, bucket: opts.bucket, prefix: opts.prefix ?? null, region: opts.region, url: r.url ?? null, identity: r.identity ?? null, checks: r.checks}
+  }
+}
+
+export interface VerifyFlags {
+  profile?: string
+  bucket?: string
+  prefix?: string
+  region?: string
+  endpoint?: string
+  'max-key-age'?: number
+  pulumi?: boolean
+}
+
+/**
+ * The core options of verify from its flags. Without --bucket, the backend Pulumi is
+ * logged in to (PULUMI_BACKEND_URL, else credentials.json's current) supplies bucket,
+ * prefix, region, profile and endpoint. Throws bad input (exit 2) before any AWS call.
+ */
+export function verifyOptionsFromFlags(flags: VerifyFlags, env = process.env): VerifyOptions {
+  let {bucket, prefix, region, endpoint, profile} = flags
+  if (!bucket) {
+    const current = env.PULUMI_BACKEND_URL || currentPulumiLogin(env)
+    const parsed = current ? parseBackendUrl(current) : undefined
+    if (!parsed)
+      throw badInput(
+        current ? `Pulumi's backend (${current}) is not an s3:// URL, and no --bucket was given.` : 'No --bucket given, and Pulumi is not logged in to an s3:// backend.',
+        'Pass --bucket <name> (and --region, --profile).',
+        'BucketMissing',
+      )
+    bucket = parsed.bucket
+    prefix ??= parsed.prefix || undefined
+    region ??= parsed.params.get('region')
+    profile ??= parsed.params.get('profile')
+    if (!endpoint && parsed.params.get('endpoint')) {
+      const e = parsed.params.get('endpoint')!
+      endpoint = /^https?:\/\//.test(e) ? e : `${parsed.params.get('disable_https') === 'true' ? 'http' : 'https'}://${e}`
+    }
+  }
+  profile ||= env.AWS_PROFILE || 'default'
+  validateBucketName(bucket)
+  return {
+    profile,
+    bucket,
+    prefix: normalizePrefix(prefix),
+    region: requireRegion(region, profile, env),
+    endpoint: validateEndpoint(endpoint),
+    maxKeyAgeDays: flags['max-key-age'],
+    pulumi: flags.pulumi,
+    env,
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * The Pulumi backend URL of an S3 bucket: `s3://<bucket>[/<prefix>]?<params>`, spelled in the
+ * dialect the installed Pulumi CLI understands (see docs/login.md, "URL dialects").
+ *
+ *  - Pulumi >= 3.245 (gocloud 0.46, AWS SDK v2 only) rejects unknown parameters and wants
+ *    `use_path_style=true` / `disable_https=true`.
+ *  - Pulumi 3.113–3.244 uses AWS SDK v1 unless `awssdk=v2`. Only v2 honours `profile`, but v2
+ *    accepts nothing besides `region`, `endpoint` and `profile`: no way to ask for path-style
+ *    addressing (`s3ForcePathStyle` is rejected under v2, pulumi#18645). So:
+ *      profile, no endpoint  -> `awssdk=v2&profile=...`
+ *      endpoint              -> SDK v1 with `s3ForcePathStyle=true` (custom endpoints need
+ *                               path-style), and a profile goes into AWS_PROFILE instead.
+ *  - Pulumi < 3.113: SDK v1 only (`s3ForcePathStyle`, `disableSSL`); a profile only through
+ *    AWS_PROFILE.
+ * Without a known version (Pulumi not installed), the newest dialect is used.
+ */
+import {badInput} from './errors.js'
+import {validateEndpoint} from './aws.js'
+
+export interface BackendUrlOptions {
+  bucket: string
+  prefix?: string
+  region: string
+  profile?: string
+  endpoint?: string
+  /** `pulumi version` output or a plain version (`v3.274.1`, `3.200.0`); undefined: the newest dialect. */
+  pulumiVersion?: string
+}
+
+/**
+ * `v2`: Pulumi >= 3.245. `v1-or-v2`: 3.113–3.244 (v1 default, `awssdk=v2` opt-in).
+ * `v1`: before 3.113.
+ */
+export type UrlDialect = 'v2' | 'v1-or-v2' | 'v1'
+
+export interface BackendUrlPlan {
+  url: string
+  dialect: UrlDialect
+  /** The AWS SDK the URL selects inside Pulumi. */
+  sdk: 'v1' | 'v2'
+  /**
+   * Environment Pulumi needs besides the URL: set when the profile cannot be expressed in the
+   * URL for this Pulumi version (then every `pulumi` command needs `AWS_PROFILE`).
+   */
+  env: Record<string, string>
+  warnings: string[]
+}
+
+/** First Pulumi version whose S3 backend is on gocloud 0.46 (SDK v2 only, strict parameters). */
+export const STRICT_V2_SINCE = [3, 245, 0] as const
+/** First Pulumi version that knows `awssdk=v2`. */
+export const AWSSDK_V2_SINCE = [3, 113, 0] as const
+
+/** `[major, minor, patch]` of a version string such as `v3.274.1`, `3.200.0-alpha.1+dirty`. */
+export function parseVersion(version: string): [number, number, number] | undefined {
+  const m = /v?(\d+)\.(\d+)\.(\d+)/.exec(version)
+  if (!m) return undefined
+  return [Number(m[1]), Number(m[2]), Number(m[3])]
+}
+
+export function compareVersions(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1
+  return 0
+}
+
+export function dialectFor(pulumiVersion: string | undefined): UrlDialect {
+  const v = pulumiVersion === undefined ? undefined : parseVersion(pulumiVersion)
+  if (!v) return 'v2'
+  if (compareVersions(v, STRICT_V2_SINCE) >= 0) return 'v2'
+  if (compareVersions(v, AWSSDK_V2_SINCE) >= 0) return 'v1-or-v2'
+  return 'v1'
+}
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
+
+/** The bucket is the host of the URL: only what S3 allows in a bucket name fits there. */
+function checkBucket(bucket: string): void {
+  if (!BUCKET.test(bucket) || bucket.includes('..')) {
+    throw badInput(
+      `"${bucket}" is not a valid S3 bucket name for a Pulumi backend URL.`,
+      'Bucket names are 3 to 63 characters of lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit.',
+      'BucketNameInvalid',
+    )
+  }
+}
+
+/**
+ * A prefix as Pulumi will see it: no leading or trailing `/`, no empty, `.` or `..` segments,
+ * no control characters. Returns undefined for an empty prefix.
+ */
+export function normalizePrefix(prefix: string | undefined): string | undefined {
+  if (prefix === undefined) return undefined
+  const p = prefix.replace(/^\/+/, '').replace(/\/+$/, '')
+  if (p === '') return undefined
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(p)) {
+    throw badInput(`The prefix ${JSON.stringify(prefix)} contains a control character.`, 'Use letters, digits and - _ . / in prefixes.', 'PrefixInvalid')
+  }
+  const segments = p.split('/')
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) {
+    throw badInput(`The prefix "${prefix}" has an empty, "." or ".." segment.`, 'Give a prefix such as team-a or projects/team-a.', 'PrefixInvalid')
+  }
+  if (p.length > 512) throw badInput('The prefix is longer than 512 characters.', 'Use a shorter prefix.', 'PrefixInvalid')
+  return p
+}
+
+function encodePath(prefix: string): string {
+  return prefix
+    .split('/')
+    .map((s) => encodeURIComponent(s))
+    .join('/')
+}
+
+function query(params: Array<[string, string]>): string {
+  return params.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')
+}
+
+/** The URL and what else Pulumi needs, for the given Pulumi version. Bad input: exit 2. */
+export function planBackendUrl(opts: BackendUrlOptions): BackendUrlPlan {
+  checkBucket(opts.bucket)
+  const prefix = normalizePrefix(opts.prefix)
+  if (!opts.region) throw badInput('No AWS region for the backend URL.', 'Pass --region (e.g. --region us-east-1).', 'RegionMissing')
+  const endpoint = validateEndpoint(opts.endpoint)
+  const http = endpoint !== undefined && endpoint.toLowerCase().startsWith('http://')
+  const profile = opts.profile === '' ? undefined : opts.profile
+  if (profile !== undefined && (profile.trim() !== profile || /[\r\n[\]]/.test(profile))) {
+    throw badInput(`"${profile}" is not a usable AWS profile name.`, 'Profile names have no brackets, newlines or leading/trailing spaces.', 'ProfileNameInvalid')
+  }
+  const dialect = dialectFor(opts.pulumiVersion)
+  const params: Array<[string, string]> = []
+  const env: Record<string, string> = {}
+  const warnings: string[] = []
+  let sdk: 'v1' | 'v2'
+
+  const profileViaEnv = (why: string) => {
+    env.AWS_PROFILE = profile!
+    warnings.push(
+      `${why}: the profile "${profile}" cannot be part of the backend URL, so Pulumi reads it from AWS_PROFILE. ` +
+        `Run Pulumi with AWS_PROFILE=${profile} set (psb sets it for the login), or upgrade Pulumi to 3.245 or newer.`,
+    )
+  }
+
+  if (dialect === 'v2') {
+    sdk = 'v2'
+    params.push(['region', opts.region])
+    if (profile) params.push(['profile', profile])
+    if (endpoint) {
+      params.push(['endpoint', endpoint], ['use_path_style', 'true'])
+      if (http) params.push(['disable_https', 'true'])
+    }
+  } else if (dialect === 'v1-or-v2' && !endpoint) {
+    if (profile) {
+      sdk = 'v2'
+      params.push(['awssdk', 'v2'], ['region', opts.region], ['profile', profile])
+    } else {
+      sdk = 'v1'
+      params.push(['region', opts.region])
+    }
+  } else {
+    // SDK v1: before 3.113 the only choice; on 3.113–3.244 the only one that can force
+    // path-style addressing, which custom endpoints need.
+    sdk = 'v1'
+    params.push(['region', opts.region])
+    if (endpoint) {
+      params.push(['endpoint', endpoint], ['s3ForcePathStyle', 'true'])
+      if (http) params.push(['disableSSL', 'true'])
+    }
+    if (profile) {
+      profileViaEnv(
+        dialect === 'v1'
+          ? `Pulumi ${opts.pulumiVersion} is older than 3.113`
+          : `Pulumi ${opts.pulumiVersion} cannot combine a profile with path-style addressing for a custom endpoint`,
+      )
+    }
+  }
+
+  const url = `s3://${opts.bucket}${prefix ? '/' + encodePath(prefix) : ''}?${query(params)}`
+  return {url, dialect, sdk, env, warnings}
+}
+
+/** The backend URL for the given Pulumi version (the newest dialect when none is given). */
+export function buildBackendUrl(opts: BackendUrlOptions): string {
+  return planBackendUrl(opts).url
+}
+
+/** `s` quoted for a POSIX shell (single quotes). */
+export function shellQuote(s: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s
+  return `'${s.replace(/'/g, `'\\''`)}'`
+}

@@ -1,0 +1,443 @@
+/**
+ * Writing and reading profiles in the AWS shared credentials and config files.
+ *
+ * `writeProfile` puts a profile's access key into the credentials file (`[name]`) and, when
+ * given, its region into the config file (`[default]` / `[profile name]`), without harming
+ * anything else: every other line survives byte for byte (see ini.ts), keys psb does not own
+ * stay in the profile, and a stale session token is removed. Every write is atomic, 0600,
+ * locked and backed up (see files.ts). `editIniFile` is the same machinery for any edit
+ * (used by `keys rotate` and `init`).
+ */
+import {readFileSync} from 'node:fs'
+import type {StaticCredentials} from './aws.js'
+import {configFilePath, credentialsFilePath, validateRegion, type Env} from './aws-config.js'
+import {badInput} from './errors.js'
+import {fileError, lockedUpdate, resolveSymlinks, type LockOptions} from './files.js'
+import {
+  configSectionFor,
+  configSectionName,
+  parseIni,
+  sdkConfigData,
+  sdkParse,
+  sectionEntries,
+  serializeIni,
+  setSectionKeys,
+  type IniDocument,
+} from './ini.js'
+import {maskKeyId, redact, registerSecret, REDACTED} from './redact.js'
+import {collectingLogger, silentLogger, type Change, type ChangeStatus, type Logger} from './types.js'
+
+export type {Env} from './aws-config.js'
+export type {IniDocument} from './ini.js'
+
+// ------------------------------------------------------------------ editIniFile
+
+export interface EditIniOptions {
+  /** Mode of the written file (default 0600); a wider existing mode is narrowed with a warning. */
+  mode?: number
+  /** Keep a backup of the previous content (default true). */
+  backup?: boolean
+  /** How many backups to keep (default 5). */
+  keepBackups?: number
+  /** Compute the change and return it; write nothing. */
+  dryRun?: boolean
+  logger?: Logger
+  /** For test hooks and tunables (PSB_LOCK_TIMEOUT_MS...); default process.env. */
+  env?: Env
+  lock?: LockOptions
+}
+
+export interface EditIniResult {
+  changed: boolean
+  backup?: string
+  before: string
+  after: string
+  /** The file written (the target when `path` is a symlink). */
+  path: string
+  /** The file did not exist before. */
+  created: boolean
+  warnings: string[]
+}
+
+/**
+ * Atomic, locked, backed-up edit of an ini file; `mutate` returns true when it changed the doc.
+ * The file is read and parsed under the lock (a missing file is an empty document); a file
+ * that cannot be parsed safely throws IniParseError (exit 2) and nothing is written.
+ */
+export async function editIniFile(path: string, mutate: (doc: IniDocument) => boolean, opts: EditIniOptions = {}): Promise<EditIniResult> {
+  const r = await lockedUpdate(
+    path,
+    (before) => {
+      const doc = parseIni(before, path)
+      return mutate(doc) ? serializeIni(doc) : before
+    },
+    opts,
+  )
+  return {changed: r.changed, backup: r.backup, before: r.before, after: r.after, path: r.path, created: r.created, warnings: r.warnings}
+}
+
+/**
+ * Puts a backup's content back in place of `path` (atomic, locked, 0600). The content being
+ * replaced is itself backed up first, so a restore can be undone.
+ */
+export async function restoreFromBackup(path: string, backup: string, opts: Pick<EditIniOptions, 'logger' | 'env' | 'lock' | 'keepBackups'> = {}): Promise<void> {
+  let content: string
+  try {
+    content = readFileSync(backup, 'utf8')
+  } catch (error) {
+    throw fileError('read the backup', backup, error)
+  }
+  await lockedUpdate(path, () => content, {...opts, backup: true})
+}
+
+// ------------------------------------------------------------------ validation
+
+/** Characters the AWS SDK accepts in a `[profile NAME]` section (anything else it ignores). */
+const PROFILE_NAME = /^[A-Za-z0-9_\-@+.%:/]+$/
+
+export function validateProfileName(name: string): void {
+  const hint = 'Use a name of letters, digits and _ - . @ + % : / only, for example "pulumi" or "pulumi-prod".'
+  const fail = (why: string) => {
+    throw badInput(`The profile name ${JSON.stringify(name)} ${why}.`, hint, 'ProfileNameInvalid')
+  }
+  if (name === '') fail('is empty')
+  if (/[\r\n]/.test(name)) fail('contains a line break')
+  if (/[[\]]/.test(name)) fail('contains "[" or "]" (it would break the section header)')
+  if (name.includes('=')) fail('contains "="')
+  if (name !== name.trim()) fail('has leading or trailing spaces')
+  if (name === '__proto__') fail('is reserved')
+  if (name.length > 256) fail('is longer than 256 characters')
+  if (!PROFILE_NAME.test(name)) fail('contains characters the AWS SDK does not accept in a profile name (such as spaces, quotes, "#" or ";")')
+}
+
+const KEY_ID = /^[A-Z0-9]{16,128}$/
+
+export function validateAccessKeyId(id: string): void {
+  if (KEY_ID.test(id)) return
+  const why =
+    id === ''
+      ? 'is empty'
+      : id !== id.trim()
+        ? 'has leading or trailing spaces'
+        : /[a-z]/.test(id) && /^[A-Z0-9]+$/i.test(id)
+          ? 'contains lowercase letters'
+          : id.length < 16 || id.length > 128
+            ? `is ${id.length} characters long (AWS access key ids are 16 to 128)`
+            : 'contains characters other than uppercase letters and digits'
+  // A key id is not secret, but something pasted into the wrong flag might be: never echo it.
+  throw badInput(`The access key id ${why}.`, 'Give the access key id as AWS shows it: 20 uppercase letters and digits starting with AKIA, e.g. AKIAIOSFODNN7EXAMPLE.', 'AccessKeyIdInvalid')
+}
+
+const SECRET = /^[A-Za-z0-9/+=]{16,128}$/
+
+export function validateSecretAccessKey(secret: string): void {
+  if (SECRET.test(secret)) return
+  const why =
+    secret === ''
+      ? 'is empty'
+      : secret !== secret.trim()
+        ? 'has leading or trailing whitespace (or more than one line)'
+        : secret.length < 16 || secret.length > 128
+          ? `is ${secret.length} characters long (AWS secret access keys are 40; psb accepts 16 to 128)`
+          : 'contains characters other than letters, digits, "/", "+" and "="'
+  throw badInput(`The secret access key ${why}.`, 'Give the secret exactly as AWS showed it when the key was created (40 characters of letters, digits, "/" and "+").', 'SecretAccessKeyInvalid')
+}
+
+// ------------------------------------------------------------------ reading
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw fileError('read', path, error)
+  }
+}
+
+/** Every profile as the AWS SDK sees it: config-file settings, overridden key by key by the credentials file. */
+export function readProfiles(env: Env = process.env): Record<string, Record<string, string>> {
+  const credPath = credentialsFilePath(env)
+  const confPath = configFilePath(env)
+  const cred = readText(credPath)
+  const conf = readText(confPath)
+  const credView = cred === undefined ? {} : sdkParse(parseIni(cred, credPath))
+  const confView = conf === undefined ? {} : sdkConfigData(sdkParse(parseIni(conf, confPath)))
+  const out: Record<string, Record<string, string>> = {}
+  // sdkConfigData keeps [sso-session x] and [services x] under their prefix: not profiles.
+  for (const [name, values] of Object.entries(confView)) if (!/^(sso-session|services)\./.test(name)) out[name] = {...values}
+  for (const [name, values] of Object.entries(credView)) out[name] = {...out[name], ...values}
+  return out
+}
+
+/** The static keys of a profile, read as the AWS SDK reads them; undefined when it has none. */
+export function readProfileCredentials(profile: string, env: Env = process.env): StaticCredentials | undefined {
+  const p = readProfiles(env)[profile]
+  if (!p?.aws_access_key_id || !p.aws_secret_access_key) return undefined
+  registerSecret(p.aws_secret_access_key)
+  registerSecret(p.aws_session_token)
+  return {
+    accessKeyId: p.aws_access_key_id,
+    secretAccessKey: p.aws_secret_access_key,
+    ...(p.aws_session_token ? {sessionToken: p.aws_session_token} : {}),
+  }
+}
+
+/** The profiles (sorted) whose access key id is `accessKeyId`. */
+export function profilesHoldingKey(accessKeyId: string, env: Env = process.env): string[] {
+  return Object.entries(readProfiles(env))
+    .filter(([, v]) => v.aws_access_key_id === accessKeyId)
+    .map(([k]) => k)
+    .sort()
+}
+
+// ------------------------------------------------------------------ diff
+
+export interface DiffLine {
+  /** The file the line is in. */
+  file: string
+  /** Line number: in the old file for '-', in the new file for '+'. */
+  line: number
+  op: '-' | '+'
+  /** The line, with secrets replaced by **** and key ids masked. */
+  text: string
+}
+
+/** One line of an ini file, fit to show: secret values replaced, key ids masked. */
+export function redactIniLine(text: string): string {
+  const m = /^(\s*)([^=]*?)(\s*=\s*)(.*)$/.exec(text)
+  if (!m) return redact(text)
+  const [, lead, key, sep, value] = m
+  if (/secret|token|password/i.test(key) && value !== '') return `${lead}${key}${sep}${REDACTED}`
+  if (/access_key_id/i.test(key) && value !== '') return `${lead}${key}${sep}${value.replace(/[A-Z0-9]{16,128}/, (id) => maskKeyId(id))}`
+  return redact(text)
+}
+
+/** Where the common start of two texts ends, moved back to the start of a line. */
+function commonHead(a: string, b: string): number {
+  const max = Math.min(a.length, b.length)
+  let i = 0
+  // Compare in big steps, then smaller ones (string slices compare as memory).
+  for (let step = 65536; step >= 1; step >>= 4) while (i + step <= max && a.slice(i, i + step) === b.slice(i, i + step)) i += step
+  return i === 0 ? 0 : a.lastIndexOf('\n', i - 1) + 1
+}
+
+/** Length of the common end of two texts (not reaching into `head`), starting at a line start in both. */
+function commonTail(a: string, b: string, head: number): number {
+  const max = Math.min(a.length, b.length) - head
+  let i = 0
+  for (let step = 65536; step >= 1; step >>= 4) {
+    while (i + step <= max && a.slice(a.length - i - step, a.length - i) === b.slice(b.length - i - step, b.length - i)) i += step
+  }
+  if (i === 0) return 0
+  const p = a.length - i
+  if (a[p - 1] === '\n' && b[b.length - i - 1] === '\n') return i
+  const nl = a.indexOf('\n', p)
+  return nl === -1 ? 0 : a.length - nl - 1
+}
+
+function countLines(text: string, end: number): number {
+  let n = 0
+  for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) n++
+  return n
+}
+
+/** The lines that differ between two texts (common head and tail skipped, LCS in between). */
+export function diffLines(file: string, before: string, after: string): DiffLine[] {
+  if (before === after) return []
+  const lines = (text: string) => (text === '' ? [] : text.replace(/\r?\n$/, '').split(/\r?\n/))
+  const head = commonHead(before, after)
+  const tail = commonTail(before, after, head)
+  const first = countLines(before, head)
+  const A = lines(before.slice(head, before.length - tail))
+  const B = lines(after.slice(head, after.length - tail))
+  const out: DiffLine[] = []
+  const del = (i: number) => out.push({file, line: first + i + 1, op: '-', text: redactIniLine(A[i])})
+  const add = (j: number) => out.push({file, line: first + j + 1, op: '+', text: redactIniLine(B[j])})
+  if (A.length * B.length > 4_000_000) {
+    A.forEach((_, i) => del(i))
+    B.forEach((_, j) => add(j))
+    return out
+  }
+  // LCS table from the end, then walk forward.
+  const n = A.length
+  const m = B.length
+  const L: Uint32Array[] = Array.from({length: n + 1}, () => new Uint32Array(m + 1))
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) L[i][j] = A[i] === B[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1])
+  let i = 0
+  let j = 0
+  while (i < n || j < m) {
+    if (i < n && j < m && A[i] === B[j]) {
+      i++
+      j++
+    } else if (i < n && (j === m || L[i + 1][j] >= L[i][j + 1])) del(i++)
+    else add(j++)
+  }
+  return out
+}
+
+// ------------------------------------------------------------------ writeProfile
+
+export interface WriteProfileInput {
+  profile: string
+  accessKeyId: string
+  secretAccessKey: string
+  region?: string
+  dryRun?: boolean
+  /** Decides the file paths (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, HOME); default process.env. */
+  env?: Env
+  logger?: Logger
+  /** How many backups of each file to keep (default 5). */
+  keepBackups?: number
+}
+
+export interface WriteProfileResult {
+  profile: string
+  dryRun: boolean
+  credentialsFile: string
+  configFile: string
+  credentialsChanged: boolean
+  configChanged: boolean
+  /** Path of the backup of the previous credentials file. */
+  backup?: string
+  /** Path of the backup of the previous config file. */
+  configBackup?: string
+  changes: Change[]
+  /** The lines that changed (or would change, with --dry-run), secrets redacted. */
+  diff: DiffLine[]
+  warnings: string[]
+}
+
+/** Keys psb owns in a credentials profile: set, or removed when stale. */
+const SESSION_KEYS = ['aws_session_token', 'aws_security_token']
+/** Config settings that make AWS tools use something other than the profile's static keys. */
+const OVERRIDING_SETTINGS = ['role_arn', 'credential_process', 'sso_session', 'sso_start_url', 'web_identity_token_file', 'credential_source']
+
+function keyChanges(
+  file: string,
+  section: string,
+  before: Record<string, string> | undefined,
+  after: Record<string, string> | undefined,
+  keys: string[],
+  dryRun: boolean,
+  show: (key: string, value: string) => string,
+): Change[] {
+  const out: Change[] = []
+  for (const k of keys) {
+    const old = before?.[k]
+    const now = after?.[k]
+    let status: ChangeStatus
+    if (old === undefined && now === undefined) continue
+    if (now === undefined) status = 'deleted'
+    else if (old === undefined) status = 'created'
+    else status = old === now ? 'unchanged' : 'updated'
+    const item = `${file}: [${section}] ${k}`
+    const shown = now === undefined ? undefined : show(k, now)
+    if (dryRun && status !== 'unchanged') {
+      const verb = status === 'created' ? 'create' : status === 'updated' ? 'update' : 'delete'
+      out.push({item, status: 'planned', detail: shown === undefined ? verb : `${verb}: ${shown}`})
+    } else out.push({item, status, ...(shown === undefined ? {} : {detail: shown})})
+  }
+  return out
+}
+
+function showValue(key: string, value: string): string {
+  if (/secret|token/i.test(key)) return REDACTED
+  if (key === 'aws_access_key_id') return maskKeyId(value)
+  return value
+}
+
+/**
+ * Writes a profile's key into the credentials file and, when given, its region into the
+ * config file. Validates everything first (exit 2, nothing written); then edits each file
+ * atomically under its lock, with a backup. With `dryRun`, returns the planned change.
+ */
+export async function writeProfile(input: WriteProfileInput): Promise<WriteProfileResult> {
+  const {profile, accessKeyId, secretAccessKey, region} = input
+  registerSecret(secretAccessKey)
+  validateProfileName(profile)
+  validateAccessKeyId(accessKeyId)
+  validateSecretAccessKey(secretAccessKey)
+  if (region !== undefined) validateRegion(region)
+  const env = input.env ?? process.env
+  const dryRun = input.dryRun ?? false
+  const warnings: string[] = []
+  const logger = collectingLogger(warnings, input.logger ?? silentLogger)
+  const credentialsFile = credentialsFilePath(env)
+  const configFile = configFilePath(env)
+  // The config file is parsed before the credentials file is written, so a config file psb
+  // cannot read stops everything with nothing changed. (The credentials file is parsed under
+  // its lock, before anything is written.) Without a region, the config file is touched only
+  // to remove a stale session token.
+  const confText = readText(configFile)
+  const confDoc = confText === undefined ? undefined : parseIni(confText, configFile)
+  let section = confDoc ? configSectionFor(confDoc, profile) : configSectionName(profile)
+  const confHasToken = confDoc !== undefined && SESSION_KEYS.some((k) => sectionEntries(confDoc, section)?.[k] !== undefined)
+  const needConfig = region !== undefined || confHasToken
+
+  if (accessKeyId.startsWith('ASIA')) {
+    logger.warn(`The key ${maskKeyId(accessKeyId)} is a temporary (ASIA…) key: it works only with its session token, which psb does not write. Write a long-term IAM user key (AKIA…) instead.`)
+  }
+
+  const fileOpts = {dryRun, logger, env, keepBackups: input.keepBackups}
+  const changes: Change[] = []
+  const diff: DiffLine[] = []
+
+  // Credentials file: the key, and no stale session token.
+  const credValues: Record<string, string | undefined> = {aws_access_key_id: accessKeyId, aws_secret_access_key: secretAccessKey}
+  for (const k of SESSION_KEYS) credValues[k] = undefined
+  let credBefore: Record<string, string> | undefined
+  let credAfter: Record<string, string> | undefined
+  const cred = await editIniFile(
+    credentialsFile,
+    (doc) => {
+      credBefore = sectionEntries(doc, profile)
+      const changed = setSectionKeys(doc, profile, credValues)
+      credAfter = sectionEntries(doc, profile)
+      return changed
+    },
+    fileOpts,
+  )
+  changes.push(...keyChanges('credentials', profile, credBefore, credAfter, ['aws_access_key_id', 'aws_secret_access_key', ...SESSION_KEYS], dryRun, showValue))
+  diff.push(...diffLines(cred.path, cred.before, cred.after))
+
+  // Config file: the region, and no stale session token there either (the SDK merges both files).
+  const conf: EditIniResult = needConfig
+    ? await editIniFile(
+        configFile,
+        (doc) => {
+          section = configSectionFor(doc, profile)
+          const values: Record<string, string | undefined> = {}
+          for (const k of SESSION_KEYS) values[k] = undefined
+          if (region !== undefined) values.region = region
+          return setSectionKeys(doc, section, values)
+        },
+        fileOpts,
+      )
+    : {changed: false, before: confText ?? '', after: confText ?? '', path: resolveSymlinks(configFile), created: false, warnings: []}
+  const confBefore = sectionEntries(parseIni(conf.before, configFile), section)
+  const confAfter = sectionEntries(parseIni(conf.after, configFile), section)
+  changes.push(...keyChanges('config', section, confBefore, confAfter, [...(region === undefined ? [] : ['region']), ...SESSION_KEYS], dryRun, showValue))
+  diff.push(...diffLines(conf.path, conf.before, conf.after))
+  const overriding = OVERRIDING_SETTINGS.filter((k) => confAfter?.[k] !== undefined || credAfter?.[k] !== undefined)
+  if (overriding.length > 0) {
+    logger.warn(`The profile "${profile}" also sets ${overriding.join(', ')}: AWS tools may use that instead of the access key psb wrote. Remove it from ${configFile} if the profile should use the key.`)
+  }
+
+  if (!dryRun && !cred.changed && !conf.changed && changes.every((c) => c.status === 'unchanged')) {
+    logger.info(`The profile "${profile}" already holds this key${region === undefined ? '' : ' and region'}; nothing to write.`)
+  }
+
+  return {
+    profile,
+    dryRun,
+    credentialsFile: cred.path,
+    configFile: conf.path,
+    credentialsChanged: cred.changed,
+    configChanged: conf.changed,
+    ...(cred.backup ? {backup: cred.backup} : {}),
+    ...(conf.backup ? {configBackup: conf.backup} : {}),
+    changes,
+    diff,
+    warnings,
+  }
+}

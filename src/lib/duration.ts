@@ -1,0 +1,90 @@
+/**
+ * Durations as people write them on a command line: `90d`, `12h`, `30m`, `45s`, `2w`,
+ * or several parts together (`1d12h`). Used by `keys rotate --max-age` and `--wait`.
+ */
+import {badInput} from './errors.js'
+
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60 * 1000,
+  h: 60 * 60 * 1000,
+  d: 24 * 60 * 60 * 1000,
+  w: 7 * 24 * 60 * 60 * 1000,
+}
+
+const PART = /(\d+)(ms|s|m|h|d|w)/gy
+
+export interface ParseDurationOptions {
+  /** Name of the flag, for the error message (e.g. `--max-age`). */
+  flag?: string
+  /** Unit assumed for a bare number (e.g. `60` with `s`); default: a unit is required. */
+  bareUnit?: 'ms' | 's' | 'm' | 'h' | 'd' | 'w'
+}
+
+/**
+ * Parses a duration into milliseconds. Bad input (no unit, unknown unit, a sign, a
+ * fraction, an empty string) is a `badInput` error: exit 2, before any AWS call.
+ */
+export function parseDuration(text: string, opts: ParseDurationOptions = {}): number {
+  const flag = opts.flag ?? 'The duration'
+  const s = text.trim().toLowerCase()
+  const fail = (why: string) =>
+    badInput(
+      `${flag} "${text}" is not a duration: ${why}.`,
+      'Write a whole number followed by a unit: s (seconds), m (minutes), h (hours), d (days) or w (weeks), e.g. 90d, 12h, 30m, 2w, or several parts such as 1d12h.',
+      'DurationInvalid',
+    )
+  if (s === '') throw fail('it is empty')
+  if (/^\d+$/.test(s)) {
+    if (!opts.bareUnit) throw fail('it has no unit')
+    return checkedProduct(Number(s), UNIT_MS[opts.bareUnit], fail)
+  }
+  let total = 0
+  let at = 0
+  const seen = new Set<string>()
+  PART.lastIndex = 0
+  let m: RegExpExecArray | null
+  while ((m = PART.exec(s)) !== null) {
+    if (seen.has(m[2])) throw fail(`the unit "${m[2]}" appears twice`)
+    seen.add(m[2])
+    total += checkedProduct(Number(m[1]), UNIT_MS[m[2]], fail)
+    at = PART.lastIndex
+  }
+  if (at !== s.length || at === 0) {
+    const rest = s.slice(at)
+    if (/^[-+]/.test(rest)) throw fail('it must not have a sign')
+    if (/^\d*[.,]/.test(rest)) throw fail('fractions are not allowed')
+    throw fail(`"${rest}" is not a number with a unit`)
+  }
+  if (!Number.isSafeInteger(total)) throw fail('it is too long')
+  return total
+}
+
+function checkedProduct(n: number, unit: number, fail: (why: string) => Error): number {
+  const v = n * unit
+  if (!Number.isSafeInteger(v)) throw fail('it is too long')
+  return v
+}
+
+/** A short human form of a duration: `90d`, `3h 5m`, `12s`, `250ms`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`
+  const parts: string[] = []
+  let rest = Math.round(ms / 1000)
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`)
+      rest %= size
+    }
+    if (parts.length === 2) break
+  }
+  return parts.join(' ')
+}
+
+export const DAY_MS = UNIT_MS.d

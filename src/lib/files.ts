@@ -1,0 +1,587 @@
+/**
+ * Safe file writes for files that hold secrets (the AWS credentials and config files).
+ *
+ * - Atomic: the new content goes to a temp file in the same folder, is fsync'ed, renamed
+ *   over the target, and the folder is fsync'ed. A reader (or a crash) sees the old file
+ *   or the new one, never a mix and never an empty file.
+ * - Through symlinks: a symlinked file is written at its target; the link stays.
+ * - Mode 0600: a wider existing mode is narrowed, with a warning. A missing folder is
+ *   created 0700 (`~/.aws`).
+ * - Backed up: the previous content is kept as `<name>.psb-backup-<timestamp>` (0600),
+ *   the newest few only.
+ * - Locked: the read-modify-write runs under `<target>.psb-lock`, a file created with
+ *   O_EXCL that names its holder (pid, host). A lock whose holder is gone (a dead pid on
+ *   this host) is broken at once; any other lock older than the stale time is broken too,
+ *   so a killed writer never blocks the next run for long.
+ *
+ * Test hooks (environment, never set in normal use):
+ *   PSB_TEST_PAUSE_BEFORE_RENAME_MS  sleep between writing the temp file and the rename.
+ * Tunables: PSB_LOCK_TIMEOUT_MS (default 30000), PSB_LOCK_STALE_MS (default 30000),
+ *   PSB_BACKUPS_KEEP (default 5).
+ */
+import {
+  closeSync,
+  existsSync,
+  fchownSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+  chmodSync,
+} from 'node:fs'
+import {hostname} from 'node:os'
+import {basename, dirname, join, resolve} from 'node:path'
+import {randomBytes} from 'node:crypto'
+import {PsbError, messageOf} from './errors.js'
+import {type Logger, silentLogger} from './types.js'
+
+export const SECRET_FILE_MODE = 0o600
+export const SECRET_DIR_MODE = 0o700
+export const DEFAULT_KEEP_BACKUPS = 5
+const BACKUP_TAG = '.psb-backup-'
+const TEMP_TAG = '.psb-tmp-'
+const LOCK_SUFFIX = '.psb-lock'
+
+type Env = Record<string, string | undefined>
+
+function envNumber(env: Env, name: string, fallback: number): number {
+  const n = Number(env[name])
+  return env[name] !== undefined && env[name] !== '' && Number.isFinite(n) && n >= 0 ? n : fallback
+}
+
+function code(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException)?.code
+}
+
+/** A file-system failure as a PsbError (exit 1) that names the file and the OS reason. */
+export function fileError(action: string, path: string, error: unknown): PsbError {
+  if (error instanceof PsbError) return error
+  const c = code(error)
+  const hint =
+    c === 'EACCES' || c === 'EPERM'
+      ? `Check the owner and permissions of ${path} and its folder (ls -l), or run psb as the user who owns them.`
+      : c === 'ENOSPC'
+        ? 'The disk is full: free some space and run psb again.'
+        : c === 'EROFS'
+          ? 'The file system is read-only: point AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE at a writable place.'
+          : `Check that ${path} is a regular file you can write.`
+  return new PsbError(`Cannot ${action} ${path}: ${messageOf(error)}`, {cause: error, code: 'FileWriteFailed', hint, data: {path}})
+}
+
+/** Follows a chain of symlinks at the last path component (also dangling ones) to the file they name. */
+export function resolveSymlinks(path: string): string {
+  let p = resolve(path)
+  for (let hops = 0; hops < 40; hops++) {
+    let st
+    try {
+      st = lstatSync(p)
+    } catch (error) {
+      if (code(error) === 'ENOENT') return p
+      throw fileError('read', p, error)
+    }
+    if (!st.isSymbolicLink()) return p
+    p = resolve(dirname(p), readlinkSync(p))
+  }
+  throw new PsbError(`Too many levels of symbolic links at ${path}.`, {code: 'FileWriteFailed', hint: `Check the symlinks with ls -l ${path}.`})
+}
+
+/** Creates a folder (and missing parents) with mode 0700. */
+export function ensureDir(dir: string): void {
+  try {
+    mkdirSync(dir, {recursive: true, mode: SECRET_DIR_MODE})
+  } catch (error) {
+    throw fileError('create the folder', dir, error)
+  }
+}
+
+export interface ExistingFile {
+  text: string
+  mode: number
+  uid: number
+  gid: number
+}
+
+export function readExisting(path: string): ExistingFile | undefined {
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch (error) {
+    if (code(error) === 'ENOENT') return undefined
+    throw fileError('read', path, error)
+  }
+  try {
+    const st = statSync(path)
+    if (!st.isFile()) throw new PsbError(`${path} is not a regular file.`, {code: 'FileWriteFailed', hint: 'Point AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE at a regular file.'})
+    return {text: readFileSync(fd, 'utf8'), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid}
+  } catch (error) {
+    throw fileError('read', path, error)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function sleepSync(ms: number): void {
+  if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined
+  try {
+    fd = openSync(dir, 'r')
+    fsyncSync(fd)
+  } catch (error) {
+    // Some platforms cannot fsync a folder (EISDIR, EINVAL, EPERM); the rename is still atomic.
+    if (!['EISDIR', 'EINVAL', 'EPERM', 'EBADF'].includes(code(error) ?? '')) throw error
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
+
+function tempPath(target: string): string {
+  return join(dirname(target), `.${basename(target)}${TEMP_TAG}${process.pid}-${randomBytes(4).toString('hex')}`)
+}
+
+/** Writes `content` to a new temp file beside `target` (mode, fsync'ed) and returns its path. */
+function writeTemp(target: string, content: string, mode: number, owner?: {uid: number; gid: number}): string {
+  const tmp = tempPath(target)
+  const fd = openSync(tmp, 'wx', mode)
+  try {
+    const buf = Buffer.from(content, 'utf8')
+    let off = 0
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off)
+    if (owner && process.getuid?.() === 0 && (owner.uid !== 0 || owner.gid !== 0)) fchownSync(fd, owner.uid, owner.gid)
+    fsyncSync(fd)
+  } catch (error) {
+    closeSync(fd)
+    try {
+      unlinkSync(tmp)
+    } catch {}
+    throw error
+  }
+  closeSync(fd)
+  // The umask may have narrowed the mode further; make it exactly `mode`.
+  chmodSync(tmp, mode)
+  return tmp
+}
+
+export interface AtomicWriteOptions {
+  mode?: number
+  owner?: {uid: number; gid: number}
+  env?: Env
+}
+
+/**
+ * Replaces `target` (a resolved path, not a symlink) with `content` atomically:
+ * temp file in the same folder, fsync, rename, fsync of the folder.
+ */
+export function writeFileAtomic(target: string, content: string, opts: AtomicWriteOptions = {}): void {
+  const env = opts.env ?? process.env
+  let tmp: string | undefined
+  try {
+    tmp = writeTemp(target, content, opts.mode ?? SECRET_FILE_MODE, opts.owner)
+    sleepSync(envNumber(env, 'PSB_TEST_PAUSE_BEFORE_RENAME_MS', 0))
+    renameSync(tmp, target)
+    tmp = undefined
+    fsyncDir(dirname(target))
+  } catch (error) {
+    if (tmp) {
+      try {
+        unlinkSync(tmp)
+      } catch {}
+    }
+    throw fileError('write', target, error)
+  }
+}
+
+/** Temp files left beside `target` by a writer that was killed. Call only under the target's lock. */
+export function removeStaleTemps(target: string): string[] {
+  const dir = dirname(target)
+  const prefix = `.${basename(target)}${TEMP_TAG}`
+  const removed: string[] = []
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return removed
+  }
+  for (const n of names) {
+    if (!n.startsWith(prefix)) continue
+    try {
+      unlinkSync(join(dir, n))
+      removed.push(join(dir, n))
+    } catch {}
+  }
+  return removed
+}
+
+// ---------------------------------------------------------------- backups
+
+function timestamp(d = new Date()): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.(\d{3})Z$/, '$1Z')
+}
+
+/** Backups of `target`, oldest first. */
+export function listBackups(target: string): string[] {
+  const dir = dirname(target)
+  const prefix = basename(target) + BACKUP_TAG
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return []
+  }
+  const parsed = names
+    .filter((n) => n.startsWith(prefix) && /^\d{8}T\d{9}Z(-\d+)?$/.test(n.slice(prefix.length)))
+    .map((n) => {
+      const [stamp, seq] = n.slice(prefix.length).split('-')
+      return {n, stamp, seq: Number(seq ?? 0)}
+    })
+  parsed.sort((a, b) => (a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : a.seq - b.seq))
+  return parsed.map((p) => join(dir, p.n))
+}
+
+/**
+ * Keeps the previous content of `target` as a new backup beside it, mode 0600, and deletes
+ * all but the newest `keep` backups. Call under the lock, before replacing `target`.
+ *
+ * psb never changes a file in place (it renames a new file over it), so the current file
+ * itself becomes the backup: a hard link to it, made 0600 first. That costs no copy and no
+ * fsync, whatever the file's size. Where hard links are not possible, `content` is copied.
+ */
+export function createBackup(target: string, content: string, keep: number, opts: AtomicWriteOptions = {}): string {
+  const base = `${target}${BACKUP_TAG}${timestamp()}`
+  let path = base
+  for (let i = 1; existsSync(path); i++) path = `${base}-${i}`
+  let linked = false
+  try {
+    if ((statSync(target).mode & 0o777) !== SECRET_FILE_MODE) chmodSync(target, SECRET_FILE_MODE)
+    linkSync(target, path)
+    linked = true
+  } catch {}
+  if (!linked) {
+    let tmp: string | undefined
+    try {
+      tmp = writeTemp(target, content, SECRET_FILE_MODE, opts.owner)
+      renameSync(tmp, path)
+      tmp = undefined
+    } catch (error) {
+      if (tmp) {
+        try {
+          unlinkSync(tmp)
+        } catch {}
+      }
+      throw fileError('write the backup', path, error)
+    }
+  }
+  pruneBackups(target, keep)
+  return path
+}
+
+export function pruneBackups(target: string, keep: number): string[] {
+  const all = listBackups(target)
+  const gone = all.slice(0, Math.max(0, all.length - Math.max(1, keep)))
+  for (const p of gone) {
+    try {
+      unlinkSync(p)
+    } catch {}
+  }
+  return gone
+}
+
+// ---------------------------------------------------------------- lock
+
+export interface LockOptions {
+  /** Give up after this long (default PSB_LOCK_TIMEOUT_MS or 30 s). */
+  timeoutMs?: number
+  /** A lock older than this is broken (default PSB_LOCK_STALE_MS or 30 s). */
+  staleMs?: number
+  env?: Env
+  logger?: Logger
+}
+
+interface LockInfo {
+  pid: number
+  host: string
+  nonce: string
+  time: number
+}
+
+export interface FileLock {
+  readonly path: string
+  readonly nonce: string
+  /** True while the lock file is still ours (nobody broke it as stale). */
+  held(): boolean
+}
+
+export function lockPathFor(target: string): string {
+  return target + LOCK_SUFFIX
+}
+
+function readLock(path: string): {raw: string; info?: LockInfo; mtimeMs: number} | undefined {
+  try {
+    const raw = readFileSync(path, 'utf8')
+    const mtimeMs = statSync(path).mtimeMs
+    let info: LockInfo | undefined
+    try {
+      const j = JSON.parse(raw)
+      if (typeof j?.pid === 'number' && typeof j?.host === 'string') info = j
+    } catch {}
+    return {raw, info, mtimeMs}
+  } catch (error) {
+    if (code(error) === 'ENOENT') return undefined
+    throw error
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return code(error) === 'EPERM'
+  }
+}
+
+/** Why a lock is stale, or undefined when its holder may still be working. */
+function staleReason(lock: {info?: LockInfo; mtimeMs: number}, staleMs: number): string | undefined {
+  const age = Date.now() - lock.mtimeMs
+  if (lock.info && lock.info.host === hostname() && lock.info.pid !== process.pid && !pidAlive(lock.info.pid)) {
+    return `its holder (pid ${lock.info.pid}) is no longer running`
+  }
+  // A half-written lock file (the holder was killed between create and write) is young.
+  if (!lock.info && age > Math.min(staleMs, 2000)) return 'it is empty or unreadable'
+  if (age > staleMs) return `it is ${Math.round(age / 1000)} s old`
+  return undefined
+}
+
+/**
+ * Removes a stale lock without ever removing a live one: the lock is renamed aside and
+ * compared with what was judged stale; if someone took the lock in between, it is put back.
+ */
+function breakLock(path: string, judged: string): boolean {
+  const aside = `${path}.stale-${process.pid}-${randomBytes(4).toString('hex')}`
+  try {
+    renameSync(path, aside)
+  } catch (error) {
+    if (code(error) === 'ENOENT') return true
+    throw error
+  }
+  let raw = ''
+  try {
+    raw = readFileSync(aside, 'utf8')
+  } catch {}
+  if (raw === judged) {
+    try {
+      unlinkSync(aside)
+    } catch {}
+    return true
+  }
+  // Not the lock we judged: put it back (unless another one took its place meanwhile,
+  // in which case that holder's ownership check makes it retry).
+  try {
+    renameSync(aside, path)
+  } catch {}
+  return false
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms))
+}
+
+export async function acquireLock(target: string, opts: LockOptions = {}): Promise<FileLock & {release(): void}> {
+  const env = opts.env ?? process.env
+  const timeoutMs = opts.timeoutMs ?? envNumber(env, 'PSB_LOCK_TIMEOUT_MS', 30000)
+  const staleMs = opts.staleMs ?? envNumber(env, 'PSB_LOCK_STALE_MS', 30000)
+  const logger = opts.logger ?? silentLogger
+  const path = lockPathFor(target)
+  const nonce = randomBytes(8).toString('hex')
+  const body = JSON.stringify({pid: process.pid, host: hostname(), nonce, time: Date.now()} satisfies LockInfo)
+  const started = Date.now()
+  let wait = 5
+  for (;;) {
+    let fd: number | undefined
+    try {
+      fd = openSync(path, 'wx', SECRET_FILE_MODE)
+      writeSync(fd, body)
+      closeSync(fd)
+      fd = undefined
+      const lock = {
+        path,
+        nonce,
+        held(): boolean {
+          try {
+            return readFileSync(path, 'utf8') === body
+          } catch {
+            return false
+          }
+        },
+        release(): void {
+          if (lock.held()) {
+            try {
+              unlinkSync(path)
+            } catch {}
+          }
+        },
+      }
+      return lock
+    } catch (error) {
+      if (fd !== undefined) {
+        // Created but not written (disk full?): do not leave an empty lock behind.
+        closeSync(fd)
+        try {
+          unlinkSync(path)
+        } catch {}
+      }
+      if (code(error) !== 'EEXIST') throw fileError('create the lock file', path, error)
+    }
+    let current
+    try {
+      current = readLock(path)
+    } catch (error) {
+      throw fileError('read the lock file', path, error)
+    }
+    if (current) {
+      const why = staleReason(current, staleMs)
+      if (why) {
+        if (breakLock(path, current.raw)) logger.info(`Removed the stale lock ${path}: ${why}.`)
+        continue
+      }
+    } else continue
+    if (Date.now() - started >= timeoutMs) {
+      const holder = current.info ? ` (held by pid ${current.info.pid} on ${current.info.host})` : ''
+      throw new PsbError(`Timed out after ${Math.round(timeoutMs / 1000)} s waiting for the lock ${path}${holder}.`, {
+        code: 'FileLocked',
+        hint: `Another psb is writing ${target}. If no psb is running, delete ${path} and run again.`,
+        data: {lock: path},
+      })
+    }
+    await sleep(wait + Math.floor(Math.random() * wait))
+    wait = Math.min(wait * 2, 100)
+  }
+}
+
+/** Runs `fn` holding the lock of `target`; the lock is released however `fn` ends. */
+export async function withFileLock<T>(target: string, fn: (lock: FileLock) => T | Promise<T>, opts: LockOptions = {}): Promise<T> {
+  const lock = await acquireLock(target, opts)
+  // Keep the lock young while we hold it, so a slow holder is not taken for a dead one.
+  const beat = setInterval(() => {
+    try {
+      const now = new Date()
+      if (lock.held()) utimesSync(lock.path, now, now)
+    } catch {}
+  }, 2000)
+  beat.unref()
+  try {
+    return await fn(lock)
+  } finally {
+    clearInterval(beat)
+    lock.release()
+  }
+}
+
+// ---------------------------------------------------------------- locked update
+
+export interface LockedUpdateOptions {
+  /** Mode of the written file (default 0600). A wider existing mode is narrowed with a warning. */
+  mode?: number
+  /** Keep a backup of the previous content (default true). */
+  backup?: boolean
+  /** How many backups to keep (default PSB_BACKUPS_KEEP or 5). */
+  keepBackups?: number
+  /** Compute the change, write nothing (no lock, no folder, no backup). */
+  dryRun?: boolean
+  logger?: Logger
+  env?: Env
+  lock?: LockOptions
+}
+
+export interface LockedUpdateResult {
+  /** The file written: the symlink's target when `path` is a symlink. */
+  path: string
+  changed: boolean
+  /** The file did not exist before. */
+  created: boolean
+  backup?: string
+  before: string
+  after: string
+  warnings: string[]
+}
+
+/**
+ * Read-modify-write of one file under its lock: `update` gets the current content ('' when
+ * missing) and returns the new content (or the same string for no change). Atomic, 0600,
+ * backed up, through symlinks. A wider mode is narrowed even when the content is unchanged.
+ */
+export async function lockedUpdate(path: string, update: (before: string, exists: boolean) => string, opts: LockedUpdateOptions = {}): Promise<LockedUpdateResult> {
+  const env = opts.env ?? process.env
+  const logger = opts.logger ?? silentLogger
+  const mode = opts.mode ?? SECRET_FILE_MODE
+  const target = resolveSymlinks(path)
+  const warnings: string[] = []
+  const warn = (m: string) => {
+    warnings.push(m)
+    logger.warn(m)
+  }
+  const modeWarning = (old: number) =>
+    `${target} had mode ${old.toString(8).padStart(4, '0')} (readable by other users); psb narrowed it to ${mode.toString(8).padStart(4, '0')}.`
+
+  if (opts.dryRun) {
+    const existing = readExisting(target)
+    const before = existing?.text ?? ''
+    const after = update(before, existing !== undefined)
+    if (existing && (existing.mode & 0o077 & ~mode) !== 0) {
+      const m = `${target} has mode ${existing.mode.toString(8).padStart(4, '0')} (readable by other users); psb would narrow it to ${mode.toString(8).padStart(4, '0')}.`
+      warnings.push(m)
+      logger.warn(m)
+    }
+    return {path: target, changed: after !== before, created: existing === undefined && after !== '', before, after, warnings}
+  }
+
+  ensureDir(dirname(target))
+  return withFileLock(
+    target,
+    (lock) => {
+      removeStaleTemps(target)
+      const existing = readExisting(target)
+      const before = existing?.text ?? ''
+      const after = update(before, existing !== undefined)
+      const owner = existing ? {uid: existing.uid, gid: existing.gid} : undefined
+      const wider = existing !== undefined && (existing.mode & 0o077 & ~mode) !== 0
+      if (existing && after === before) {
+        if (wider) {
+          try {
+            chmodSync(target, mode)
+          } catch (error) {
+            throw fileError('change the mode of', target, error)
+          }
+          warn(modeWarning(existing.mode))
+        }
+        return {path: target, changed: false, created: false, before, after, warnings}
+      }
+      if (!existing && after === '') return {path: target, changed: false, created: false, before, after, warnings}
+      let backup: string | undefined
+      if (existing && opts.backup !== false && before !== '') {
+        backup = createBackup(target, before, opts.keepBackups ?? envNumber(env, 'PSB_BACKUPS_KEEP', DEFAULT_KEEP_BACKUPS), {owner})
+      }
+      if (!lock.held()) {
+        throw new PsbError(`The lock ${lock.path} was taken over while psb was writing ${target}; nothing was written.`, {
+          code: 'FileLocked',
+          hint: 'Another process removed psb\'s lock. Run the command again.',
+        })
+      }
+      writeFileAtomic(target, after, {mode, owner, env})
+      if (wider) warn(modeWarning(existing!.mode))
+      return {path: target, changed: true, created: !existing, backup, before, after, warnings}
+    },
+    {...opts.lock, env, logger},
+  )
+}

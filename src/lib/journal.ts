@@ -1,0 +1,343 @@
+/**
+ * The rotation journal and the rotation lock, both beside the credentials file.
+ *
+ * Journal (`<credentials>.psb-rotation.json`): one entry per key rotation (or first-key
+ * creation) in progress, rewritten atomically before and after each step. It records key
+ * ids, user, profiles, step and times: never a secret. A run killed at any step leaves
+ * its entry behind; the next run reads it and finishes or undoes that rotation.
+ *
+ * Lock (`<credentials>.psb-rotate.lock`): created with O_EXCL and holding the pid, host,
+ * start time and a random nonce. A second run finds it and stops (exit 11), unless the
+ * holder is dead (same host, no such pid) or the lock is older than STALE_AFTER_MS; then
+ * it breaks the stale lock under a short-lived break lock, so that two runs never break
+ * the same stale lock and both go on.
+ */
+import {closeSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync} from 'node:fs'
+import {randomBytes} from 'node:crypto'
+import {hostname} from 'node:os'
+import {dirname} from 'node:path'
+import {PsbError, messageOf} from './errors.js'
+import {writeFileAtomic} from './files.js'
+
+export const EXIT_LOCKED = 11
+
+/** The kinds of work a journal entry describes. */
+export type JournalKind = 'rotate' | 'create'
+
+/**
+ * Steps, in order. Each is written before the action it names ("creating", "writing",
+ * "deactivating", "deleting") and after it ("created", "written", "verified", "deactivated").
+ */
+export type JournalStep =
+  | 'creating'
+  | 'created'
+  | 'writing'
+  | 'written'
+  | 'verified'
+  | 'deactivating'
+  | 'deactivated'
+  | 'deleting'
+  | 'rolling-back'
+
+export interface JournalEntry {
+  /** Random id of this rotation. */
+  id: string
+  kind: JournalKind
+  /** The IAM user the keys belong to. */
+  user: string
+  /** The profile the run was asked to rotate (or create). */
+  profile: string
+  /** Every profile of the credentials file that held the old key (and gets the new one). */
+  profiles: string[]
+  oldKeyId?: string
+  newKeyId?: string
+  step: JournalStep
+  /** Leave the old key Inactive instead of deleting it. */
+  keepOld?: boolean
+  /** Who makes the IAM calls: the profile's own key, or an administrator. */
+  acting: 'self' | 'admin'
+  /** The backup of the credentials file taken when the new key was written. */
+  backup?: string
+  startedAt: string
+  updatedAt: string
+  pid: number
+  host: string
+  /** The last error met (already redacted, never a secret). */
+  lastError?: string
+}
+
+interface JournalFile {
+  version: 1
+  credentialsFile: string
+  rotations: JournalEntry[]
+}
+
+export function journalPath(credentialsFile: string): string {
+  return `${credentialsFile}.psb-rotation.json`
+}
+
+export function lockPath(credentialsFile: string): string {
+  return `${credentialsFile}.psb-rotate.lock`
+}
+
+function nowIso(): string {
+  return new Date().toISOString()
+}
+
+export function newEntryId(): string {
+  return randomBytes(6).toString('hex')
+}
+
+/**
+ * The journal of one credentials file. All writes happen under the rotation lock, so
+ * read-modify-write here needs no further locking.
+ */
+export class Journal {
+  readonly path: string
+  private entries: JournalEntry[]
+
+  constructor(readonly credentialsFile: string) {
+    this.path = journalPath(credentialsFile)
+    this.entries = readJournalEntries(credentialsFile)
+  }
+
+  list(): JournalEntry[] {
+    return this.entries.map((e) => ({...e, profiles: [...e.profiles]}))
+  }
+
+  /** Entries that concern a profile (it was asked for, or it held the old key). */
+  forProfile(profile: string): JournalEntry[] {
+    return this.list().filter((e) => e.profile === profile || e.profiles.includes(profile))
+  }
+
+  /** Adds or updates an entry (by id) and writes the journal atomically. */
+  record(entry: Omit<JournalEntry, 'updatedAt' | 'pid' | 'host'> & Partial<Pick<JournalEntry, 'updatedAt'>>): JournalEntry {
+    const full: JournalEntry = {...entry, profiles: [...entry.profiles], updatedAt: nowIso(), pid: process.pid, host: hostname()}
+    assertNoSecretShape(full)
+    const i = this.entries.findIndex((e) => e.id === full.id)
+    if (i === -1) this.entries.push(full)
+    else this.entries[i] = full
+    this.save()
+    return full
+  }
+
+  /** Updates fields of an existing entry. */
+  update(id: string, fields: Partial<Omit<JournalEntry, 'id' | 'pid' | 'host' | 'updatedAt'>>): JournalEntry {
+    const current = this.entries.find((e) => e.id === id)
+    if (!current) throw new Error(`journal entry ${id} not found`)
+    return this.record({...current, ...fields})
+  }
+
+  /** Removes an entry (the rotation it describes is finished or undone). */
+  remove(id: string): void {
+    const before = this.entries.length
+    this.entries = this.entries.filter((e) => e.id !== id)
+    if (this.entries.length !== before) this.save()
+  }
+
+  private save(): void {
+    if (this.entries.length === 0) {
+      try {
+        unlinkSync(this.path)
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      }
+      return
+    }
+    const doc: JournalFile = {version: 1, credentialsFile: this.credentialsFile, rotations: this.entries}
+    writeFileAtomic(this.path, JSON.stringify(doc, null, 2) + '\n', {mode: 0o600})
+  }
+}
+
+/** Key ids may be in the journal; anything shaped like a secret must not. */
+function assertNoSecretShape(entry: JournalEntry): void {
+  for (const [k, v] of Object.entries(entry)) {
+    if (/secret|token/i.test(k)) throw new Error(`journal entries must not hold "${k}"`)
+    if (typeof v === 'string' && k !== 'lastError' && /^[A-Za-z0-9/+=]{40}$/.test(v)) throw new Error(`journal field "${k}" looks like a secret`)
+  }
+}
+
+/** The journal's entries; an empty list when there is none. A corrupt journal is an error. */
+export function readJournalEntries(credentialsFile: string): JournalEntry[] {
+  const path = journalPath(credentialsFile)
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw new PsbError(`Cannot read the rotation journal ${path}: ${messageOf(error)}`, {code: 'JournalUnreadable', cause: error})
+  }
+  try {
+    const doc = JSON.parse(text) as JournalFile
+    if (doc.version !== 1 || !Array.isArray(doc.rotations)) throw new Error('unknown format')
+    for (const e of doc.rotations) {
+      if (typeof e.id !== 'string' || typeof e.user !== 'string' || typeof e.step !== 'string' || !Array.isArray(e.profiles)) {
+        throw new Error('an entry lacks id, user, step or profiles')
+      }
+    }
+    return doc.rotations
+  } catch (error) {
+    throw new PsbError(`The rotation journal ${path} is not readable: ${messageOf(error)}.`, {
+      code: 'JournalCorrupt',
+      hint: `It records unfinished key rotations (key ids, never secrets). Check the keys with \`psb keys list\`, fix them by hand if needed, then delete ${path} and run again.`,
+    })
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The lock
+
+/** A lock older than this is stale whoever holds it: no rotation run takes that long. */
+export const STALE_AFTER_MS = 6 * 60 * 60 * 1000
+/** A break lock (held for milliseconds) older than this was left by a killed process. */
+const BREAK_STALE_MS = 10_000
+
+export interface LockHolder {
+  pid: number
+  host: string
+  startedAt: string
+  nonce: string
+  command?: string
+}
+
+export interface RotationLock {
+  readonly path: string
+  readonly holder: LockHolder
+  release(): void
+}
+
+function readHolder(path: string): LockHolder | 'missing' | 'unreadable' {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing'
+    return 'unreadable'
+  }
+  try {
+    const h = JSON.parse(text) as LockHolder
+    if (typeof h.pid !== 'number' || typeof h.nonce !== 'string') return 'unreadable'
+    return h
+  } catch {
+    return 'unreadable'
+  }
+}
+
+/** True when a process with this pid exists on this machine. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+function holderIsStale(h: LockHolder, now = Date.now()): boolean {
+  const started = Date.parse(h.startedAt)
+  if (Number.isFinite(started) && now - started > STALE_AFTER_MS) return true
+  if (h.host === hostname()) return !pidAlive(h.pid)
+  return false
+}
+
+function fileAgeMs(path: string): number {
+  try {
+    return Date.now() - statSync(path).mtimeMs
+  } catch {
+    return 0
+  }
+}
+
+function lockedError(path: string, h: LockHolder | undefined): PsbError {
+  const who = h ? `process ${h.pid} on ${h.host}, started ${h.startedAt}` : 'another process (its lock file is being written)'
+  return new PsbError(`Another key rotation for this credentials file is in progress (${who}); this run changed nothing.`, {
+    code: 'RotationLocked',
+    exitCode: EXIT_LOCKED,
+    hint: `Let the other run finish, then run again. If no psb run is in progress${h && h.host !== hostname() ? ` on ${h.host}` : ''}, delete ${path}.`,
+    data: {lock: path, ...(h ? {pid: h.pid, host: h.host, startedAt: h.startedAt} : {})},
+  })
+}
+
+/** Removes a stale lock, under a break lock so that only one process removes it. */
+function breakStaleLock(path: string, stale: LockHolder | 'unreadable'): void {
+  const breakPath = `${path}.break`
+  let fd: number
+  try {
+    fd = openSync(breakPath, 'wx', 0o600)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    // Someone else is breaking it right now, or died doing so long ago.
+    if (fileAgeMs(breakPath) > BREAK_STALE_MS) {
+      try {
+        unlinkSync(breakPath)
+      } catch {}
+    }
+    return
+  }
+  try {
+    closeSync(fd)
+    const again = readHolder(path)
+    const same = stale === 'unreadable' ? again === 'unreadable' : again !== 'missing' && again !== 'unreadable' && again.nonce === stale.nonce
+    if (same) {
+      try {
+        unlinkSync(path)
+      } catch {}
+    }
+  } finally {
+    try {
+      unlinkSync(breakPath)
+    } catch {}
+  }
+}
+
+/**
+ * Takes the rotation lock of a credentials file, or throws `RotationLocked` (exit 11)
+ * when a live run holds it. A lock left by a dead process is taken over.
+ */
+export function acquireRotationLock(credentialsFile: string, command = 'keys rotate'): RotationLock {
+  const path = lockPath(credentialsFile)
+  mkdirSync(dirname(path), {recursive: true, mode: 0o700})
+  const holder: LockHolder = {pid: process.pid, host: hostname(), startedAt: nowIso(), nonce: randomBytes(8).toString('hex'), command}
+  for (let attempt = 0; attempt < 20; attempt++) {
+    let fd: number
+    try {
+      fd = openSync(path, 'wx', 0o600)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new PsbError(`Cannot create the rotation lock ${path}: ${messageOf(error)}`, {code: 'LockFailed', cause: error})
+      }
+      const current = readHolder(path)
+      if (current === 'missing') continue
+      if (current === 'unreadable') {
+        // Being written right now (young), or left half-written by a killed process (old).
+        if (fileAgeMs(path) < 5000) throw lockedError(path, undefined)
+        breakStaleLock(path, 'unreadable')
+        continue
+      }
+      if (!holderIsStale(current)) throw lockedError(path, current)
+      breakStaleLock(path, current)
+      continue
+    }
+    try {
+      writeSync(fd, JSON.stringify(holder) + '\n')
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      process.removeListener('exit', release)
+      const now = readHolder(path)
+      if (now !== 'missing' && now !== 'unreadable' && now.nonce === holder.nonce) {
+        try {
+          unlinkSync(path)
+        } catch {}
+      }
+    }
+    process.once('exit', release)
+    return {path, holder, release}
+  }
+  throw lockedError(path, undefined)
+}

@@ -1,0 +1,175 @@
+import {expect} from 'chai'
+import {spawnSync} from 'node:child_process'
+import {existsSync, readdirSync, statSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {Config, type Command} from '@oclif/core'
+import {ROOT, RUN_JS, TempHome, baseEnv, runPsb} from '../support/cli.js'
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001B\[[0-9;?]*[A-Za-z]/
+
+/** Command ids and topics from the built command files (dist/commands). */
+function builtCommands(): {ids: string[]; topics: string[]} {
+  const dir = join(ROOT, 'dist', 'commands')
+  const ids: string[] = []
+  const topics: string[] = []
+  const walk = (d: string, prefix: string[]) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name)
+      if (statSync(p).isDirectory()) {
+        if (prefix.length === 0) topics.push(name)
+        walk(p, [...prefix, name])
+      } else if (name.endsWith('.js')) ids.push([...prefix, name.slice(0, -3)].join(' '))
+    }
+  }
+  walk(dir, [])
+  return {ids, topics}
+}
+
+let configPromise: Promise<Config> | undefined
+/** The CLI's oclif configuration, loaded in-process from the built files. */
+function loadConfig(): Promise<Config> {
+  configPromise ??= Config.load({root: ROOT})
+  return configPromise
+}
+
+describe('psb foundation (subprocess)', () => {
+  let home: TempHome
+  beforeEach(() => {
+    home = new TempHome()
+  })
+  afterEach(() => home.cleanup())
+
+  it('psb --help lists every command and topic with a description', async () => {
+    const r = await runPsb(['--help'], home)
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.stdout).to.match(/^Set up and maintain a hardened, self-managed Pulumi state backend/)
+    const {ids, topics} = builtCommands()
+    expect(ids).to.include('login')
+    const topLevel = ids.filter((id) => !id.includes(' '))
+    for (const name of [...topLevel, ...topics]) {
+      // `  name   Description...`
+      expect(r.stdout, name).to.match(new RegExp(`^  ${name} +\\S.{10,}`, 'm'))
+    }
+    expect(r.stdout).to.match(/^ {2}help +Display help for psb/m)
+    expect(r.stdout).to.not.match(ANSI)
+  })
+
+  it('every command has a summary, a description, examples, and a description on each flag', async () => {
+    const config = await loadConfig()
+    const ours = config.commands.filter((c) => c.pluginName === 'psb')
+    expect(ours.map((c) => c.id)).to.include('login')
+    for (const cmd of ours) {
+      const loaded = (await cmd.load()) as Command.Class
+      expect(loaded.summary ?? loaded.description, `${cmd.id} summary`).to.be.a('string').with.length.greaterThan(10)
+      expect(loaded.description, `${cmd.id} description`).to.be.a('string').with.length.greaterThan(40)
+      expect(loaded.examples?.length ?? 0, `${cmd.id} examples`).to.be.greaterThan(0)
+      for (const [name, flag] of Object.entries(cmd.flags)) {
+        expect(flag.description ?? flag.summary, `${cmd.id} --${name}`).to.be.a('string').with.length.greaterThan(5)
+      }
+    }
+  })
+
+  it('psb --version prints name, version, platform and node', async () => {
+    const r = await runPsb(['--version'], home)
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.stdout).to.match(/^psb\/0\.1\.0 \S+ node-v\d+\.\d+\.\d+\n$/)
+  })
+
+  it('an unknown command fails (127), and on a terminal plugin-not-found suggests the closest', async function () {
+    const r = await runPsb(['logn'], home)
+    expect(r.code).to.equal(127)
+    expect(r.stderr).to.include('logn is not a psb command')
+    expect(r.stderr).to.include('Run psb help for a list of available commands')
+    // The suggestion is a prompt, so it needs a terminal: `script` gives the CLI one.
+    const script = spawnSync('script', ['--version'], {encoding: 'utf8'})
+    if (script.error) this.skip()
+    const tty = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(RUN_JS)} logn`, '/dev/null'], {
+      input: 'n\r',
+      encoding: 'utf8',
+      env: {...baseEnv(home.dir), NO_COLOR: '1'},
+      timeout: 30_000,
+    })
+    expect(tty.stdout).to.include('Did you mean login?')
+    expect(tty.status).to.equal(127)
+  })
+
+  it('a bad flag: exit 2, a clear message, no stack trace; DEBUG=1 adds the stack', async () => {
+    const r = await runPsb(['login', '--bucket', 'b', '--region', 'us-east-1', '--no-such-flag'], home)
+    expect(r.code).to.equal(2)
+    expect(r.stderr).to.match(/^Error: Nonexistent flag: --no-such-flag/m)
+    expect(r.stderr).to.match(/^Hint: /m)
+    expect(r.stderr).to.not.match(/^\s+at /m)
+    expect(r.stdout).to.equal('')
+    const debug = await runPsb(['login', '--bucket', 'b', '--region', 'us-east-1', '--no-such-flag'], home, {env: {DEBUG: '1'}})
+    expect(debug.code).to.equal(2)
+    expect(debug.stderr).to.match(/^\s+at .*\.js:\d+:\d+\)?$/m)
+  })
+
+  it('--json errors are one JSON document on stdout', async () => {
+    const r = await runPsb(['login', '--bucket', 'Not_A_Bucket', '--region', 'us-east-1', '--json'], home)
+    expect(r.code).to.equal(2)
+    const doc = JSON.parse(r.stdout)
+    expect(doc.error).to.include({code: 'BucketNameInvalid', exitCode: 2})
+  })
+
+  it('refuses to run on Node < 22 with a one-line message (exit 2)', async function () {
+    const old = '/usr/bin/node'
+    if (!existsSync(old)) this.skip()
+    const version = spawnSync(old, ['-p', 'process.versions.node'], {encoding: 'utf8'}).stdout.trim()
+    if (Number(version.split('.')[0]) >= 22) this.skip()
+    const r = spawnSync(old, [RUN_JS, '--version'], {env: baseEnv(home.dir), cwd: home.dir, encoding: 'utf8', timeout: 60_000})
+    expect(r.status, r.stderr).to.equal(2)
+    // Exactly one line on stderr (oclif's own engines warning is switched off in bin/run.js).
+    expect(r.stderr).to.equal(`Error: psb needs Node.js 22 or newer, and this is Node.js ${version}; install Node.js 22 (for example \`npm install -g node@22\`) and run psb again.\n`)
+    expect(r.stdout).to.equal('')
+  }).timeout(60_000)
+
+  describe('a missing or misspelled AWS profile (the aws-profile init hook)', () => {
+    let adminCommand: string[] | undefined
+    before(async () => {
+      const config = await loadConfig()
+      const cmd = config.commands.find((c) => c.pluginName === 'psb' && c.flags['admin-profile'])
+      adminCommand = cmd?.id.split(':')
+    })
+    beforeEach(function () {
+      // Fails rather than skips: psb's AWS commands all take --admin-profile.
+      expect(adminCommand, 'a command with --admin-profile').to.not.equal(undefined)
+      writeFileSync(home.credentialsFile, '[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n')
+      writeFileSync(home.configFile, '[profile admin]\nregion = us-east-1\n\n[profile production]\nregion = eu-west-1\n')
+    })
+
+    it('--admin-profile with a typo: exit 2, the closest profile and the list, before any AWS call', async () => {
+      const log = home.path('calls.log')
+      const r = await runPsb([...adminCommand!, '--admin-profile', 'prodution', '--region', 'us-east-1'], home, {env: {PSB_CALL_LOG: log}})
+      expect(r.code, r.stderr).to.equal(2)
+      expect(r.stderr).to.include('The AWS profile "prodution" (from --admin-profile) does not exist. Did you mean "production"?')
+      expect(r.stderr).to.include('Profiles found: admin, default, production.')
+      expect(r.stderr).to.not.match(/^\s+at /m)
+      expect(existsSync(log)).to.equal(false)
+    })
+
+    it('AWS_PROFILE with a typo: the same, and --json gives the error as JSON', async () => {
+      const r = await runPsb([...adminCommand!, '--region', 'us-east-1', '--json'], home, {env: {AWS_PROFILE: 'admn'}})
+      expect(r.code).to.equal(2)
+      const doc = JSON.parse(r.stdout)
+      expect(doc.error.code).to.equal('ProfileNotFound')
+      expect(doc.error.message).to.include('"admn" (from AWS_PROFILE) does not exist. Did you mean "admin"?')
+    })
+  })
+
+  it('colour only when asked: none on a pipe or with NO_COLOR; FORCE_COLOR turns it on', async () => {
+    const args = ['login', '--region', 'us-east-1']
+    const plain = await runPsb(args, home)
+    expect(plain.code).to.equal(2)
+    expect(plain.stderr).to.include('Error:')
+    expect(plain.stderr).to.not.match(ANSI)
+    const forced = await runPsb(args, home, {env: {FORCE_COLOR: '1'}})
+    expect(forced.stderr).to.match(ANSI)
+    const no = await runPsb(args, home, {env: {FORCE_COLOR: '1', NO_COLOR: '1'}})
+    expect(no.stderr).to.not.match(ANSI)
+    const help = await runPsb(['login', '--help'], home, {env: {NO_COLOR: '1'}})
+    expect(help.stdout).to.include('EXAMPLES')
+    expect(help.stdout).to.not.match(ANSI)
+  })
+})

@@ -1,0 +1,44 @@
+/**
+ * Builds psb the way it ships (compiled dist/ plus oclif.manifest.json) in a temporary copy
+ * of the repository, so that the work tree never gets a manifest or a half-built dist/.
+ * Used by the packaging test and the start-up benchmark.
+ */
+import {spawnSync} from 'node:child_process'
+import {cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+export interface BuiltCopy {
+  /** The copy's root: bin/run.js, dist/, oclif.manifest.json, node_modules (a link to the repo's). */
+  dir: string
+  /** Output of tsc (type errors in files being written elsewhere do not stop the emit). */
+  tscOutput: string
+  cleanup(): void
+}
+
+const ENTRIES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'bin', 'src', 'README.md']
+
+export function buildCopy(opts: {root?: string; parent?: string} = {}): BuiltCopy {
+  const root = opts.root ?? REPO_ROOT
+  const parent = opts.parent ?? mkdtempSync(join(tmpdir(), 'psb-build-'))
+  const dir = join(parent, 'repo')
+  mkdirSync(dir, {recursive: true})
+  for (const entry of ENTRIES) if (existsSync(join(root, entry))) cpSync(join(root, entry), join(dir, entry), {recursive: true})
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir')
+  const env = {...process.env, NO_UPDATE_NOTIFIER: '1'}
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {cwd: dir, env, encoding: 'utf8'})
+  const tscOutput = `${tsc.stdout}${tsc.stderr}`
+  if (!existsSync(join(dir, 'dist', 'commands'))) throw new Error(`tsc emitted no dist/commands:\n${tscOutput}`)
+  const manifest = spawnSync(process.execPath, [join(root, 'node_modules', 'oclif', 'bin', 'run.js'), 'manifest'], {cwd: dir, env, encoding: 'utf8'})
+  if (manifest.status !== 0 || !existsSync(join(dir, 'oclif.manifest.json'))) {
+    throw new Error(`oclif manifest failed (${manifest.status}):\n${manifest.stdout}${manifest.stderr}`)
+  }
+  return {
+    dir,
+    tscOutput,
+    cleanup: () => rmSync(opts.parent ? dir : parent, {recursive: true, force: true}),
+  }
+}
