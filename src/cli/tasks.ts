@@ -118,7 +118,7 @@ export function initTasks(plan: InitPlan): ListrTask<InitContext>[] {
         ctx.failedStep ??= id
         ctx.steps[id] ??= {status: 'failed', summary: messageOf(error), changes: [], warnings: []}
         // listr2 shows this message; the command renders the real error (with its hint) afterwards.
-        throw new Error(redact(messageOf(error)))
+        throw new Error(redact(messageOf(error)), {cause: error})
       }
     }
 
@@ -201,7 +201,8 @@ export function initTasks(plan: InitPlan): ListrTask<InitContext>[] {
         : r.changes.some((c) => c.status !== 'unchanged')
           ? 'updated'
           : 'unchanged'
-      const summary = `${status === 'unchanged' ? 'unchanged' : dry ? 'planned' : 'logged in'}: ${r.url}`
+      const where = `s3://${plan.bucket.bucket}${plan.login!.prefix ? `/${plan.login!.prefix.replace(/^\/+|\/+$/g, '')}` : ''}`
+      const summary = `${status === 'unchanged' ? 'unchanged' : dry ? 'planned' : 'logged in'} (${where}${r.pulumiVersion ? `, Pulumi ${r.pulumiVersion}` : ''})`
       ctx.steps.login = {status, summary, changes: r.changes, warnings: r.warnings ?? warnings}
       out(changeLines(r.changes))
       return summary

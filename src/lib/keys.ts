@@ -971,6 +971,16 @@ async function rollBack(
       fileMsg = `The credentials file could NOT be restored (${messageOf(error)})${o.backup ? `; its backup is ${o.backup}` : ''}`
     }
   }
+  if (!fileRestored) {
+    // The file still holds the new key: deleting it would lock the profile out. Keep it; the
+    // journal entry stays, and the next run finishes the rotation from the file.
+    return {
+      fileRestored,
+      newKeyDeleted: false,
+      summary: `${fileMsg}. It holds the new key ${maskKeyId(o.newKeyId)}, which is kept (the old key ${maskKeyId(o.oldCreds.accessKeyId)} too); the next run finishes the rotation.`,
+      hint: `Fix what stopped the write, then run psb keys rotate again.`,
+    }
+  }
   let newKeyDeleted = true
   let keyMsg = `the new key ${maskKeyId(o.newKeyId)} is deleted`
   try {
@@ -979,13 +989,8 @@ async function rollBack(
     newKeyDeleted = false
     keyMsg = `the new key ${maskKeyId(o.newKeyId)} could NOT be deleted (${messageOf(error)}); the next run deletes it`
   }
-  const summary = `${fileMsg}, ${keyMsg}${fileRestored ? `; profile(s) ${o.profiles.join(', ')} still hold the old key ${maskKeyId(o.oldCreds.accessKeyId)}, which works.` : '.'}`
-  return {
-    fileRestored,
-    newKeyDeleted,
-    summary,
-    hint: fileRestored ? undefined : `Copy ${o.backup ?? 'the backup'} over ${state.credentialsFile}, or write the old key back with psb creds write; then run again.`,
-  }
+  const summary = `${fileMsg}, ${keyMsg}; profile(s) ${o.profiles.join(', ')} still hold the old key ${maskKeyId(o.oldCreds.accessKeyId)}, which works.`
+  return {fileRestored, newKeyDeleted, summary}
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1178,6 +1183,7 @@ async function ensureKeyLocked(
   } catch (error) {
     const cause = isPsbError(error) ? error : translateAwsError(error, {action: phase})
     let fileMsg = 'the credentials file is unchanged'
+    let restored = true
     if (profilesHoldingKey(fresh.accessKeyId, state.env).length > 0) {
       try {
         if (backup) await restoreFromBackup(state.credentialsFile, backup)
@@ -1186,15 +1192,21 @@ async function ensureKeyLocked(
         }
         fileMsg = 'the credentials file is restored'
       } catch (e) {
+        restored = false
         fileMsg = `the credentials file could NOT be restored (${messageOf(e)})`
       }
     }
-    let keyMsg = `the new key ${maskKeyId(fresh.accessKeyId)} is deleted`
-    try {
-      await deleteKey(state, actor, user, fresh.accessKeyId)
-      journal.remove(entry.id)
-    } catch (e) {
-      keyMsg = `the new key ${maskKeyId(fresh.accessKeyId)} could NOT be deleted (${messageOf(e)}); the next run deletes it`
+    // A key the file still holds is never deleted (that would lock the profile out); the
+    // journal entry stays and the next run finishes from the file.
+    let keyMsg = `the new key ${maskKeyId(fresh.accessKeyId)} is kept: the profile holds it; the next run finishes`
+    if (restored) {
+      keyMsg = `the new key ${maskKeyId(fresh.accessKeyId)} is deleted`
+      try {
+        await deleteKey(state, actor, user, fresh.accessKeyId)
+        journal.remove(entry.id)
+      } catch (e) {
+        keyMsg = `the new key ${maskKeyId(fresh.accessKeyId)} could NOT be deleted (${messageOf(e)}); the next run deletes it`
+      }
     }
     throw fail(`Creating the first key of profile "${profile}" failed while ${phase}: ${cause.message} Rolled back: ${fileMsg}, ${keyMsg}.`, {
       code: cause.code,

@@ -468,7 +468,7 @@ export async function verifyBackend(opts: VerifyOptions): Promise<VerifyResult> 
     const unchecked: string[] = []
     // The user's own policies: what psb's policy lets it read (VerifyOwnPermissions).
     let step = 'iam:ListAttachedUserPolicies'
-    let customer: {PolicyArn?: string; PolicyName?: string}[] = []
+    let customer: {PolicyArn?: string; PolicyName?: string}[]
     try {
       const attached = (await client.send(new iam.ListAttachedUserPoliciesCommand({UserName}))).AttachedPolicies ?? []
       for (const p of attached) {

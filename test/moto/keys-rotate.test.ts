@@ -114,16 +114,19 @@ describe('psb keys rotate / keys list (CLI against moto, IAM enforcement on)', (
     expect(r.stdout).to.not.include(fileKey('pulumi').accessKeyId)
   })
 
-  it('--max-age: a younger key is "not due" (exit 10, nothing changed); an older one is rotated', async () => {
+  it('--max-age: a younger key is "not due" (exit 0, or 10 with --detailed-exitcode; nothing changed); an older one is rotated', async () => {
     const {u, text} = await setup()
     const r = await psb(['keys', 'rotate', '--profile', 'pulumi', '--max-age', '90d'])
-    expect(r.code, r.stderr).to.equal(10)
+    expect(r.code, r.stderr).to.equal(0)
     expect(r.stdout).to.match(/not-due pulumi \(user pulumi\): key AKIA…\w{4} is 0 days old, younger than 90d; due 20\d\d-/)
     expect(calls().filter((c) => !/ (List|Get)/.test(c))).to.deep.equal([])
     expect(readFileSync(home.credentialsFile, 'utf8')).to.equal(text)
-    const j = await psb(['keys', 'rotate', '--profile', 'pulumi', '--max-age', '2w', '--json'])
+    const j = await psb(['keys', 'rotate', '--profile', 'pulumi', '--max-age', '2w', '--json', '--detailed-exitcode'])
     expect(j.code).to.equal(10)
     expect(json(j).results[0]).to.include({result: 'not-due', exitCode: 10})
+    const plain = await psb(['keys', 'rotate', '--profile', 'pulumi', '--max-age', '2w', '--json'])
+    expect(plain.code).to.equal(0)
+    expect(json(plain).results[0]).to.include({result: 'not-due', exitCode: 0})
     resetCalls()
     const due = await psb(['keys', 'rotate', '--profile', 'pulumi', '--max-age', '0s'])
     expect(due.code, due.stderr).to.equal(0)

@@ -152,12 +152,17 @@ def _check_conditions(self, incoming_condition_values):
     values.update(incoming_condition_values or {})
     context = _ConditionContext(values)
     for operator, entries in conditions.items():
-        evaluate = _OPERATORS.get(operator)
+        if_exists = operator.endswith("IfExists")
+        evaluate = _OPERATORS.get(operator[: -len("IfExists")] if if_exists else operator)
         if evaluate is None:
             continue  # other operators: ignored, as stock moto does
         for key, expected in entries.items():
-            if key not in context or not evaluate(expected, context[key]):
-                return False  # a missing key does not match (no ...IfExists support)
+            if key not in context:
+                if if_exists:
+                    continue  # ...IfExists: a missing key matches
+                return False  # a missing key does not match
+            if not evaluate(expected, context[key]):
+                return False
     return True
 
 
@@ -194,6 +199,30 @@ def _check_action_permitted(self, resource):
 
 
 access_control.IAMRequestBase.check_action_permitted = _check_action_permitted
+
+# 5. The IAM actions AWS documents for these bucket sub-resources (stock moto authorises
+#    them as the bucket's default action, s3:ListBucket / s3:CreateBucket / s3:DeleteBucket,
+#    and spells the public-access-block key `public_access_block`, which never matches).
+from moto.s3 import responses as s3_responses  # noqa: E402
+
+for _method, _actions in {
+    "GET": {
+        "encryption": "GetEncryptionConfiguration",
+        "ownershipControls": "GetBucketOwnershipControls",
+        "publicAccessBlock": "GetBucketPublicAccessBlock",
+    },
+    "PUT": {
+        "encryption": "PutEncryptionConfiguration",
+        "ownershipControls": "PutBucketOwnershipControls",
+        "publicAccessBlock": "PutBucketPublicAccessBlock",
+    },
+    "DELETE": {
+        "encryption": "PutEncryptionConfiguration",
+        "ownershipControls": "PutBucketOwnershipControls",
+        "publicAccessBlock": "PutBucketPublicAccessBlock",
+    },
+}.items():
+    s3_responses.ACTION_MAP["BUCKET"][_method].update(_actions)
 
 from moto.server import main  # noqa: E402
 

@@ -14,6 +14,7 @@ import {
   assertNoSecrets,
   credentialsText,
   expectedAfterRotation,
+  iamClient,
   keyWorks,
   makeStateUser,
   tempHomeDir,
@@ -21,7 +22,8 @@ import {
   writeCredentials,
   type TestUser,
 } from '../support/keys-fixture.js'
-import {rotateKey, type RotateOptions, type RotateResult} from '../../src/lib/keys.js'
+import {ensureProfileKey, rotateKey, type RotateOptions, type RotateResult} from '../../src/lib/keys.js'
+import {createAwsContext} from '../../src/lib/aws.js'
 import {Journal, acquireRotationLock, journalPath, lockPath, readJournalEntries} from '../../src/lib/journal.js'
 import {isPsbError, type PsbError} from '../../src/lib/errors.js'
 import {ROOT} from '../support/cli.js'
@@ -202,6 +204,21 @@ describe('keys rotate: faults (moto behind a fault-injecting proxy)', () => {
     expect(readFileSync(home.credentialsFile, 'utf8')).to.equal(expectedAfterRotation(original, [{old: u.key, fresh}]))
     expect(existsSync(journalPath(home.credentialsFile))).to.equal(false)
     noSecrets([r, again])
+  })
+
+  it('the first key (ensureProfileKey) that IAM never accepts: the profile is removed again and the key deleted', async () => {
+    const {CreateUserCommand} = await import('@aws-sdk/client-iam')
+    await iamClient(moto.endpoint, moto.admin).send(new CreateUserCommand({UserName: 'first'}))
+    const known = new Set([u.key.accessKeyId, moto.admin.accessKeyId])
+    proxy.rules.push((req) => (req.keyId && !known.has(req.keyId) ? notYetPropagated(req.service) : undefined))
+    const admin = createAwsContext({region: 'us-east-1', endpoint: proxy.endpoint, credentials: moto.admin})
+    const e = await failure(ensureProfileKey(admin, {user: 'first', profile: 'newp', region: 'us-east-1', endpoint: proxy.endpoint, env: home.env, pollMs: 50, waitMs: 600, logger}))
+    expect(e.exitCode).to.equal(1)
+    expect(e.message).to.match(/Creating the first key of profile "newp" failed while proving the new key works.*Rolled back: the credentials file is restored, the new key AKIA…\w{4} is deleted/s)
+    expect(readFileSync(home.credentialsFile, 'utf8')).to.equal(original)
+    expect(await userKeys(moto.endpoint, moto.admin, 'first')).to.deep.equal([])
+    expect(existsSync(journalPath(home.credentialsFile))).to.equal(false)
+    noSecrets([e.message, e.hint])
   })
 })
 

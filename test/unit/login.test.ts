@@ -125,6 +125,23 @@ describe('the pulumi CLI wrapper', () => {
     }
   })
 
+  it('without pulumi on PATH: the error has the install hint and the URL, and points at ~/.pulumi/bin when Pulumi is there', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'psb-nopulumi-'))
+    try {
+      const url = 's3://acme-state?region=eu-west-1'
+      const e = await rejection(login({bucket: 'acme-state', region: 'eu-west-1', env: {PATH: '/nonexistent', HOME: home}, cwd: home}))
+      expect(e).to.include({exitCode: 1, code: 'PulumiNotFound'})
+      expect(e.hint).to.include(`pulumi login '${url}'`).and.include('https://www.pulumi.com/docs/install/')
+      expect(e.data).to.deep.equal({url})
+      mkdirSync(join(home, '.pulumi', 'bin'), {recursive: true})
+      writeFileSync(join(home, '.pulumi', 'bin', 'pulumi'), '#!/bin/sh\n', {mode: 0o755})
+      const off = await rejection(login({bucket: 'acme-state', region: 'eu-west-1', env: {PATH: '/nonexistent', HOME: home}, cwd: home}))
+      expect(off.message).to.include(`It is installed at ${join(home, '.pulumi', 'bin', 'pulumi')}, but that folder is not on PATH`)
+    } finally {
+      rmSync(home, {recursive: true, force: true})
+    }
+  })
+
   it('places credentials.json like Pulumi does', () => {
     expect(pulumiCredentialsFile({HOME: '/h'})).to.equal('/h/.pulumi/credentials.json')
     expect(pulumiCredentialsFile({HOME: '/h', PULUMI_HOME: '/p'})).to.equal('/p/credentials.json')

@@ -1,3 +1,4 @@
+import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import * as shared from '../../cli/flags.js'
 import {out, table} from '../../cli/style.js'
@@ -36,6 +37,11 @@ Exit codes: 0 listed; 1 an AWS call failed; 2 bad input.`
     profile: shared.profile,
     user: shared.user,
     ...shared.awsFlags,
+    'admin-profile': Flags.string({
+      description:
+        'Act as this administrator profile (with --user) instead of the profile\'s own key, e.g. for a user that may not manage its own keys. Default: the profile\'s own key.',
+      helpValue: '<profile>',
+    }),
   }
 
   async run(): Promise<Record<string, unknown>> {

@@ -92,11 +92,12 @@ A failure before step 6 restores the credentials file from its backup and delete
 
 The profile's own key needs, on its own user ARN: iam:GetUser, iam:ListAccessKeys, iam:CreateAccessKey, iam:UpdateAccessKey and iam:DeleteAccessKey (the policy of \`psb user create\` allows exactly these). Without --profile, AWS_PROFILE or "default" is rotated.
 
-Exit codes: 0 rotated (or the first key created, or a dry run); 1 failed (rolled back: the profile still holds its old, working key); 2 bad input (nothing called or changed); 10 not due (--max-age: the key is younger); 11 another rotation of the same credentials file is running (nothing changed); 12 rotated, but the old key could not be deactivated or deleted (the profile holds the new, working key; the next run removes the old one). With several profiles: the first failure's code, else 12 if any cleanup is pending, else 10 if none was due, else 0.`
+Exit codes: 0 rotated (or the first key created, or a dry run), and also not due (--max-age: the key is younger; nothing changed) unless --detailed-exitcode is given; 1 failed (rolled back: the profile still holds its old, working key); 2 bad input (nothing called or changed); 10 not due, with --detailed-exitcode only, so that scripts can tell rotated (0), not due (10) and failed (1) apart; 11 another rotation of the same credentials file is running (nothing changed); 12 rotated, but the old key could not be deactivated or deleted (the profile holds the new, working key; the next run removes the old one). With several profiles: the first failure's code, else 12 if any cleanup is pending, else 10 (with --detailed-exitcode) if none was due, else 0.`
 
   static override examples = [
     {description: 'Rotate the key of the profile "pulumi" with its own key:', command: '<%= config.bin %> <%= command.id %> --profile pulumi'},
-    {description: 'From cron: rotate only keys older than 90 days (exit 10 = not due):', command: '<%= config.bin %> <%= command.id %> --profile pulumi --max-age 90d --json'},
+    {description: 'From cron: rotate only keys older than 90 days (not due: exit 0 and "not due"):', command: '<%= config.bin %> <%= command.id %> --profile pulumi --max-age 90d'},
+    {description: 'The same, with distinct exit codes: 0 rotated, 10 not due, 1 failed:', command: '<%= config.bin %> <%= command.id %> --profile pulumi --max-age 90d --detailed-exitcode --json'},
     {description: 'Several profiles in one run:', command: '<%= config.bin %> <%= command.id %> --profile pulumi-dev --profile pulumi-prod --max-age 90d'},
     {description: 'As an administrator, for the user pulumi:', command: '<%= config.bin %> <%= command.id %> --profile pulumi --user pulumi --admin-profile admin'},
     {description: 'Create the profile with the user\'s first key:', command: '<%= config.bin %> <%= command.id %> --create --profile pulumi --user pulumi --admin-profile admin'},
@@ -114,13 +115,17 @@ Exit codes: 0 rotated (or the first key created, or a dry run); 1 failed (rolled
       helpValue: '<name>',
     }),
     'max-age': Flags.string({
-      description: 'Rotate only when the current key is older than this (e.g. 90d, 12h, 2w); otherwise exit 10 "not due".',
+      description: 'Rotate only when the current key is older than this (e.g. 90d, 12h, 2w); otherwise say "not due" and exit 0 (10 with --detailed-exitcode).',
       helpValue: '<duration>',
     }),
     wait: Flags.string({
       description: 'How long to wait for IAM to accept the new key before giving up and rolling back (e.g. 60s, 2m; a bare number is seconds).',
       helpValue: '<duration>',
       default: '60s',
+    }),
+    'detailed-exitcode': Flags.boolean({
+      description: 'Distinct exit codes for every outcome: 0 rotated, 10 not due, 1 failed (without it, not due exits 0).',
+      default: false,
     }),
     'keep-old': Flags.boolean({
       description: 'Leave the old key Inactive instead of deleting it (to switch back by hand); the next rotation deletes it.',
@@ -137,6 +142,11 @@ Exit codes: 0 rotated (or the first key created, or a dry run); 1 failed (rolled
     prefix: shared.prefix,
     'dry-run': shared.dryRun,
     ...shared.awsFlags,
+    'admin-profile': Flags.string({
+      description:
+        'Act as this administrator profile (with --user) instead of the profile\'s own key, e.g. for a user that may not manage its own keys. Default: the profile\'s own key.',
+      helpValue: '<profile>',
+    }),
   }
 
   async run(): Promise<{results: Record<string, unknown>[]; exitCode: number}> {
@@ -144,11 +154,14 @@ Exit codes: 0 rotated (or the first key created, or a dry run); 1 failed (rolled
     const opts = rotateOptionsFromFlags(flags)
     const logger: Logger = {warn: (m) => this.note(m), info: (m) => this.logToStderr(m)}
     const results = await rotateKeys({...opts, logger})
-    const exitCode = exitCodeOf(results)
+    // "Not due" is a successful no-op for schedules, unless the caller asks for distinct codes.
+    const detailed = flags['detailed-exitcode']
+    const publicCode = (code: number) => (code === KEYS_EXIT.NOT_DUE && !detailed ? 0 : code)
+    const exitCode = publicCode(exitCodeOf(results))
     process.exitCode = exitCode
     if (!this.jsonEnabled()) this.render(results, opts)
     else for (const r of results) for (const w of r.warnings) this.note(w)
-    return {results: results.map((r) => rotateRecord(r)), exitCode}
+    return {results: results.map((r) => ({...rotateRecord(r), exitCode: publicCode(r.exitCode)})), exitCode}
   }
 
   private render(results: RotateResult[], opts: RotateManyOptions): void {
