@@ -13,7 +13,7 @@
  *
  * Prints a table and writes bench/out/bucket.json. Exit code 1 when a target is missed.
  */
-import {spawnSync, type SpawnSyncReturns} from 'node:child_process'
+import {spawn} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
@@ -31,7 +31,29 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
 
-function check(r: SpawnSyncReturns<string>, what: string): void {
+interface Run {
+  status: number | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs a process asynchronously. (Not spawnSync: a blocked event loop would stop draining
+ * moto's log pipe, moto would block writing to it, and the run would hang.)
+ */
+function run(cmd: string, args: string[], opts: {env: Record<string, string>; cwd: string}): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, {...opts, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (status) => resolvePromise({status, stdout, stderr}))
+  })
+}
+
+function check(r: Run, what: string): void {
   if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`)
 }
 
@@ -58,11 +80,7 @@ async function main(): Promise<void> {
     }
 
     const psb = (bucket: string, extraEnv: Record<string, string> = {}) =>
-      spawnSync(process.execPath, [RUN_JS, 'bucket', 'create', '--bucket', bucket, '--region', REGION, '--endpoint', moto.endpoint, '--json'], {
-        env: {...env, ...extraEnv},
-        encoding: 'utf8',
-        cwd: work,
-      })
+      run(process.execPath, [RUN_JS, 'bucket', 'create', '--bucket', bucket, '--region', REGION, '--endpoint', moto.endpoint, '--json'], {env: {...env, ...extraEnv}, cwd: work})
 
     const policyFile = (bucket: string) => {
       const arn = `arn:aws:s3:::${bucket}`
@@ -96,42 +114,42 @@ async function main(): Promise<void> {
       ['put-bucket-lifecycle-configuration', '--bucket', bucket, '--lifecycle-configuration', `file://${lifecycleFile}`],
       ['put-bucket-tagging', '--bucket', bucket, '--tagging', 'TagSet=[{Key=managed-by,Value=psb}]'],
     ]
-    const awsCli = (bucket: string) => {
+    const awsCli = async (bucket: string) => {
       for (const step of awsSteps(bucket)) {
-        const r = spawnSync('aws', ['s3api', ...step, '--endpoint-url', moto.endpoint], {env, encoding: 'utf8', cwd: work})
+        const r = await run('aws', ['s3api', ...step, '--endpoint-url', moto.endpoint], {env, cwd: work})
         check(r, `aws s3api ${step[0]}`)
       }
     }
 
     // Warm-up (compile cache, Python bytecode), not measured.
-    check(psb('bench-warmup-psb'), 'psb warm-up')
-    awsCli('bench-warmup-aws')
+    check(await psb('bench-warmup-psb'), 'psb warm-up')
+    await awsCli('bench-warmup-aws')
 
     const psbMs: number[] = []
     const awsMs: number[] = []
     for (let i = 0; i < RUNS; i++) {
       let t = performance.now()
-      const r = psb(`bench-psb-${i}`)
+      const r = await psb(`bench-psb-${i}`)
       psbMs.push(performance.now() - t)
       check(r, 'psb bucket create')
       const doc = JSON.parse(r.stdout) as {created: boolean}
       if (!doc.created) throw new Error('psb did not create the bucket')
       t = performance.now()
-      awsCli(`bench-aws-${i}`)
+      await awsCli(`bench-aws-${i}`)
       awsMs.push(performance.now() - t)
     }
 
     // Second psb run on an existing, hardened bucket: count the calls it makes.
     const log = join(work, 'calls.log')
     const t0 = performance.now()
-    const again = psb('bench-psb-0', {PSB_CALL_LOG: log})
+    const again = await psb('bench-psb-0', {PSB_CALL_LOG: log})
     const rerunMs = performance.now() - t0
     check(again, 'psb bucket create (re-run)')
     const calls = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean)
     const mutating = calls.filter((c) => !/^\w+ (Get|Head|List)/.test(c))
 
     // The AWS CLI's bucket must match psb's on the settings both set (sanity: same work done).
-    const verify = psb('bench-aws-0', {PSB_CALL_LOG: join(work, 'verify.log')})
+    const verify = await psb('bench-aws-0', {PSB_CALL_LOG: join(work, 'verify.log')})
     check(verify, 'psb on the AWS CLI bucket')
     const vdoc = JSON.parse(verify.stdout) as {changes: Array<{item: string; status: string}>}
     const awsDiff = vdoc.changes.filter((c) => c.status !== 'unchanged').map((c) => `${c.item}:${c.status}`)

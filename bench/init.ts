@@ -19,7 +19,7 @@
  *
  * Writes bench/out/init.json; a missed target sets exit code 1.
  */
-import {spawnSync, type SpawnSyncReturns} from 'node:child_process'
+import {spawn} from 'node:child_process'
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -39,7 +39,26 @@ const median = (xs: number[]) => {
 }
 const fmt = (ms: number) => `${Math.round(ms)} ms`
 
-function check(r: SpawnSyncReturns<string>, what: string): void {
+interface Ran {
+  status: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs a process without blocking the event loop (moto's output pipe must keep draining). */
+function run(cmd: string, args: string[], opts: {env: Record<string, string>; cwd: string}): Promise<Ran> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, {env: opts.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (status) => resolvePromise({status, stdout, stderr}))
+  })
+}
+
+function check(r: Ran, what: string): void {
   if (r.status !== 0) throw new Error(`${what} exited ${r.status}:\n${r.stdout}\n${r.stderr}`)
 }
 
@@ -64,16 +83,16 @@ async function main(): Promise<void> {
       if (callLog) env.PSB_CALL_LOG = callLog
       return env
     }
-    const psbInit = (home: TempHome, name: string, poll: string | undefined, callLog?: string) => {
+    const psbInit = async (home: TempHome, name: string, poll: string | undefined, callLog?: string) => {
       const args = ['init', '--bucket', `bench-init-${name}`, '--user', `pulumi-${name}`, '--profile', `pulumi-${name}`, '--region', REGION, '--endpoint', moto.endpoint, '--admin-profile', 'admin', '--yes']
       if (!pulumiDir) args.push('--no-login')
       const t = performance.now()
-      const r = spawnSync(process.execPath, [RUN_JS, ...args], {env: psbEnv(home, poll, callLog), cwd: home.dir, encoding: 'utf8'})
+      const r = await run(process.execPath, [RUN_JS, ...args], {env: psbEnv(home, poll, callLog), cwd: home.dir})
       const ms = performance.now() - t
       check(r, `psb ${args.join(' ')}`)
       return ms
     }
-    const manual = (name: string) => {
+    const manual = async (name: string) => {
       const home = freshHome(`aws-${name}`, false)
       const env: Record<string, string> = {
         ...baseEnv(home.dir),
@@ -82,19 +101,19 @@ async function main(): Promise<void> {
         AWS_DEFAULT_REGION: REGION,
       }
       const ep = ['--endpoint-url', moto.endpoint]
-      const aws = (args: string[]) => {
-        const r = spawnSync('aws', args, {env, encoding: 'utf8', cwd: home.dir})
+      const aws = async (args: string[]) => {
+        const r = await run('aws', args, {env, cwd: home.dir})
         check(r, `aws ${args.join(' ')}`)
         return r.stdout
       }
       const t = performance.now()
-      aws(['s3api', 'create-bucket', '--bucket', `bench-aws-${name}`, '--create-bucket-configuration', `LocationConstraint=${REGION}`, ...ep])
-      aws(['iam', 'create-user', '--user-name', `pulumi-aws-${name}`, ...ep])
-      aws(['iam', 'attach-user-policy', '--user-name', `pulumi-aws-${name}`, '--policy-arn', 'arn:aws:iam::aws:policy/AdministratorAccess', ...ep])
-      const key = JSON.parse(aws(['iam', 'create-access-key', '--user-name', `pulumi-aws-${name}`, '--output', 'json', ...ep])).AccessKey
-      aws(['configure', 'set', 'aws_access_key_id', key.AccessKeyId, '--profile', `pulumi-aws-${name}`])
-      aws(['configure', 'set', 'aws_secret_access_key', key.SecretAccessKey, '--profile', `pulumi-aws-${name}`])
-      aws(['configure', 'set', 'region', REGION, '--profile', `pulumi-aws-${name}`])
+      await aws(['s3api', 'create-bucket', '--bucket', `bench-aws-${name}`, '--create-bucket-configuration', `LocationConstraint=${REGION}`, ...ep])
+      await aws(['iam', 'create-user', '--user-name', `pulumi-aws-${name}`, ...ep])
+      await aws(['iam', 'attach-user-policy', '--user-name', `pulumi-aws-${name}`, '--policy-arn', 'arn:aws:iam::aws:policy/AdministratorAccess', ...ep])
+      const key = JSON.parse(await aws(['iam', 'create-access-key', '--user-name', `pulumi-aws-${name}`, '--output', 'json', ...ep])).AccessKey
+      await aws(['configure', 'set', 'aws_access_key_id', key.AccessKeyId, '--profile', `pulumi-aws-${name}`])
+      await aws(['configure', 'set', 'aws_secret_access_key', key.SecretAccessKey, '--profile', `pulumi-aws-${name}`])
+      await aws(['configure', 'set', 'region', REGION, '--profile', `pulumi-aws-${name}`])
       const ms = performance.now() - t
       home.cleanup()
       return ms
@@ -102,9 +121,9 @@ async function main(): Promise<void> {
 
     // Warm-up: Node's compile cache, the SDK, moto's first requests, Python's .pyc files.
     const warm = freshHome('warm', true)
-    psbInit(warm, 'warm', '0')
+    await psbInit(warm, 'warm', '0')
     warm.cleanup()
-    manual('warm')
+    await manual('warm')
 
     const psbDefault: number[] = []
     const psbNoPause: number[] = []
@@ -112,18 +131,18 @@ async function main(): Promise<void> {
     let keep: TempHome | undefined
     for (let i = 0; i < RUNS; i++) {
       const h1 = freshHome(`d${i}`, true)
-      psbDefault.push(psbInit(h1, `d${i}`, undefined))
+      psbDefault.push(await psbInit(h1, `d${i}`, undefined))
       if (i === 0) keep = h1
       else h1.cleanup()
-      awsMs.push(manual(String(i)))
+      awsMs.push(await manual(String(i)))
       const h2 = freshHome(`n${i}`, true)
-      psbNoPause.push(psbInit(h2, `n${i}`, '0'))
+      psbNoPause.push(await psbInit(h2, `n${i}`, '0'))
       h2.cleanup()
     }
 
     // A second psb init on the first run's setup: which calls change anything?
     const log = keep!.path('second.log')
-    const secondMs = psbInit(keep!, 'd0', undefined, log)
+    const secondMs = await psbInit(keep!, 'd0', undefined, log)
     const calls = readFileSync(log, 'utf8').split('\n').filter(Boolean)
     const mutating = mutatingCalls(calls.join('\n'))
     const sentinel = [...VERIFY_SENTINEL_CALLS]

@@ -3,10 +3,11 @@
  * rest of the file byte for byte: the new value is spliced into the source text at the
  * position the YAML parser reports, so comments, quoting, spacing and line endings stay.
  */
-import {closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
-import {basename, dirname, join, resolve} from 'node:path'
+import {existsSync, readFileSync, statSync} from 'node:fs'
+import {join, resolve} from 'node:path'
 import {isMap, isScalar, parseAllDocuments, parseDocument, type Document} from 'yaml'
 import {PsbError, badInput} from './errors.js'
+import {resolveSymlinks, writeFileAtomic} from './files.js'
 
 export const PROJECT_FILES = ['Pulumi.yaml', 'Pulumi.yml']
 
@@ -96,20 +97,11 @@ export function withProjectBackend(text: string, url: string, file = 'Pulumi.yam
   return {text: out, before}
 }
 
+/** Atomic replace (temp file + fsync + rename), through a symlink, keeping mode and owner. */
 function writeAtomic(file: string, text: string): void {
-  const mode = statSync(file).mode & 0o777
-  const tmp = join(dirname(file), `.${basename(file)}.psb-${process.pid}-${Date.now()}.tmp`)
-  const fd = openSync(tmp, 'w', mode)
-  try {
-    writeSync(fd, text)
-    fsyncSync(fd)
-  } catch (error) {
-    closeSync(fd)
-    unlinkSync(tmp)
-    throw error
-  }
-  closeSync(fd)
-  renameSync(tmp, file)
+  const target = resolveSymlinks(file)
+  const st = statSync(target)
+  writeFileAtomic(target, text, {mode: st.mode & 0o777, owner: {uid: st.uid, gid: st.gid}})
 }
 
 export interface ProjectBackendResult {
