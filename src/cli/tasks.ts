@@ -19,6 +19,7 @@ import {ITEMS, ensureBucket, type BucketOptions, type BucketResult} from '../lib
 import {PsbError, isPsbError, messageOf} from '../lib/errors.js'
 import {ensureProfileKey, type EnsureProfileKeyOptions, type EnsureProfileKeyResult} from '../lib/keys.js'
 import {login, type LoginOptions, type LoginResult} from '../lib/login.js'
+import {pulumiVersion} from '../lib/pulumi.js'
 import {maskKeyId, redact} from '../lib/redact.js'
 import type {Change, Logger} from '../lib/types.js'
 import {ensureUser, type UserOptions, type UserResult} from '../lib/user.js'
@@ -58,6 +59,11 @@ export interface InitContext {
   login?: LoginResult
   verify?: VerifyResult
   steps: Partial<Record<StepId, StepReport>>
+  /**
+   * `pulumi version`, started with the list so that it runs beside the bucket and user steps;
+   * the login step waits for it (undefined: not installed, or it failed, and login asks again).
+   */
+  pulumiVersion?: Promise<string | undefined>
   /** The first error, as thrown by the core (a PsbError keeps its code, hint and exit code). */
   error?: unknown
   failedStep?: StepId
@@ -192,7 +198,7 @@ export function initTasks(plan: InitPlan): ListrTask<InitContext>[] {
     skip: () => (plan.login ? false : 'skipped (--no-login)'),
     task: step('login', async (ctx, out) => {
       const warnings: string[] = []
-      const r = await login({...plan.login!, logger: collect(warnings)})
+      const r = await login({...plan.login!, pulumiVersion: plan.login!.pulumiVersion ?? (await ctx.pulumiVersion), logger: collect(warnings)})
       ctx.login = r
       const status: StepReport['status'] = dry
         ? r.changes.some((c) => c.status === 'planned')
@@ -213,7 +219,14 @@ export function initTasks(plan: InitPlan): ListrTask<InitContext>[] {
     title: 'Verify (with the profile\'s own key)',
     skip: () => (dry ? 'skipped (dry run: verify writes a sentinel object)' : plan.verify ? false : 'skipped (--no-verify)'),
     task: step('verify', async (ctx, out) => {
-      const r = await verifyBackend({...plan.verify!, expectUrl: ctx.login?.url, pulumiVersion: ctx.login?.pulumiVersion, admin: plan.admin})
+      const r = await verifyBackend({
+        ...plan.verify!,
+        expectUrl: ctx.login?.url,
+        // What the login step learnt moments ago: no second `pulumi version` / `pulumi whoami -v`.
+        pulumiVersion: ctx.login?.pulumiVersion,
+        whoamiUrl: ctx.login?.backendUrl,
+        admin: plan.admin,
+      })
       ctx.verify = r
       const n = (s: string) => r.checks.filter((c) => c.status === s).length
       const status = n('fail') > 0 ? 'fail' : n('warn') > 0 ? 'warn' : 'pass'
@@ -283,6 +296,7 @@ export interface RunInitOptions {
 /** Runs the task list. Never throws: the first error is in ctx.error (and ctx.failedStep). */
 export async function runInit(plan: InitPlan, opts: RunInitOptions): Promise<InitContext> {
   const ctx: InitContext = {steps: {}}
+  if (plan.login && plan.login.pulumiVersion === undefined) ctx.pulumiVersion = pulumiVersion({env: plan.env}).catch(() => undefined)
   const stderrLogger = new ListrLogger({useIcons: false, toStderr: Object.values(ListrLogLevels)})
   const list = new Listr<InitContext, 'default' | 'simple', 'simple'>(initTasks(plan), {
     ctx,

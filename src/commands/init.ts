@@ -246,7 +246,7 @@ export function summaryDocument(
   const steps: Record<string, unknown> = {}
   for (const id of STEP_IDS) {
     const s = ctx.steps[id]
-    steps[id] = s ? {status: s.status, summary: s.summary, changes: s.changes} : {status: 'not-run'}
+    steps[id] = s ? {status: s.status, summary: s.summary, ms: s.ms ?? null, changes: s.changes} : {status: 'not-run'}
   }
   const changed = STEP_IDS.some((id) => ['created', 'updated'].includes(ctx.steps[id]?.status ?? ''))
   const next: string[] = []

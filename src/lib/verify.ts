@@ -58,6 +58,11 @@ export interface VerifyOptions {
   pulumi?: boolean
   /** The installed Pulumi version when already known (saves a `pulumi version` run). */
   pulumiVersion?: string
+  /**
+   * The backend URL `pulumi whoami -v` reported moments ago in this same process (the login
+   * step of `psb init`): verify then judges that answer instead of running whoami again.
+   */
+  whoamiUrl?: string
   /** Warn when the key is older than this (default 90). */
   maxKeyAgeDays?: number
   /** The working folder for `pulumi whoami` (a Pulumi.yaml there may name a backend). */
@@ -555,6 +560,10 @@ export async function verifyBackend(opts: VerifyOptions): Promise<VerifyResult> 
     // Not logged in, Pulumi answers at once that it "requires logging in" (no network call
     // without a stored Pulumi Cloud token). Pulumi finds its home through PULUMI_HOME, else
     // the account's home directory (not $HOME), so psb does not look for credentials.json itself.
+    if (opts.whoamiUrl !== undefined) {
+      judge(opts.whoamiUrl, ' (reported by pulumi whoami -v at the login step)')
+      return
+    }
     const r = await runPulumi(['whoami', '-v'], {env, cwd: opts.cwd, timeoutMs: 60_000})
     if (r.code !== 0) {
       const line = (r.stderr || r.stdout).trim().split('\n').find((l) => l.trim() !== '' && !/^SDK \d/.test(l)) ?? `exit code ${r.code}`
@@ -567,10 +576,14 @@ export async function verifyBackend(opts: VerifyOptions): Promise<VerifyResult> 
       add({id: 'pulumi-login', title, status: 'fail', detail: 'pulumi whoami -v printed no backend URL.', hint: loginHint})
       return
     }
-    const same = compareBackendUrls(url, expected)
-    if (same === 'same') add({id: 'pulumi-login', title, status: 'pass', detail: url})
-    else if (same === 'params')
-      add({id: 'pulumi-login', title, status: 'warn', detail: `logged in to ${url}: the same bucket and prefix, other parameters than ${expected}.`, hint: loginHint})
-    else add({id: 'pulumi-login', title, status: 'fail', detail: `logged in to ${url}, not ${expected}.`, hint: loginHint})
+    judge(url, '')
+
+    function judge(url: string, source: string): void {
+      const same = compareBackendUrls(url, expected)
+      if (same === 'same') add({id: 'pulumi-login', title, status: 'pass', detail: `${url}${source}`})
+      else if (same === 'params')
+        add({id: 'pulumi-login', title, status: 'warn', detail: `logged in to ${url}: the same bucket and prefix, other parameters than ${expected}.`, hint: loginHint})
+      else add({id: 'pulumi-login', title, status: 'fail', detail: `logged in to ${url}, not ${expected}.`, hint: loginHint})
+    }
   }
 }

@@ -9,7 +9,9 @@
  *   moto.endpoint, moto.admin       // admin.accessKeyId / secretAccessKey
  */
 import {spawn, type ChildProcess} from 'node:child_process'
+import {closeSync, mkdtempSync, openSync, readFileSync, rmSync} from 'node:fs'
 import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {IAMClient, CreateUserCommand, PutUserPolicyCommand, CreateAccessKeyCommand} from '@aws-sdk/client-iam'
@@ -44,7 +46,8 @@ export class MotoServer {
   proc?: ChildProcess
   port = 0
   admin!: Keys
-  private log = ''
+  /** moto's own output (stdout and stderr). */
+  logFile = ''
 
   get endpoint(): string {
     return `http://127.0.0.1:${this.port}`
@@ -53,6 +56,8 @@ export class MotoServer {
   async start(): Promise<void> {
     if (this.proc) return
     this.port = await freePort()
+    this.logFile = join(mkdtempSync(join(tmpdir(), 'psb-moto-')), 'moto.log')
+    const logFd = openSync(this.logFile, 'a')
     const python = process.env.PSB_PYTHON || 'python3'
     this.proc = spawn(python, [LAUNCHER, '-H', '127.0.0.1', '-p', String(this.port)], {
       env: {
@@ -63,18 +68,19 @@ export class MotoServer {
         AWS_ACCESS_KEY_ID: undefined,
         AWS_SECRET_ACCESS_KEY: undefined,
       } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // A file, not a pipe: a pipe is only drained while this process's event loop runs,
+      // so a caller blocked in spawnSync would stall moto once the pipe filled.
+      stdio: ['ignore', logFd, logFd],
     })
-    this.proc.stdout?.on('data', (d) => (this.log = (this.log + d).slice(-20000)))
-    this.proc.stderr?.on('data', (d) => (this.log = (this.log + d).slice(-20000)))
+    closeSync(logFd)
     const deadline = Date.now() + 30000
     for (;;) {
-      if (this.proc.exitCode !== null) throw new Error(`moto_server exited (${this.proc.exitCode}):\n${this.log}`)
+      if (this.proc.exitCode !== null) throw new Error(`moto_server exited (${this.proc.exitCode}):\n${this.output()}`)
       try {
         const r = await fetch(`${this.endpoint}/moto-api/`)
         if (r.ok) break
       } catch {}
-      if (Date.now() > deadline) throw new Error(`moto_server did not start within 30 s:\n${this.log}`)
+      if (Date.now() > deadline) throw new Error(`moto_server did not start within 30 s:\n${this.output()}`)
       await new Promise((r) => setTimeout(r, 100))
     }
     await this.reset()
@@ -105,19 +111,25 @@ export class MotoServer {
 
   /** Recent server output, for failing tests. */
   output(): string {
-    return this.log
+    try {
+      return readFileSync(this.logFile, 'utf8').slice(-20000)
+    } catch {
+      return ''
+    }
   }
 
   async stop(): Promise<void> {
     const p = this.proc
     if (!p) return
     this.proc = undefined
-    if (p.exitCode !== null) return
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve())
-      p.kill('SIGTERM')
-      setTimeout(() => p.kill('SIGKILL'), 3000).unref()
-    })
+    if (p.exitCode === null) {
+      await new Promise<void>((resolve) => {
+        p.once('exit', () => resolve())
+        p.kill('SIGTERM')
+        setTimeout(() => p.kill('SIGKILL'), 3000).unref()
+      })
+    }
+    if (this.logFile && !process.env.PSB_KEEP_MOTO_LOG) rmSync(dirname(this.logFile), {recursive: true, force: true})
   }
 }
 
