@@ -13,49 +13,16 @@
  *
  * Prints a table and writes bench/out/bucket.json. Exit code 1 when a target is missed.
  */
-import {spawn} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
+import {ROOT, check, median, run} from './lib.js'
 import {MotoServer} from '../test/support/moto.js'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const RUN_JS = join(ROOT, 'bin', 'run.js')
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const REGION = 'us-east-1'
 const TARGET_RATIO = 3
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-}
-
-interface Run {
-  status: number | null
-  stdout: string
-  stderr: string
-}
-
-/**
- * Runs a process asynchronously. (Not spawnSync: a blocked event loop would stop draining
- * moto's log pipe, moto would block writing to it, and the run would hang.)
- */
-function run(cmd: string, args: string[], opts: {env: Record<string, string>; cwd: string}): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, {...opts, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (status) => resolvePromise({status, stdout, stderr}))
-  })
-}
-
-function check(r: Run, what: string): void {
-  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`)
-}
 
 async function main(): Promise<void> {
   if (!existsSync(join(ROOT, 'dist', 'commands', 'bucket', 'create.js'))) {

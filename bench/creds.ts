@@ -10,12 +10,12 @@
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
 import {writeProfile} from '../src/lib/credentials.js'
 import {parseIni} from '../src/lib/ini.js'
+import {ROOT, median} from './lib.js'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+
 const RUN_JS = join(ROOT, 'bin', 'run.js')
 const SIZES = (process.env.BENCH_SIZES ?? '1000,5000,10000,20000').split(',').map(Number)
 const RUNS = Number(process.env.BENCH_RUNS ?? 7)
@@ -37,11 +37,6 @@ function credentialsFile(n: number): string {
     parts.push('\n')
   }
   return parts.join('')
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
 
 function clearBackups(dir: string): void {

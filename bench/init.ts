@@ -19,48 +19,17 @@
  *
  * Writes bench/out/init.json; a missed target sets exit code 1.
  */
-import {spawn} from 'node:child_process'
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
+import {ROOT, check, fmtMs as fmt, median, run} from './lib.js'
 import {MotoServer} from '../test/support/moto.js'
 import {TempHome, baseEnv, RUN_JS} from '../test/support/cli.js'
 import {findPulumiBuild} from '../test/support/pulumi.js'
 import {mutatingCalls, VERIFY_SENTINEL_CALLS} from '../test/support/calls.js'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const REGION = 'us-west-1'
 const TARGET_RATIO = 3
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-}
-const fmt = (ms: number) => `${Math.round(ms)} ms`
-
-interface Ran {
-  status: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Runs a process without blocking the event loop (moto's output pipe must keep draining). */
-function run(cmd: string, args: string[], opts: {env: Record<string, string>; cwd: string}): Promise<Ran> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, {env: opts.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (status) => resolvePromise({status, stdout, stderr}))
-  })
-}
-
-function check(r: Ran, what: string): void {
-  if (r.status !== 0) throw new Error(`${what} exited ${r.status}:\n${r.stdout}\n${r.stderr}`)
-}
 
 async function main(): Promise<void> {
   const moto = new MotoServer()

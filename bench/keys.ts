@@ -13,22 +13,17 @@
  * Writes bench/out/keys.json.
  */
 import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
 import {MotoServer} from '../test/support/moto.js'
 import {runPsb, TempHome} from '../test/support/cli.js'
 import {credentialsText, makeStateUser, writeCredentials} from '../test/support/keys-fixture.js'
 import {rotateKey} from '../src/lib/keys.js'
+import {ROOT, median} from './lib.js'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const PROFILES = Number(process.env.BENCH_PROFILES ?? 20)
 const DEFAULT_POLL_MANY = process.env.BENCH_DEFAULT_POLL_MANY === '1'
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-}
 
 const ms = (n: number) => `${Math.round(n)} ms`
 

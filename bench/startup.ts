@@ -19,6 +19,7 @@ import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {REPO_ROOT, buildCopy} from '../test/support/build-copy.js'
+import {median} from './lib.js'
 
 interface Case {
   name: string
@@ -34,12 +35,6 @@ function arg(name: string): string | undefined {
 
 const RUNS = Number(arg('--runs') ?? 15)
 const WARMUP = 3
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
 
 const env: NodeJS.ProcessEnv = {}
 for (const [k, v] of Object.entries(process.env)) if (!/^(AWS_|PULUMI_|PSB_|DEBUG$|NODE_OPTIONS$|FORCE_COLOR$)/.test(k)) env[k] = v

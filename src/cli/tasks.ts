@@ -28,6 +28,9 @@ import {VERIFY_FAILED_EXIT, verifyBackend, type VerifyOptions, type VerifyResult
 export type StepId = 'bucket' | 'user' | 'key' | 'login' | 'verify'
 export const STEP_IDS: StepId[] = ['bucket', 'user', 'key', 'login', 'verify']
 
+/** How long verify retries IAM's "unknown key" answers for a key this run created. */
+export const NEW_KEY_GRACE_MS = 30_000
+
 /** Everything init needs, resolved and validated from the flags before any AWS call. */
 export interface InitPlan {
   admin: AwsContext
@@ -226,6 +229,8 @@ export function initTasks(plan: InitPlan): ListrTask<InitContext>[] {
         pulumiVersion: ctx.login?.pulumiVersion,
         whoamiUrl: ctx.login?.backendUrl,
         admin: plan.admin,
+        // A key created by this run may still be propagating through IAM.
+        newKeyGraceMs: ctx.key?.status === 'created' ? NEW_KEY_GRACE_MS : 0,
       })
       ctx.verify = r
       const n = (s: string) => r.checks.filter((c) => c.status === s).length

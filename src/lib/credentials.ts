@@ -12,7 +12,7 @@ import {readFileSync} from 'node:fs'
 import type {StaticCredentials} from './aws.js'
 import {configFilePath, credentialsFilePath, validateRegion, type Env} from './aws-config.js'
 import {badInput} from './errors.js'
-import {fileError, lockedUpdate, resolveSymlinks, type LockOptions} from './files.js'
+import {fileError, lockedUpdate, resolveSymlinks, type LockedUpdateOptions} from './files.js'
 import {
   configSectionFor,
   configSectionName,
@@ -32,20 +32,8 @@ export type {IniDocument} from './ini.js'
 
 // ------------------------------------------------------------------ editIniFile
 
-export interface EditIniOptions {
-  /** Mode of the written file (default 0600); a wider existing mode is narrowed with a warning. */
-  mode?: number
-  /** Keep a backup of the previous content (default true). */
-  backup?: boolean
-  /** How many backups to keep (default 5). */
-  keepBackups?: number
-  /** Compute the change and return it; write nothing. */
-  dryRun?: boolean
-  logger?: Logger
-  /** For test hooks and tunables (PSB_LOCK_TIMEOUT_MS...); default process.env. */
-  env?: Env
-  lock?: LockOptions
-}
+/** The options of a locked, atomic, backed-up update (see lockedUpdate in files.ts). */
+export type EditIniOptions = LockedUpdateOptions
 
 export interface EditIniResult {
   changed: boolean

@@ -67,6 +67,8 @@ export function isPropagationError(error: unknown): boolean {
 /** Defaults; tests and benchmarks shorten them (see also PSB_KEY_PROPAGATION_POLL_MS). */
 export const DEFAULT_WAIT_MS = 60_000
 export const DEFAULT_SUCCESSES = 3
+/** Successful rounds that prove a first key (nothing is deleted after it; see ensureProfileKey). */
+export const FIRST_KEY_SUCCESSES = 1
 export const DEFAULT_POLL_MS = 1000
 
 function envNumber(name: string): number | undefined {
@@ -1031,7 +1033,11 @@ export interface EnsureProfileKeyResult {
 export async function ensureProfileKey(admin: AwsContext, opts: EnsureProfileKeyOptions): Promise<EnsureProfileKeyResult> {
   validateProfileName(opts.profile)
   if (!opts.user) throw badInput('No IAM user given for the new key.', 'Pass --user <name>.')
-  const state = makeState({...opts, admin})
+  // The strict proof (several consecutive successes) guards the destructive step of a
+  // rotation: deleting the old key. A first key replaces nothing, so one successful round
+  // (STS, and the state bucket when known) is enough; `psb verify` then retries a
+  // just-created key's propagation errors (VerifyOptions.newKeyGraceMs).
+  const state = makeState({...opts, admin, successes: opts.successes ?? FIRST_KEY_SUCCESSES})
   const lock: RotationLock | undefined = opts.dryRun ? undefined : acquireRotationLock(state.credentialsFile, 'first key')
   try {
     state.journal = opts.dryRun ? undefined : new Journal(state.credentialsFile)

@@ -13,7 +13,7 @@ import {randomUUID} from 'node:crypto'
 import {existsSync, statSync} from 'node:fs'
 import {createAwsContext, type AwsContext, type StaticCredentials} from './aws.js'
 import {credentialsFilePath, type Env} from './aws-config.js'
-import {awsCode, httpStatus, isAccessDenied, responseHeader, translateAwsError} from './aws-errors.js'
+import {awsCode, httpStatus, isAccessDenied, isBadCredentials, responseHeader, translateAwsError, withBackoff} from './aws-errors.js'
 import {buildBackendUrl} from './backend-url.js'
 import {readProfileCredentials} from './credentials.js'
 import {messageOf} from './errors.js'
@@ -65,6 +65,12 @@ export interface VerifyOptions {
   whoamiUrl?: string
   /** Warn when the key is older than this (default 90). */
   maxKeyAgeDays?: number
+  /**
+   * The profile's key was created moments ago (psb init): retry IAM's "unknown key" answers
+   * (InvalidClientTokenId, InvalidAccessKeyId) for up to this long while the key propagates,
+   * instead of failing at once. Default 0.
+   */
+  newKeyGraceMs?: number
   /** The working folder for `pulumi whoami` (a Pulumi.yaml there may name a backend). */
   cwd?: string
   now?: () => Date
@@ -159,7 +165,11 @@ export async function verifyBackend(opts: VerifyOptions): Promise<VerifyResult> 
   try {
     const sts = await ctx.sts()
     const {GetCallerIdentityCommand} = await import('@aws-sdk/client-sts')
-    const r = await sts.send(new GetCallerIdentityCommand({}))
+    const r = await withBackoff(() => sts.send(new GetCallerIdentityCommand({})), {
+      maxMs: opts.newKeyGraceMs ?? 0,
+      baseMs: 250,
+      retryIf: isBadCredentials,
+    })
     const resolved = fileCreds ?? (await (sts.config.credentials as () => Promise<StaticCredentials>)())
     identity = {account: r.Account ?? '', arn: r.Arn ?? '', user: userNameOfArn(r.Arn ?? ''), accessKeyId: resolved?.accessKeyId}
     result.identity = identity
