@@ -9,5 +9,12 @@ try {
 // oclif's own engines warning loads all of semver (about 120 modules) on every start, and
 // the node-version init hook already refuses old Node.js with a clearer one-line message.
 process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
+// `psb … | head` closes the pipe early: that is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+    throw error
+  })
+}
 const {execute} = await import('@oclif/core')
 await execute({dir: import.meta.url})

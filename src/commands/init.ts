@@ -252,7 +252,11 @@ export function summaryDocument(
   const next: string[] = []
   if (!plan.login) next.push(`psb login --bucket ${v.bucket} --region ${v.region} --profile ${v.profile}${v.prefix ? ` --prefix ${v.prefix}` : ''}${v.endpoint ? ` --endpoint ${v.endpoint}` : ''}`)
   if (ctx.login && Object.keys(ctx.login.env).length > 0) next.push(...shellExports(backendUrl, ctx.login.env).filter((l) => !l.includes('PULUMI_BACKEND_URL')))
-  else if (v.profile !== 'default') next.push(`export AWS_PROFILE=${shellQuote(v.profile)}    # your programs' AWS provider then uses the same key`)
+  // The backend URL names the profile already; the programs' AWS provider needs it only when
+  // the user was given policies for what the programs deploy (--attach-policy).
+  else if (v.profile !== 'default' && (plan.user.attachPolicies?.length ?? 0) > 0) {
+    next.push(`export AWS_PROFILE=${shellQuote(v.profile)}    # your programs' AWS provider then uses the same key and its attached policies`)
+  }
   next.push('pulumi new aws-typescript --dir my-project && cd my-project    # or any template: pulumi new --list-templates', 'pulumi up')
   return {
     dryRun: plan.dryRun,

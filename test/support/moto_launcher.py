@@ -33,10 +33,7 @@ Everything else is stock moto. The differences, and why:
    `s3:max-keys`. moto is reached over plain HTTP only because it runs on loopback; it
    stands in for AWS's HTTPS endpoints, so `aws:SecureTransport` is `true` by default.
    Set MOTO_SECURE_TRANSPORT=false to see the TLS-only policy deny every object request.
-   Also evaluated: `StringLike` (with `*` and `?`), a condition key that the request
-   lacks fails the condition (unless the operator ends in `IfExists`), as in AWS, and
-   S3 requests carry `s3:prefix` (the `prefix` query parameter), so a ListBucket
-   allowed only for `team-a/*` is denied for another prefix.
+   Operators ending in `IfExists` match when the key is missing.
 
 5. The IAM action of `?encryption`, `?ownershipControls` and `?publicAccessBlock` bucket
    requests is the one AWS documents (s3:GetEncryptionConfiguration, ...), not the
