@@ -108,7 +108,7 @@ function buildBare(parent: string, nodeModules: string): string {
     "import {Command, Flags} from '@oclif/core'\nexport default class Hello extends Command {\n  static summary = 'Say hello.'\n  static flags = {name: Flags.string({description: 'Who to greet.'})}\n  async run() { const {flags} = await this.parse(Hello); this.log(`hello ${flags.name ?? 'world'}`) }\n}\n",
   )
   symlinkSync(nodeModules, join(dir, 'node_modules'), 'dir')
-  const r = spawnSync(process.execPath, [join(nodeModules, 'oclif', 'bin', 'run.js'), 'manifest'], {cwd: dir, env, encoding: 'utf8'})
+  const r = spawnSync(process.execPath, [join(nodeModules, 'oclif', 'bin', 'run.js'), 'manifest', '.'], {cwd: dir, env, encoding: 'utf8'})
   if (r.status !== 0) throw new Error(`oclif manifest for the bare CLI failed: ${r.stderr}`)
   return join(dir, 'bin', 'run.js')
 }

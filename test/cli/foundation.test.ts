@@ -3,7 +3,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, readdirSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {Config, type Command} from '@oclif/core'
-import {ROOT, RUN_JS, TempHome, baseEnv, runPsb} from '../support/cli.js'
+import {ROOT, RUN_JS, TempHome, baseEnv, runNode, runPsb} from '../support/cli.js'
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001B\[[0-9;?]*[A-Za-z]/
@@ -52,7 +52,28 @@ describe('psb foundation (subprocess)', () => {
       expect(r.stdout, name).to.match(new RegExp(`^  ${name} +\\S.{10,}`, 'm'))
     }
     expect(r.stdout).to.match(/^ {2}help +Display help for psb/m)
+    // examples of how the commands fit together, each naming a real command
+    const examples = r.stdout.slice(r.stdout.indexOf('\nEXAMPLES\n'))
+    expect(examples).to.match(/\$ psb init --bucket /)
+    for (const m of examples.matchAll(/\$ psb ([a-z]+(?: [a-z]+)?) /g)) {
+      const id = ids.includes(m[1]) ? m[1] : m[1].split(' ')[0]
+      expect(ids, m[0]).to.include(id)
+    }
     expect(r.stdout).to.not.match(ANSI)
+  })
+
+  it('a closed pipe (psb ... | head) is not an error', async () => {
+    const r = await runNode(['-e', `
+      const {spawn} = require('node:child_process')
+      const psb = spawn(process.execPath, [${JSON.stringify(RUN_JS)}, 'creds', 'write', '--help'], {stdio: ['ignore', 'pipe', 'pipe']})
+      let err = ''
+      psb.stderr.on('data', (d) => (err += d))
+      psb.stdout.once('data', () => psb.stdout.destroy())
+      psb.on('close', (code) => { process.stdout.write(JSON.stringify({code, err})) })
+    `], {env: baseEnv(home.dir)})
+    const out = JSON.parse(r.stdout) as {code: number; err: string}
+    expect(out.err).to.not.match(/unsettled top-level await|EPIPE/)
+    expect(out.code).to.equal(0)
   })
 
   it('every command has a summary, a description, examples, and a description on each flag', async () => {

@@ -32,7 +32,9 @@ export function buildCopy(opts: {root?: string; parent?: string} = {}): BuiltCop
   const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {cwd: dir, env, encoding: 'utf8'})
   const tscOutput = `${tsc.stdout}${tsc.stderr}`
   if (!existsSync(join(dir, 'dist', 'commands'))) throw new Error(`tsc emitted no dist/commands:\n${tscOutput}`)
-  const manifest = spawnSync(process.execPath, [join(root, 'node_modules', 'oclif', 'bin', 'run.js'), 'manifest'], {cwd: dir, env, encoding: 'utf8'})
+  // The path argument is explicit: without it `oclif manifest` reads its argument from a
+  // piped stdin when there is one.
+  const manifest = spawnSync(process.execPath, [join(root, 'node_modules', 'oclif', 'bin', 'run.js'), 'manifest', '.'], {cwd: dir, env, encoding: 'utf8'})
   if (manifest.status !== 0 || !existsSync(join(dir, 'oclif.manifest.json'))) {
     throw new Error(`oclif manifest failed (${manifest.status}):\n${manifest.stdout}${manifest.stderr}`)
   }
