@@ -3,11 +3,12 @@
  * `pulumi` for speed (test/e2e/pulumi.test.ts runs the real one).
  */
 import {expect} from 'chai'
+import {spawn, spawnSync} from 'node:child_process'
 import {readFileSync, statSync, writeFileSync} from 'node:fs'
 import {ListBucketsCommand, S3Client} from '@aws-sdk/client-s3'
 import {IAMClient, ListAccessKeysCommand} from '@aws-sdk/client-iam'
 import {useMoto} from '../support/moto.js'
-import {TempHome, runPsb, type RunResult} from '../support/cli.js'
+import {RUN_JS, TempHome, baseEnv, runPsb, type RunResult} from '../support/cli.js'
 import {FakePulumi} from '../support/fake-pulumi.js'
 import {VERIFY_SENTINEL_CALLS, mutatingCalls} from '../support/calls.js'
 
@@ -190,5 +191,37 @@ describe('psb init / psb verify (subprocess, moto, fake pulumi)', function () {
 
     const missing = await runPsb(['verify', '--region', REGION], home, {env: env({PULUMI_HOME: home.path('empty-pulumi')})})
     expect(missing.code).to.equal(2)
+  })
+
+  it('on a terminal, asks for the missing region and bucket (offering pulumi-state-<account>-<region>)', async function () {
+    if (spawnSync('script', ['--version']).status !== 0) {
+      if (process.env.CI) throw new Error('`script` (util-linux) is needed for the terminal test')
+      this.skip()
+    }
+    const args = ['init', '--endpoint', moto.endpoint, '--admin-profile', 'admin', '--profile', 'pulumi', '--no-login', '--no-verify']
+    const command = [process.execPath, RUN_JS, ...args].map((a) => `'${a}'`).join(' ')
+    const childEnv: Record<string, string> = {...baseEnv(home.dir), ...(env() as Record<string, string>), TERM: 'xterm', NO_COLOR: '1'}
+    // `script` gives psb a pseudo-terminal: stdin and stdout are TTYs, so init prompts.
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {cwd: home.dir, env: childEnv, stdio: ['pipe', 'pipe', 'pipe']})
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (d) => (out += d))
+    child.stderr.setEncoding('utf8').on('data', (d) => (out += d))
+    const waitFor = async (re: RegExp) => {
+      const deadline = Date.now() + 30000
+      while (!re.test(out)) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no ${re} in:\n${out}`)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+    const code = new Promise<number | null>((resolve) => child.on('close', resolve))
+    await waitFor(/AWS region/)
+    child.stdin.write('us-east-1\r')
+    await waitFor(/pulumi-state-123456789012-us-east-1/)
+    child.stdin.write('\r')
+    expect(await code, out).to.equal(0)
+    child.stdin.end()
+    const s3 = new S3Client({region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true, credentials: moto.admin})
+    const names = ((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name)
+    expect(names).to.include('pulumi-state-123456789012-us-east-1')
   })
 })
