@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {createServer, type Server} from 'node:http'
+import {CountingServer} from '../support/counting-server.js'
 import nock from 'nock'
 import {BUCKET_NAME_RULES, bucketNameProblem, validateBucketName, sanitizeBucketName} from '../../src/lib/bucket-name.js'
 import {ensureBucket, validateBucketOptions} from '../../src/lib/bucket.js'
@@ -161,35 +161,27 @@ describe('bucket names (S3 naming rules, checked before any call)', () => {
   })
 
   describe('psb bucket create (built CLI)', () => {
-    let server: Server
-    let requests = 0
+    const server = new CountingServer()
     let home: TempHome
     before(async () => {
-      server = createServer((req, res) => {
-        requests++
-        res.statusCode = 500
-        res.end()
-      })
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      await server.start()
       home = new TempHome()
     })
     after(async () => {
       home.cleanup()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await server.stop()
     })
 
     it('exits 2 on --bucket Bad_Name and sends no request', async () => {
-      const addr = server.address()
-      const port = typeof addr === 'object' && addr ? addr.port : 0
       const env = {AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKE1234', AWS_SECRET_ACCESS_KEY: 'x'.repeat(40), PSB_MAX_ATTEMPTS: '1'}
-      const r = await runPsb(['bucket', 'create', '--bucket', 'Bad_Name', '--region', 'us-east-1', '--endpoint', `http://127.0.0.1:${port}`], home, {env})
+      const r = await runPsb(['bucket', 'create', '--bucket', 'Bad_Name', '--region', 'us-east-1', '--endpoint', server.endpoint], home, {env})
       expect(r.code, r.stderr).to.equal(2)
       expect(r.stderr).to.contain('must not contain uppercase letters')
       expect(r.stderr).to.contain('--bucket bad-name')
-      const j = await runPsb(['bucket', 'create', '--bucket', 'my..bucket', '--region', 'us-east-1', '--endpoint', `http://127.0.0.1:${port}`, '--json'], home, {env})
+      const j = await runPsb(['bucket', 'create', '--bucket', 'my..bucket', '--region', 'us-east-1', '--endpoint', server.endpoint, '--json'], home, {env})
       expect(j.code).to.equal(2)
       expect(JSON.parse(j.stdout).error).to.include({code: 'BucketNameInvalid', exitCode: 2})
-      expect(requests).to.equal(0)
+      expect(server.requests).to.equal(0)
     })
   })
 })

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import nock from 'nock'
-import {createServer, type Server} from 'node:http'
+import {CountingServer} from '../support/counting-server.js'
 import {createAwsContext} from '../../src/lib/aws.js'
 import {PsbError} from '../../src/lib/errors.js'
 import {buildStatePolicy, STATE_POLICY_NAME} from '../../src/lib/policy.js'
@@ -151,23 +151,15 @@ describe('ensureUser: throttling is retried', () => {
 })
 
 describe('psb user create (CLI): bad input → exit 2, no request', () => {
-  let server: Server
-  let port = 0
-  let requests = 0
+  const server = new CountingServer()
   let home: TempHome
   before(async () => {
-    server = createServer((req, res) => {
-      requests++
-      res.statusCode = 500
-      res.end()
-    })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-    port = (server.address() as {port: number}).port
+    await server.start()
     home = new TempHome()
   })
   after(async () => {
     home.cleanup()
-    await new Promise<void>((r) => server.close(() => r()))
+    await server.stop()
   })
 
   const env = () => ({AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', PSB_MAX_ATTEMPTS: '1'})
@@ -181,11 +173,11 @@ describe('psb user create (CLI): bad input → exit 2, no request', () => {
     ['a missing bucket', null],
   ] as const) {
     it(`${what}`, async () => {
-      requests = 0
+      server.requests = 0
       const base = args === null ? [] : ['--bucket', 'acme-state', ...args]
-      const r = await runPsb(['user', 'create', ...base, '--endpoint', `http://127.0.0.1:${port}`, '--json'], home, {env: env()})
+      const r = await runPsb(['user', 'create', ...base, '--endpoint', server.endpoint, '--json'], home, {env: env()})
       expect(r.code, r.stderr).to.equal(2)
-      expect(requests).to.equal(0)
+      expect(server.requests).to.equal(0)
       const doc = JSON.parse(r.stdout) as {error: {exitCode: number; message: string}}
       expect(doc.error.exitCode).to.equal(2)
     })
