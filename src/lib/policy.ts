@@ -80,7 +80,8 @@ export interface Arn {
 
 /** Splits an ARN into its parts; undefined when it is not one. */
 export function parseArn(arn: string): Arn | undefined {
-  const m = /^arn:(aws[a-z-]*):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws)?:(.+)$/.exec(arn)
+  // ACCOUNT_ID: the placeholder of a policy printed for review without credentials (user.ts).
+  const m = /^arn:(aws[a-z-]*):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws|ACCOUNT_ID)?:(.+)$/.exec(arn)
   if (!m) return undefined
   return {partition: m[1], service: m[2], region: m[3], account: m[4] ?? '', resource: m[5]}
 }
@@ -169,7 +170,7 @@ function kmsStatement(kmsKeyArn: string): PolicyStatement {
 export function buildStatePolicy(opts: StatePolicyOptions): PolicyDocument {
   checkBucketForPolicy(opts.bucket)
   const user = parseArn(opts.userArn)
-  if (!user || user.service !== 'iam' || !/^\d{12}$/.test(user.account) || !user.resource.startsWith('user/')) {
+  if (!user || user.service !== 'iam' || !/^(\d{12}|ACCOUNT_ID)$/.test(user.account) || !user.resource.startsWith('user/')) {
     throw badInput(`"${opts.userArn}" is not an IAM user ARN.`, 'An IAM user ARN looks like arn:aws:iam::123456789012:user/pulumi.', 'UserArnInvalid')
   }
   const prefix = normalizePrefix(opts.prefix)

@@ -480,6 +480,9 @@ export async function ensureUser(ctx: AwsContext, opts: UserOptions): Promise<Us
  * no AWS call is made (and the bucket's encryption is not read: pass kmsKeyArn); without
  * it the account comes from sts:GetCallerIdentity and the key from the bucket.
  */
+/** Stands for the account id in a policy printed with no way to learn it (no credentials, no --account-id). */
+export const ACCOUNT_ID_PLACEHOLDER = 'ACCOUNT_ID'
+
 export async function previewStatePolicy(
   ctx: AwsContext | undefined,
   opts: Pick<UserOptions, 'user' | 'path' | 'bucket' | 'prefix' | 'kmsKeyArn' | 'readBucketEncryption' | 'logger'> & {accountId?: string; partition?: string; region?: string},
@@ -490,7 +493,7 @@ export async function previewStatePolicy(
   if (problem) logger.warn(`"${opts.bucket}" is not a valid S3 bucket name (it ${problem.rule.rule}); the policy is printed anyway, but no such bucket can exist.`)
   let account: {accountId: string; partition: string}
   if (opts.accountId) {
-    if (!/^\d{12}$/.test(opts.accountId)) throw badInput(`--account-id "${opts.accountId}" is not a 12-digit AWS account id.`, 'Give the account id as 12 digits, e.g. --account-id 123456789012.', 'AccountIdInvalid')
+    if (opts.accountId !== ACCOUNT_ID_PLACEHOLDER && !/^\d{12}$/.test(opts.accountId)) throw badInput(`--account-id "${opts.accountId}" is not a 12-digit AWS account id.`, 'Give the account id as 12 digits, e.g. --account-id 123456789012.', 'AccountIdInvalid')
     account = {accountId: opts.accountId, partition: opts.partition ?? 'aws'}
   } else {
     if (!ctx) throw badInput('No AWS account id to build the user ARN.', 'Pass --account-id <12 digits>.', 'AccountIdMissing')

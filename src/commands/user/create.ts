@@ -6,7 +6,7 @@ import {createAwsContext, validateEndpoint, type AwsContext} from '../../lib/aws
 import {resolveRegion} from '../../lib/aws-config.js'
 import {badInput, isPsbError} from '../../lib/errors.js'
 import {STATE_POLICY_NAME, summarizePolicy, type PolicyDocument} from '../../lib/policy.js'
-import {ensureUser, previewStatePolicy, validateUserOptions, type UserOptions, type UserResult} from '../../lib/user.js'
+import {ACCOUNT_ID_PLACEHOLDER, ensureUser, previewStatePolicy, validateUserOptions, type UserOptions, type UserResult} from '../../lib/user.js'
 import type {Logger} from '../../lib/types.js'
 
 /** The parsed flags `userOptionsFromFlags` reads (a subset of `psb user create`'s, reused by `psb init`). */
@@ -62,7 +62,7 @@ Run it again at any time: the inline policy is compared by meaning and rewritten
 
 The customer KMS key is read from the bucket's default encryption (or given with --kms-key). IAM is global: the region only matters for reading the bucket; without one, us-east-1 is used and psb follows the bucket to its region.
 
---print-policy prints the policy and creates nothing. The policy names the user's ARN, which holds the account id: psb asks STS for it, or takes --account-id (then no AWS call and no credentials are needed).
+--print-policy prints the policy and creates nothing. The policy names the user's ARN, which holds the account id: psb asks STS for it, or takes --account-id (then no AWS call and no credentials are needed); with neither credentials nor --account-id, the ARNs show ACCOUNT_ID, with a warning.
 
 Exit codes: 0 done (or nothing to do); 1 an AWS call failed, or the user exists but is not managed by psb (pass --adopt); 2 bad input (nothing was called or changed).`
 
@@ -161,14 +161,20 @@ Exit codes: 0 done (or nothing to do); 1 an AWS call failed, or the user exists 
       try {
         preview = await previewStatePolicy(this.userAwsContext(flags), {...opts, logger})
       } catch (error) {
-        if (isPsbError(error) && (error.code === 'NoCredentials' || error.code === 'BadCredentials')) {
+        if (isPsbError(error) && error.code === 'NoCredentials') {
+          // A reviewer may read the policy before any credentials exist: print it, with the
+          // account id visibly left to fill in.
+          logger.warn(
+            `No AWS credentials, so no account id: the ARNs below show it as ${ACCOUNT_ID_PLACEHOLDER}. Pass --account-id <12 digits> (or give credentials) for a policy you can apply as it is.`,
+          )
+          preview = await previewStatePolicy(undefined, {...opts, accountId: ACCOUNT_ID_PLACEHOLDER, region: resolveRegion(flags.region, flags['admin-profile'])})
+        } else if (isPsbError(error) && error.code === 'BadCredentials') {
           throw badInput(
             `The policy names the user's ARN, which needs the AWS account id, and psb could not ask STS for it: ${error.message}`,
             'Pass --account-id <12 digits> to print the policy without AWS credentials, or give credentials (--admin-profile, AWS_PROFILE).',
             'AccountIdMissing',
           )
-        }
-        throw error
+        } else throw error
       }
     }
     logger.info(`Policy ${STATE_POLICY_NAME} for ${preview.userArn}${accountId ? ' (account from --account-id)' : ''}:`)
