@@ -561,7 +561,7 @@ function validateCommon(opts: {profiles: string[]; admin?: AwsContext; user?: st
   if (opts.profiles.length === 0) throw badInput('No profile to rotate.', 'Pass --profile <name> (repeatable).')
   for (const p of opts.profiles) validateProfileName(p)
   if (opts.create && (!opts.admin || !opts.user)) {
-    throw badInput('--create needs --admin-profile and --user: a new profile has no key of its own to act with.', 'Example: psb keys rotate --create --profile pulumi --user pulumi-state --admin-profile admin')
+    throw badInput('--create needs --user and administrator credentials: a new profile has no key of its own to act with.', 'Example: psb keys rotate --create --profile pulumi --user pulumi-state --admin-profile admin')
   }
   if (opts.create && opts.profiles.length > 1) throw badInput('--create takes a single --profile.', 'Run once per profile to create.')
   if (opts.maxAgeMs !== undefined && (!Number.isFinite(opts.maxAgeMs) || opts.maxAgeMs < 0)) throw badInput('--max-age must be a positive duration.')
@@ -698,7 +698,15 @@ async function rotateOne(state: RunState, opts: Omit<RotateOptions, 'profile'>, 
 
   if (!creds) {
     if (opts.create && opts.admin && opts.user) {
-      const created = await ensureKeyLocked(state, opts.admin, {user: opts.user, profile, bucket: opts.bucket, prefix: opts.prefix, dryRun: opts.dryRun})
+      // A first key replaces nothing: one successful round proves it (see ensureProfileKey).
+      const rounds = state.successes
+      state.successes = opts.successes ?? FIRST_KEY_SUCCESSES
+      let created: Awaited<ReturnType<typeof ensureKeyLocked>>
+      try {
+        created = await ensureKeyLocked(state, opts.admin, {user: opts.user, profile, bucket: opts.bucket, prefix: opts.prefix, dryRun: opts.dryRun})
+      } finally {
+        state.successes = rounds
+      }
       res.user = opts.user
       res.result = created.status === 'planned' ? 'planned' : created.status === 'unchanged' ? 'not-due' : 'created'
       res.newKeyId = created.accessKeyId

@@ -255,6 +255,15 @@ describe('psb keys rotate / keys list (CLI against moto, IAM enforcement on)', (
     secrets.push(strangerKey.SecretAccessKey!)
     const err = await ensureProfileKey(admin, {user: 'stranger', profile: 's', region: 'us-east-1', endpoint: moto.endpoint, env, pollMs: 20}).catch((e: Error) => e)
     expect((err as Error).message).to.match(/already has an access key, AKIA…\w{4} \(Active.*no profile .* holds/)
+    // Without --admin-profile, --create acts with the standard credential chain (here: the environment).
+    await iam.send(new CreateUserCommand({UserName: 'second'}))
+    const viaEnv = await psb(['keys', 'rotate', '--create', '--profile', 'envp', '--user', 'second'], {
+      AWS_ACCESS_KEY_ID: moto.admin.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: moto.admin.secretAccessKey,
+    })
+    expect(viaEnv.code, viaEnv.stderr).to.equal(0)
+    expect(readFileSync(home.credentialsFile, 'utf8')).to.match(/\[envp\]\naws_access_key_id = AKIA/)
+    expect(await userKeys(moto.endpoint, moto.admin, 'second')).to.have.length(1)
   })
 
   it('--dry-run shows the plan and changes nothing', async () => {

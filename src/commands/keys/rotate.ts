@@ -34,7 +34,13 @@ export function rotateOptionsFromFlags(flags: RotateFlags, env: NodeJS.ProcessEn
   const region = resolveRegion(flags.region, flags['admin-profile'] ?? profiles[0], env) ?? 'us-east-1'
   const maxAgeMs = flags['max-age'] === undefined ? undefined : parseDuration(flags['max-age'], {flag: '--max-age'})
   const waitMs = flags.wait === undefined ? DEFAULT_WAIT_MS : parseDuration(flags.wait, {flag: '--wait', bareUnit: 's'})
-  const admin = flags['admin-profile'] ? createAwsContext({region, endpoint, profile: flags['admin-profile']}) : undefined
+  // --create has no key of the profile's own to act with: it acts as the administrator, the
+  // --admin-profile or else the standard AWS credential chain (environment, AWS_PROFILE, ...).
+  const admin = flags['admin-profile']
+    ? createAwsContext({region, endpoint, profile: flags['admin-profile']})
+    : flags.create
+      ? createAwsContext({region, endpoint})
+      : undefined
   return {
     profiles,
     region,
@@ -100,7 +106,7 @@ Exit codes: 0 rotated (or the first key created, or a dry run), and also not due
     {description: 'The same, with distinct exit codes: 0 rotated, 10 not due, 1 failed:', command: '<%= config.bin %> <%= command.id %> --profile pulumi --max-age 90d --detailed-exitcode --json'},
     {description: 'Several profiles in one run:', command: '<%= config.bin %> <%= command.id %> --profile pulumi-dev --profile pulumi-prod --max-age 90d'},
     {description: 'As an administrator, for the user pulumi:', command: '<%= config.bin %> <%= command.id %> --profile pulumi --user pulumi --admin-profile admin'},
-    {description: 'Create the profile with the user\'s first key:', command: '<%= config.bin %> <%= command.id %> --create --profile pulumi --user pulumi --admin-profile admin'},
+    {description: 'Create the profile with the user\'s first key, as the administrator profile "admin":', command: '<%= config.bin %> <%= command.id %> --create --profile pulumi --user pulumi --admin-profile admin'},
     {description: 'Show the plan and change nothing:', command: '<%= config.bin %> <%= command.id %> --profile pulumi --dry-run'},
   ]
 
@@ -132,7 +138,7 @@ Exit codes: 0 rotated (or the first key created, or a dry run), and also not due
       default: false,
     }),
     create: Flags.boolean({
-      description: 'When the profile does not exist (or holds no key), create the user\'s first key and write the profile. Needs --admin-profile and --user.',
+      description: 'When the profile does not exist (or holds no key), create the user\'s first key and write the profile. Needs --user; acts as the administrator (--admin-profile, else the standard AWS credential chain).',
       default: false,
     }),
     bucket: Flags.string({
