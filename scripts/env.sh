@@ -26,9 +26,10 @@ fi
 # npm scripts run with node_modules/.bin first on PATH, where the `node` package puts Node 22.
 export PATH="$PSB_ROOT/node_modules/.bin:$PATH"
 
+# moto 5.2.x: test/support/moto_launcher.py patches a few of its internals (documented there).
 PSB_PYTHON="${PSB_PYTHON:-python3}"
-if ! "$PSB_PYTHON" -c 'import moto, moto.server, werkzeug' 2>/dev/null; then
-  echo "env: installing moto[server] for $PSB_PYTHON" >&2
-  "$PSB_PYTHON" -m pip install --quiet 'moto[server]>=5,<6' >&2
+if ! "$PSB_PYTHON" -c 'import moto, moto.server, werkzeug; assert moto.__version__.startswith("5.2.")' 2>/dev/null; then
+  echo "env: installing moto[server]==5.2.1 for $PSB_PYTHON" >&2
+  "$PSB_PYTHON" -m pip install --quiet 'moto[server]==5.2.1' >&2
 fi
 export PSB_PYTHON
