@@ -62,6 +62,13 @@ describe('psb foundation (subprocess)', () => {
     expect(r.stdout).to.not.match(ANSI)
   })
 
+  it('bin/dev.js runs psb from the TypeScript sources', async () => {
+    const r = await runNode([join(ROOT, 'bin', 'dev.js'), 'creds', 'write', '--help'], {env: baseEnv(home.dir), cwd: ROOT})
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.stdout).to.match(/^Write an access key/)
+    expect(r.stderr).to.equal('')
+  })
+
   it('a closed pipe (psb ... | head) is not an error', async () => {
     const r = await runNode(['-e', `
       const {spawn} = require('node:child_process')

@@ -19,7 +19,7 @@ export interface BuiltCopy {
   cleanup(): void
 }
 
-const ENTRIES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'bin', 'src', 'README.md']
+const ENTRIES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.check.json', 'bin', 'src', 'README.md']
 
 export function buildCopy(opts: {root?: string; parent?: string} = {}): BuiltCopy {
   const root = opts.root ?? REPO_ROOT
