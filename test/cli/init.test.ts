@@ -196,6 +196,7 @@ describe('psb init / psb verify (subprocess, moto, fake pulumi)', function () {
   it('on a terminal, asks for the missing region and bucket (offering pulumi-state-<account>-<region>)', async function () {
     if (spawnSync('script', ['--version']).status !== 0) {
       if (process.env.CI) throw new Error('`script` (util-linux) is needed for the terminal test')
+      // Skipped only off CI, on a machine without util-linux's `script` (no pseudo-terminal).
       this.skip()
     }
     const args = ['init', '--endpoint', moto.endpoint, '--admin-profile', 'admin', '--profile', 'pulumi', '--no-login', '--no-verify']

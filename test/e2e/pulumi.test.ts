@@ -65,7 +65,9 @@ describe('end to end: psb + the real Pulumi CLI, against moto with IAM enforceme
     writeFileSync(home.credentialsFile, `[admin]\naws_access_key_id = ${moto.admin.accessKeyId}\naws_secret_access_key = ${moto.admin.secretAccessKey}\n`, {mode: 0o600})
   })
   after(() => home?.cleanup())
-  // The steps build on each other: after a failure, the rest would only repeat it.
+  // The steps build on each other (init, then up, then rotate, ...): after a failure the
+  // later steps are skipped, because they would only repeat it. The failed step still fails
+  // the run, so a skip here never hides a failure.
   beforeEach(function () {
     if (failed) this.skip()
   })

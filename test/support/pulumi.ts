@@ -2,7 +2,7 @@
  * Locates the real Pulumi CLI build for the end-to-end tests: the folder holding `pulumi`
  * and `pulumi-language-yaml`.
  *
- *   1. env PSB_PULUMI_DIR (scripts/test.sh sets it from scripts/build-pulumi.sh), else
+ *   1. env PSB_PULUMI_DIR (a folder holding pulumi and pulumi-language-yaml), else
  *   2. `bash scripts/build-pulumi.sh` (builds once from the Go module proxy, cached; prints
  *      the folder).
  *
@@ -89,6 +89,7 @@ export function usePulumiBuild(): {readonly build: PulumiBuild} {
           .map((l) => `!!   ${l}`)
           .join('\n')}\n!! (under CI=true this is a failure). Build it with: bash scripts/build-pulumi.sh\n${'!'.repeat(78)}\n\n`,
       )
+      // Skipped only off CI, where Go or the module proxy may be missing: loudly, above.
       this.skip()
     }
     build = found
