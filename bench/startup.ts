@@ -18,7 +18,8 @@ import {existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, 
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {REPO_ROOT, buildCopy} from '../test/support/build-copy.js'
+import {buildCopy} from '../test/support/build-copy.js'
+import {ROOT as REPO_ROOT} from '../test/support/cli.js'
 import {median} from './lib.js'
 
 interface Case {

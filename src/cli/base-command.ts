@@ -3,7 +3,7 @@
  * `--json` documents on stdout and nothing else there, and one error renderer
  * (message, hint, exit code; a stack trace only with DEBUG).
  */
-import {Command, Errors, type Interfaces} from '@oclif/core'
+import {Command, Errors} from '@oclif/core'
 import {createAwsContext, validateEndpoint, type AwsContext} from '../lib/aws.js'
 import {requireRegion} from '../lib/aws-config.js'
 import {EXIT, PsbError, isPsbError} from '../lib/errors.js'
@@ -26,7 +26,7 @@ export abstract class BaseCommand extends Command {
   }
 
   override logJson(json: unknown): void {
-    process.stdout.write(JSON.stringify(redactValue(json), null, 2) + '\n')
+    writeJson(json)
   }
 
   override log(message = '', ...args: unknown[]): void {
@@ -48,13 +48,19 @@ export abstract class BaseCommand extends Command {
   protected override async catch(error: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<void> {
     const psb = toPsbError(error)
     process.exitCode = psb.exitCode
-    if (this.jsonEnabled()) {
-      this.logJson({
-        error: {code: psb.code, message: psb.message, hint: psb.hint, exitCode: psb.exitCode, ...(psb.data ? {data: psb.data} : {})},
-      })
-    }
+    if (this.jsonEnabled()) writeJson(errorDocument(psb))
     process.stderr.write(renderError(psb))
   }
+}
+
+/** The one JSON document on stdout, through the redaction rule. */
+export function writeJson(json: unknown): void {
+  process.stdout.write(JSON.stringify(redactValue(json), null, 2) + '\n')
+}
+
+/** The --json document of a failure. */
+export function errorDocument(error: PsbError): {error: Record<string, unknown>} {
+  return {error: {code: error.code, message: error.message, hint: error.hint, exitCode: error.exitCode, ...(error.data ? {data: error.data} : {})}}
 }
 
 /** Any error as a PsbError; oclif's parse errors are bad input (exit 2). */
@@ -86,5 +92,3 @@ export function renderError(error: PsbError): string {
   }
   return redact(text)
 }
-
-export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<T['flags']>

@@ -15,8 +15,6 @@ export function colorLevel(stream: NodeJS.WriteStream, env = process.env): 0 | 1
 export const out: ChalkInstance = new Chalk({level: colorLevel(process.stdout)})
 export const err: ChalkInstance = new Chalk({level: colorLevel(process.stderr)})
 
-export type Status = 'created' | 'updated' | 'unchanged' | 'skipped' | 'planned' | 'pass' | 'warn' | 'fail' | 'deleted' | 'rotated' | 'not-due'
-
 /** A status word, coloured when the terminal allows. */
 export function status(s: string, c: ChalkInstance = out): string {
   switch (s) {

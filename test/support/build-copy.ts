@@ -6,10 +6,9 @@
 import {spawnSync} from 'node:child_process'
 import {cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
+import {ROOT} from './cli.js'
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 export interface BuiltCopy {
   /** The copy's root: bin/run.js, dist/, oclif.manifest.json, node_modules (a link to the repo's). */
@@ -22,7 +21,7 @@ export interface BuiltCopy {
 const ENTRIES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.check.json', 'bin', 'src', 'README.md']
 
 export function buildCopy(opts: {root?: string; parent?: string} = {}): BuiltCopy {
-  const root = opts.root ?? REPO_ROOT
+  const root = opts.root ?? ROOT
   const parent = opts.parent ?? mkdtempSync(join(tmpdir(), 'psb-build-'))
   const dir = join(parent, 'repo')
   mkdirSync(dir, {recursive: true})

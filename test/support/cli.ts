@@ -73,8 +73,13 @@ export function runPsb(args: string[], home: TempHome | string, opts: RunOptions
 }
 
 export function runNode(args: string[], opts: RunOptions & {env: Record<string, string>}): Promise<RunResult> {
+  return runProcess(process.execPath, args, opts)
+}
+
+/** Runs a process without blocking the event loop (servers in this process keep serving). */
+export function runProcess(command: string, args: string[], opts: RunOptions & {env: Record<string, string>}): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, args, {cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(command, args, {cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))

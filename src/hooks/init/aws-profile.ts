@@ -60,11 +60,9 @@ const hook: Hook.Init = async function (opts) {
     if (env && !process.env.AWS_ACCESS_KEY_ID) checkProfile(env, 'AWS_PROFILE')
   } catch (error) {
     if (!isPsbError(error)) throw error
-    if (argv.includes('--json')) {
-      process.stdout.write(JSON.stringify({error: {code: error.code, message: error.message, hint: error.hint, exitCode: error.exitCode}}, null, 2) + '\n')
-    }
     // Imported only here: base-command pulls in chalk and more, which --help/--version never need.
-    const {renderError} = await import('../../cli/base-command.js')
+    const {errorDocument, renderError, writeJson} = await import('../../cli/base-command.js')
+    if (argv.includes('--json')) writeJson(errorDocument(error))
     process.stderr.write(renderError(error))
     process.exit(error.exitCode)
   }
