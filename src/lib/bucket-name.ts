@@ -64,7 +64,7 @@ export function validateBucketName(name: string): void {
   const problem = bucketNameProblem(name)
   if (!problem) return
   const fixed = sanitizeBucketName(name)
-  const suggestion = fixed.length >= 3 && fixed.length <= 63 && !bucketNameProblem(fixed) && fixed !== name ? ` For example: --bucket ${fixed}` : ''
+  const suggestion = fixed !== name && !bucketNameProblem(fixed) ? ` For example: --bucket ${fixed}` : ''
   throw badInput(
     `Bucket name ${JSON.stringify(name)} is not valid: a bucket name ${problem.rule.rule} (${problem.detail}).`,
     `Choose a name that follows the S3 naming rules: 3-63 characters, lowercase letters, digits, dots and hyphens, beginning and ending with a letter or digit.${suggestion}`,

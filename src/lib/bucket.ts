@@ -19,12 +19,13 @@ import type {
   TransitionDefaultMinimumObjectSize,
 } from '@aws-sdk/client-s3'
 import type {AwsContext} from './aws.js'
-import {awsCode, httpStatus, responseHeader, translateAwsError, withBackoff, isAccessDenied} from './aws-errors.js'
+import {awsCall, awsCode, httpStatus, responseHeader, translateAwsError, withBackoff, isAccessDenied, isNotFound} from './aws-errors.js'
 import {validateBucketName, sanitizeBucketName} from './bucket-name.js'
 import {badInput, isPsbError, PsbError} from './errors.js'
+import {parseArn} from './policy.js'
 import {collectingLogger, silentLogger, type Change, type ChangeStatus, type Logger} from './types.js'
 
-export {validateBucketName, bucketNameProblem, BUCKET_NAME_RULES} from './bucket-name.js'
+export {validateBucketName} from './bucket-name.js'
 
 type S3Module = typeof import('@aws-sdk/client-s3')
 
@@ -327,7 +328,7 @@ export function planTlsPolicy(existing: string | undefined, arn: string): Policy
     : {status: 'created', detail: `added ${TLS_SID} to the existing policy; kept ${kept}`, document}
 }
 
-function appliesToWholeBucket(rule: LifecycleRule): boolean {
+export function appliesToWholeBucket(rule: LifecycleRule): boolean {
   if (rule.Status !== 'Enabled') return false
   const f = rule.Filter as Record<string, unknown> | undefined
   if (f === undefined) return rule.Prefix === undefined || rule.Prefix === ''
@@ -449,8 +450,9 @@ interface KmsRef {
 }
 
 function parseKmsRef(ref: string): KmsRef {
-  const arn = /^arn:[^:]+:kms:([^:]*):(\d*):(key|alias)\/(.+)$/.exec(ref)
-  if (arn) return {kind: arn[3] as 'key' | 'alias', name: arn[4], region: arn[1], account: arn[2]}
+  const arn = parseArn(ref)
+  const m = arn?.service === 'kms' ? /^(key|alias)\/(.+)$/.exec(arn.resource) : null
+  if (arn && m) return {kind: m[1] as 'key' | 'alias', name: m[2], region: arn.region, account: arn.account}
   if (ref.startsWith('alias/')) return {kind: 'alias', name: ref.slice('alias/'.length)}
   return {kind: 'key', name: ref}
 }
@@ -475,9 +477,14 @@ interface Plan {
   /** The S3 action of the change, for errors. */
   action?: string
   apply?: () => Promise<unknown>
+}
+
+/** One bucket setting: the Change items it reports and how to plan it. */
+interface Setting {
+  items: string[]
   /** May be skipped on S3-compatible stores that do not implement it. */
   optional: boolean
-  items: string[]
+  plan: () => Promise<Plan>
 }
 
 function defaultMaxWait(): number {
@@ -544,12 +551,8 @@ class BucketRun {
   }
 
   /** Like raw(), with the error translated so a denied call names the action and resource. */
-  async call<T>(action: string, fn: () => Promise<T>, alsoRetry?: (e: unknown) => boolean): Promise<T> {
-    try {
-      return await this.raw(action, fn, alsoRetry)
-    } catch (error) {
-      throw translateAwsError(error, {action, resource: this.arn})
-    }
+  call<T>(action: string, fn: () => Promise<T>, alsoRetry?: (e: unknown) => boolean, what?: string): Promise<T> {
+    return awsCall({action, resource: this.arn}, () => this.raw(action, fn, alsoRetry, what))
   }
 
   /**
@@ -577,9 +580,9 @@ class BucketRun {
       return true
     } catch (error) {
       if (isPsbError(error)) throw error
+      if (isNotFound(error)) return false
       const status = httpStatus(error)
       const code = awsCode(error)
-      if (code === 'NotFound' || code === 'NoSuchBucket' || status === 404) return false
       const headerRegion = responseHeader(error, 'x-amz-bucket-region')
       if (headerRegion && headerRegion !== this.opts.region) throw this.otherRegion(headerRegion)
       if (status === 301 || code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || code === 'IllegalLocationConstraintException') {
@@ -627,8 +630,12 @@ class BucketRun {
     if (owned) {
       return translateAwsError(cause, {action: 's3:ListBucket', resource: this.arn})
     }
+    return this.nameTaken(cause, owned === false)
+  }
+
+  /** The name belongs to another account (`sure`), or (not sure) to an own bucket psb may not see. */
+  async nameTaken(cause: unknown, sure: boolean): Promise<PsbError> {
     const suggestion = await this.suggestName()
-    const sure = owned === false
     return new PsbError(
       sure
         ? `The bucket name ${JSON.stringify(this.bucket)} is taken globally: another AWS account owns it (S3 bucket names are shared by all accounts in the partition).`
@@ -660,7 +667,7 @@ class BucketRun {
     try {
       await this.s3.send(new this.S.HeadBucketCommand({Bucket: name}))
     } catch (error) {
-      free = httpStatus(error) === 404 || awsCode(error) === 'NotFound'
+      free = isNotFound(error)
     }
     return {name, free}
   }
@@ -670,33 +677,45 @@ class BucketRun {
   /** Creates the bucket; 'exists' when a concurrent run made it ours first. */
   async create(): Promise<'created' | 'exists'> {
     const {S} = this
-    const input: CreateBucketCommandInput = {Bucket: this.bucket, ObjectOwnership: 'BucketOwnerEnforced'}
-    if (this.opts.region !== 'us-east-1') input.CreateBucketConfiguration = {LocationConstraint: this.opts.region as never}
+    // Each is dropped at most once, for a store that rejects it.
+    let ownership = true
+    let location = this.opts.region !== 'us-east-1'
+    const send = () => {
+      const command = new S.CreateBucketCommand({
+        Bucket: this.bucket,
+        ...(ownership ? {ObjectOwnership: 'BucketOwnerEnforced' as const} : {}),
+        ...(location ? {CreateBucketConfiguration: {LocationConstraint: this.opts.region as never}} : {}),
+      })
+      // The SDK puts the client's region back as LocationConstraint when it is missing;
+      // this runs after that middleware and takes it out again.
+      if (!location) {
+        command.middlewareStack.add(
+          (next) => (args) => {
+            delete (args.input as CreateBucketCommandInput).CreateBucketConfiguration
+            return next(args)
+          },
+          {step: 'initialize', priority: 'low', name: 'psbNoLocationConstraint'},
+        )
+      }
+      return this.s3.send(command)
+    }
     for (;;) {
       try {
-        await this.raw('s3:CreateBucket', () => this.s3.send(new S.CreateBucketCommand(input)))
+        await this.raw('s3:CreateBucket', send)
         return 'created'
       } catch (error) {
         if (isPsbError(error)) throw error
         const code = awsCode(error)
         if (code === 'BucketAlreadyOwnedByYou') return 'exists'
-        if (code === 'BucketAlreadyExists') {
-          const suggestion = await this.suggestName()
-          throw new PsbError(`The bucket name ${JSON.stringify(this.bucket)} is taken globally: another AWS account owns it (S3 bucket names are shared by all accounts in the partition).`, {
-            code: 'BucketNameTaken',
-            cause: error,
-            data: {bucket: this.bucket, suggestion: suggestion.name},
-            hint: `Choose another name, e.g. --bucket ${suggestion.name}${suggestion.free ? ' (free right now)' : ' (free to try)'}.`,
-          })
-        }
-        if (this.customEndpoint && input.ObjectOwnership && (isUnsupported(error, true) || code === 'InvalidBucketAclWithObjectOwnership')) {
+        if (code === 'BucketAlreadyExists') throw await this.nameTaken(error, true)
+        if (this.customEndpoint && ownership && (isUnsupported(error, true) || code === 'InvalidBucketAclWithObjectOwnership')) {
           this.logger.warn(`This store rejected ObjectOwnership on CreateBucket (${code}); creating the bucket without it.`)
-          delete input.ObjectOwnership
+          ownership = false
           continue
         }
-        if (this.customEndpoint && input.CreateBucketConfiguration && (code === 'InvalidLocationConstraint' || isUnsupported(error, true))) {
+        if (this.customEndpoint && location && (code === 'InvalidLocationConstraint' || isUnsupported(error, true))) {
           this.logger.warn(`This store rejected LocationConstraint ${this.opts.region} (${code}); creating the bucket without it.`)
-          delete input.CreateBucketConfiguration
+          location = false
           continue
         }
         const translated = translateAwsError(error, {action: 's3:CreateBucket', resource: this.arn})
@@ -716,11 +735,7 @@ class BucketRun {
   /** After CreateBucket: HeadBucket with backoff until the bucket answers. */
   async waitVisible(): Promise<void> {
     const {S} = this
-    try {
-      await this.raw('s3:ListBucket', () => this.s3.send(new S.HeadBucketCommand({Bucket: this.bucket})), (e) => httpStatus(e) === 404 || awsCode(e) === 'NotFound' || awsCode(e) === 'NoSuchBucket', 'waiting for the new bucket to become visible')
-    } catch (error) {
-      throw translateAwsError(error, {action: 's3:ListBucket', resource: this.arn})
-    }
+    await this.call('s3:ListBucket', () => this.s3.send(new S.HeadBucketCommand({Bucket: this.bucket})), isNotFound, 'waiting for the new bucket to become visible')
   }
 
   // -------------------------------------------------------------------- settings
@@ -730,15 +745,16 @@ class BucketRun {
    * A bucket created in this run is read like any other, so that a bucket someone else
    * created a moment earlier is never overwritten blindly.
    */
-  plans(fresh: boolean): Array<() => Promise<Plan>> {
+  settings(fresh: boolean): Setting[] {
+    const custom = this.customEndpoint
     return [
-      () => this.planVersioning(fresh),
-      () => this.planEncryption(fresh),
-      () => this.planPublicAccessBlock(fresh),
-      () => this.planOwnership(fresh),
-      () => this.planPolicy(fresh),
-      () => this.planLifecycleRules(fresh),
-      () => this.planTagging(fresh),
+      {items: [ITEMS.versioning], optional: false, plan: () => this.planVersioning(fresh)},
+      {items: [ITEMS.encryption], optional: custom, plan: () => this.planEncryption(fresh)},
+      {items: [ITEMS.publicAccessBlock], optional: true, plan: () => this.planPublicAccessBlock(fresh)},
+      {items: [ITEMS.ownership], optional: true, plan: () => this.planOwnership(fresh)},
+      {items: [ITEMS.policy], optional: custom, plan: () => this.planPolicy(fresh)},
+      {items: [ITEMS.noncurrent, ITEMS.multipart], optional: true, plan: () => this.planLifecycleRules(fresh)},
+      {items: [ITEMS.tags], optional: true, plan: () => this.planTagging(fresh)},
     ]
   }
 
@@ -746,12 +762,10 @@ class BucketRun {
 
   async planVersioning(fresh: boolean): Promise<Plan> {
     const {S} = this
-    const base = {items: [ITEMS.versioning], optional: false}
     const cur = fresh ? undefined : await this.read('s3:GetBucketVersioning', undefined, () => this.s3.send(new S.GetBucketVersioningCommand({Bucket: this.bucket})))
-    if (cur?.Status === 'Enabled') return {...base, changes: [{item: ITEMS.versioning, status: 'unchanged', detail: 'Enabled'}]}
+    if (cur?.Status === 'Enabled') return {changes: [{item: ITEMS.versioning, status: 'unchanged', detail: 'Enabled'}]}
     const suspended = cur?.Status === 'Suspended'
     return {
-      ...base,
       changes: [{item: ITEMS.versioning, status: suspended ? 'updated' : 'created', detail: suspended ? 'Suspended → Enabled' : 'Enabled'}],
       action: 's3:PutBucketVersioning',
       apply: () => this.s3.send(new S.PutBucketVersioningCommand({Bucket: this.bucket, VersioningConfiguration: {Status: 'Enabled'}})),
@@ -761,7 +775,6 @@ class BucketRun {
   async planEncryption(fresh: boolean): Promise<Plan> {
     const {S} = this
     const item = ITEMS.encryption
-    const base = {items: [item], optional: this.customEndpoint}
     const cur = fresh
       ? undefined
       : await this.read('s3:GetEncryptionConfiguration', 'ServerSideEncryptionConfigurationNotFoundError', () => this.s3.send(new S.GetBucketEncryptionCommand({Bucket: this.bucket})))
@@ -777,28 +790,27 @@ class BucketRun {
     if (!want) {
       if (alg === 'aws:kms' || alg === 'aws:kms:dsse') {
         this.encryption = {algorithm: 'aws:kms', ...(curKey ? {kmsKeyId: curKey} : {})}
-        return {...base, changes: [{item, status: 'unchanged', detail: `${alg === 'aws:kms:dsse' ? 'DSSE-KMS' : 'SSE-KMS'} kept${curKey ? ` (${curKey})` : ''}`}]}
+        return {changes: [{item, status: 'unchanged', detail: `${alg === 'aws:kms:dsse' ? 'DSSE-KMS' : 'SSE-KMS'} kept${curKey ? ` (${curKey})` : ''}`}]}
       }
       this.encryption = {algorithm: 'AES256'}
-      if (alg) return {...base, changes: [{item, status: 'unchanged', detail: alg === 'AES256' ? 'SSE-S3 (AES256)' : `${alg} kept`}]}
-      return {...base, changes: [{item, status: 'created', detail: 'SSE-S3 (AES256)'}], action, apply: put({ApplyServerSideEncryptionByDefault: {SSEAlgorithm: 'AES256'}})}
+      if (alg) return {changes: [{item, status: 'unchanged', detail: alg === 'AES256' ? 'SSE-S3 (AES256)' : `${alg} kept`}]}
+      return {changes: [{item, status: 'created', detail: 'SSE-S3 (AES256)'}], action, apply: put({ApplyServerSideEncryptionByDefault: {SSEAlgorithm: 'AES256'}})}
     }
 
     this.encryption = {algorithm: 'aws:kms', kmsKeyId: want}
-    if (!alg) return {...base, changes: [{item, status: 'created', detail: `${kmsLabel(want)}, bucket key on`}], action, apply: put(kmsRule)}
-    if (alg === 'AES256') return {...base, changes: [{item, status: 'updated', detail: `SSE-S3 → ${kmsLabel(want)}, bucket key on`}], action, apply: put(kmsRule)}
+    if (!alg) return {changes: [{item, status: 'created', detail: `${kmsLabel(want)}, bucket key on`}], action, apply: put(kmsRule)}
+    if (alg === 'AES256') return {changes: [{item, status: 'updated', detail: `SSE-S3 → ${kmsLabel(want)}, bucket key on`}], action, apply: put(kmsRule)}
     if ((alg === 'aws:kms' || alg === 'aws:kms:dsse') && !curKey) {
       if (alg === 'aws:kms:dsse') throw this.keyConflict('DSSE-KMS with the AWS managed key', want)
-      return {...base, changes: [{item, status: 'updated', detail: `SSE-KMS aws/s3 → ${kmsLabel(want)}, bucket key on`}], action, apply: put(kmsRule)}
+      return {changes: [{item, status: 'updated', detail: `SSE-KMS aws/s3 → ${kmsLabel(want)}, bucket key on`}], action, apply: put(kmsRule)}
     }
     if (alg === 'aws:kms' || alg === 'aws:kms:dsse') {
       const same = compareKmsKeys(curKey!, want)
       if (same !== 'same') throw this.keyConflict(`${kmsLabel(curKey)}`, want, same === 'unknown')
       this.encryption = {algorithm: 'aws:kms', kmsKeyId: curKey}
-      if (alg === 'aws:kms:dsse') return {...base, changes: [{item, status: 'unchanged', detail: `DSSE-KMS (${curKey}) kept: stricter than SSE-KMS`}]}
-      if (rule?.BucketKeyEnabled) return {...base, changes: [{item, status: 'unchanged', detail: `${kmsLabel(curKey)}, bucket key on`}]}
+      if (alg === 'aws:kms:dsse') return {changes: [{item, status: 'unchanged', detail: `DSSE-KMS (${curKey}) kept: stricter than SSE-KMS`}]}
+      if (rule?.BucketKeyEnabled) return {changes: [{item, status: 'unchanged', detail: `${kmsLabel(curKey)}, bucket key on`}]}
       return {
-        ...base,
         changes: [{item, status: 'updated', detail: `${kmsLabel(curKey)}: bucket key turned on`}],
         action,
         apply: put({ApplyServerSideEncryptionByDefault: {SSEAlgorithm: 'aws:kms', KMSMasterKeyID: curKey}, BucketKeyEnabled: true}),
@@ -826,16 +838,14 @@ class BucketRun {
   async planPublicAccessBlock(fresh: boolean): Promise<Plan> {
     const {S} = this
     const item = ITEMS.publicAccessBlock
-    const base = {items: [item], optional: true}
     const cur = fresh
       ? undefined
       : (await this.read('s3:GetBucketPublicAccessBlock', 'NoSuchPublicAccessBlockConfiguration', () => this.s3.send(new S.GetPublicAccessBlockCommand({Bucket: this.bucket}))))
           ?.PublicAccessBlockConfiguration
     const names = ['BlockPublicAcls', 'IgnorePublicAcls', 'BlockPublicPolicy', 'RestrictPublicBuckets'] as const
     const off = names.filter((n) => cur?.[n] !== true)
-    if (off.length === 0) return {...base, changes: [{item, status: 'unchanged', detail: 'all four on'}]}
+    if (off.length === 0) return {changes: [{item, status: 'unchanged', detail: 'all four on'}]}
     return {
-      ...base,
       changes: [{item, status: cur ? 'updated' : 'created', detail: cur ? `turned on ${off.join(', ')}` : 'all four on'}],
       action: 's3:PutBucketPublicAccessBlock',
       apply: () =>
@@ -851,14 +861,12 @@ class BucketRun {
   async planOwnership(fresh: boolean): Promise<Plan> {
     const {S} = this
     const item = ITEMS.ownership
-    const base = {items: [item], optional: true}
     const cur = fresh
       ? undefined
       : await this.read('s3:GetBucketOwnershipControls', 'OwnershipControlsNotFoundError', () => this.s3.send(new S.GetBucketOwnershipControlsCommand({Bucket: this.bucket})))
     const now = cur?.OwnershipControls?.Rules?.[0]?.ObjectOwnership
-    if (now === 'BucketOwnerEnforced') return {...base, changes: [{item, status: 'unchanged', detail: 'BucketOwnerEnforced (ACLs disabled)'}]}
+    if (now === 'BucketOwnerEnforced') return {changes: [{item, status: 'unchanged', detail: 'BucketOwnerEnforced (ACLs disabled)'}]}
     return {
-      ...base,
       changes: [{item, status: now ? 'updated' : 'created', detail: `${now ? `${now} → ` : ''}BucketOwnerEnforced (ACLs disabled)`}],
       action: 's3:PutBucketOwnershipControls',
       apply: () => this.s3.send(new S.PutBucketOwnershipControlsCommand({Bucket: this.bucket, OwnershipControls: {Rules: [{ObjectOwnership: 'BucketOwnerEnforced'}]}})),
@@ -868,13 +876,11 @@ class BucketRun {
   async planPolicy(fresh: boolean): Promise<Plan> {
     const {S} = this
     const item = ITEMS.policy
-    const base = {items: [item], optional: this.customEndpoint}
     const cur = fresh ? undefined : (await this.read('s3:GetBucketPolicy', 'NoSuchBucketPolicy', () => this.s3.send(new S.GetBucketPolicyCommand({Bucket: this.bucket}))))?.Policy
     const plan = planTlsPolicy(cur, this.arn)
-    if (!plan.document) return {...base, changes: [{item, status: plan.status, detail: plan.detail}]}
+    if (!plan.document) return {changes: [{item, status: plan.status, detail: plan.detail}]}
     const text = JSON.stringify(plan.document)
     return {
-      ...base,
       changes: [{item, status: plan.status, detail: plan.detail}],
       action: 's3:PutBucketPolicy',
       apply: () => this.s3.send(new S.PutBucketPolicyCommand({Bucket: this.bucket, Policy: text})),
@@ -883,7 +889,6 @@ class BucketRun {
 
   async planLifecycleRules(fresh: boolean): Promise<Plan> {
     const {S} = this
-    const base = {items: [ITEMS.noncurrent, ITEMS.multipart], optional: true}
     const cur = fresh
       ? undefined
       : await this.read('s3:GetLifecycleConfiguration', 'NoSuchLifecycleConfiguration', () => this.s3.send(new S.GetBucketLifecycleConfigurationCommand({Bucket: this.bucket})))
@@ -893,10 +898,9 @@ class BucketRun {
       {item: ITEMS.noncurrent, ...plan.noncurrent},
       {item: ITEMS.multipart, ...plan.multipart},
     ]
-    if (!plan.changed) return {...base, changes}
+    if (!plan.changed) return {changes}
     const minSize = cur?.TransitionDefaultMinimumObjectSize as TransitionDefaultMinimumObjectSize | undefined
     return {
-      ...base,
       changes,
       action: 's3:PutLifecycleConfiguration',
       apply: () =>
@@ -915,51 +919,42 @@ class BucketRun {
   async planTagging(fresh: boolean): Promise<Plan> {
     const {S} = this
     const item = ITEMS.tags
-    const base = {items: [item], optional: true}
     const cur = fresh ? undefined : (await this.read('s3:GetBucketTagging', 'NoSuchTagSet', () => this.s3.send(new S.GetBucketTaggingCommand({Bucket: this.bucket}))))?.TagSet
     const plan = planTags(cur, this.opts.tags)
-    if (plan.status === 'unchanged') return {...base, changes: [{item, status: 'unchanged', detail: plan.detail}]}
+    if (plan.status === 'unchanged') return {changes: [{item, status: 'unchanged', detail: plan.detail}]}
     if (plan.reserved.length > 0) {
       const message = `Bucket ${this.bucket} carries reserved tags (${plan.reserved.join(', ')}) that PutBucketTagging cannot write back, so psb leaves its tags alone; wanted: ${plan.detail}.`
       this.logger.warn(message)
-      return {...base, changes: [{item, status: 'skipped', detail: 'reserved aws: tags present; tags left as they are'}]}
+      return {changes: [{item, status: 'skipped', detail: 'reserved aws: tags present; tags left as they are'}]}
     }
     return {
-      ...base,
       changes: [{item, status: plan.status, detail: plan.detail}],
       action: 's3:PutBucketTagging',
       apply: () => this.s3.send(new S.PutBucketTaggingCommand({Bucket: this.bucket, Tagging: {TagSet: plan.tags}})),
     }
   }
 
-  /** A skipped optional setting on a store that does not implement it. */
-  skipped(items: string[], error: unknown): Plan {
+  /** The changes of an optional setting on a store that does not implement it (with a warning). */
+  skipped(items: string[], error: unknown): Change[] {
     const code = codeOf(error) ?? `HTTP ${statusOf(error)}`
     this.logger.warn(`The S3 endpoint does not support ${items.join(' / ')} (${code}); skipped. Check whether the store offers an equivalent.`)
-    return {items, optional: true, changes: items.map((item) => ({item, status: 'skipped', detail: `not supported by this store (${code})`}))}
+    return items.map((item) => ({item, status: 'skipped', detail: `not supported by this store (${code})`}))
   }
 
-  async guard(planFn: () => Promise<Plan>, items: string[], optional: () => boolean): Promise<Plan> {
+  /** True when `error` means the store lacks this optional setting. */
+  skippable(setting: Setting, error: unknown): boolean {
+    return setting.optional && isUnsupported(error, this.customEndpoint)
+  }
+
+  async guard(setting: Setting): Promise<Plan> {
     try {
-      return await planFn()
+      return await setting.plan()
     } catch (error) {
-      if (optional() && isUnsupported(error, this.customEndpoint)) return this.skipped(items, error)
+      if (this.skippable(setting, error)) return {changes: this.skipped(setting.items, error)}
       throw error
     }
   }
 }
-
-const OPTIONAL_ITEMS: Record<string, (custom: boolean) => boolean> = {
-  [ITEMS.versioning]: () => false,
-  [ITEMS.encryption]: (custom) => custom,
-  [ITEMS.publicAccessBlock]: () => true,
-  [ITEMS.ownership]: () => true,
-  [ITEMS.policy]: (custom) => custom,
-  [ITEMS.noncurrent]: () => true,
-  [ITEMS.tags]: () => true,
-}
-
-const PLAN_ITEMS = [[ITEMS.versioning], [ITEMS.encryption], [ITEMS.publicAccessBlock], [ITEMS.ownership], [ITEMS.policy], [ITEMS.noncurrent, ITEMS.multipart], [ITEMS.tags]]
 
 /**
  * Creates the state bucket or brings an existing one up to standard, per setting,
@@ -996,8 +991,8 @@ export async function ensureBucket(ctx: AwsContext, opts: BucketOptions): Promis
   const fresh = !exists && !created
 
   // Plan: read every setting (in parallel) and decide.
-  const fns = run.plans(fresh)
-  const plans = await Promise.all(fns.map((fn, i) => run.guard(fn, PLAN_ITEMS[i], () => OPTIONAL_ITEMS[PLAN_ITEMS[i][0]](run.customEndpoint))))
+  const settings = run.settings(fresh)
+  const plans = await Promise.all(settings.map((setting) => run.guard(setting)))
 
   // Apply: one change after another.
   for (const [i, plan] of plans.entries()) {
@@ -1013,8 +1008,8 @@ export async function ensureBucket(ctx: AwsContext, opts: BucketOptions): Promis
       try {
         await run.call(plan.action!, plan.apply, created ? isNoSuchBucket : undefined)
       } catch (error) {
-        if (OPTIONAL_ITEMS[PLAN_ITEMS[i][0]](run.customEndpoint) && isUnsupported(error, run.customEndpoint)) {
-          changes.push(...run.skipped(PLAN_ITEMS[i], error).changes)
+        if (run.skippable(settings[i], error)) {
+          changes.push(...run.skipped(settings[i].items, error))
           continue
         }
         if (codeOf(error) === 'InvalidBucketAclWithObjectOwnership') {

@@ -46,11 +46,21 @@ function ctx(region = 'us-east-1') {
 
 const opts = (o: Partial<BucketOptions> = {}): BucketOptions => ({bucket: B, region: 'us-east-1', maxWaitMs: 3000, backoffBaseMs: 5, ...o})
 
+/** A scope whose first answer is HeadBucket on B: it exists in us-east-1 (true) or not (false, 404). */
+function bucket(exists: boolean): nock.Scope {
+  const scope = nock(endpoint).head(path(B))
+  return exists ? scope.reply(200, '', {'x-amz-bucket-region': 'us-east-1'}) : scope.reply(404)
+}
+
+/** A GET / PUT of B's subresource `k` (PUT without `k`: CreateBucket). */
+const get = (scope: nock.Scope, k: Sub | 'location') => scope.get(path(B)).query(sub(k))
+const put = (scope: nock.Scope, k?: Sub) => scope.put(path(B)).query(sub(k))
+
 /** The reads of an existing, hardened bucket, except the ones in `except`. */
 function hardenedReads(scope: nock.Scope, except: Sub[] = []): nock.Scope {
   for (const k of Object.keys(HARDENED) as Sub[]) {
     if (except.includes(k)) continue
-    scope.get(path(B)).query(sub(k)).reply(200, HARDENED[k])
+    get(scope, k).reply(200, HARDENED[k])
   }
   return scope
 }
@@ -66,11 +76,11 @@ function emptyReads(scope: nock.Scope, o: {ownership?: boolean; except?: Sub[]} 
     tagging: 'NoSuchTagSet',
   }
   const except = o.except ?? []
-  if (!except.includes('versioning')) scope.get(path(B)).query(sub('versioning')).reply(200, `<VersioningConfiguration ${XMLNS}/>`)
+  if (!except.includes('versioning')) get(scope, 'versioning').reply(200, `<VersioningConfiguration ${XMLNS}/>`)
   for (const [k, code] of Object.entries(notFound) as Array<[Sub, string]>) {
     if (except.includes(k)) continue
-    if (k === 'ownershipControls' && o.ownership) scope.get(path(B)).query(sub(k)).reply(200, HARDENED.ownershipControls)
-    else scope.get(path(B)).query(sub(k)).reply(404, xmlError(code))
+    if (k === 'ownershipControls' && o.ownership) get(scope, k).reply(200, HARDENED.ownershipControls)
+    else get(scope, k).reply(404, xmlError(code))
   }
   return scope
 }
@@ -103,6 +113,13 @@ const writes = (seen: Seen[]) => seen.filter((r) => r.method === 'PUT' && r.sub 
 
 const stsIdentity = `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/admin</Arn><UserId>AIDAFAKE</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>R</RequestId></ResponseMetadata></GetCallerIdentityResponse>`
 const noBuckets = `<ListAllMyBucketsResult ${XMLNS}><Owner><ID>me</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>`
+const SUGGESTED = `${B}-123456789012-us-east-1`
+
+/** STS names the account, and HeadBucket finds the suggested `<bucket>-<account>-<region>` free. */
+const freeSuggestion = (scope: nock.Scope) => scope.post('/', /GetCallerIdentity/).reply(200, stsIdentity).head(path(SUGGESTED)).reply(404)
+
+const slowDown = () => xmlError('SlowDown', 'Please reduce your request rate.')
+const suspended = `<VersioningConfiguration ${XMLNS}><Status>Suspended</Status></VersioningConfiguration>`
 
 async function failure(p: Promise<unknown>): Promise<PsbError> {
   const e = await p.then(
@@ -118,16 +135,7 @@ describe('ensureBucket faults (nock)', () => {
 
   describe('a name owned by another account (403 on HeadBucket)', () => {
     it('says the name is taken globally and suggests <name>-<account>-<region>', async () => {
-      const scope = nock(endpoint)
-        .head(path(B))
-        .reply(403)
-        .get('/')
-        .query(true)
-        .reply(200, noBuckets)
-        .post('/', /GetCallerIdentity/)
-        .reply(200, stsIdentity)
-        .head(path(`${B}-123456789012-us-east-1`))
-        .reply(404)
+      const scope = freeSuggestion(nock(endpoint).head(path(B)).reply(403).get('/').query(true).reply(200, noBuckets))
       const e = await failure(ensureBucket(ctx(), opts()))
       expect(e.code).to.equal('BucketNameTaken')
       expect(e.message).to.contain('taken globally').and.contain(B)
@@ -166,19 +174,23 @@ describe('ensureBucket faults (nock)', () => {
     })
 
     it('BucketAlreadyExists from CreateBucket (a race) is the same clear error', async () => {
-      nock(endpoint)
-        .head(path(B))
-        .reply(404)
-        .put(path(B))
-        .query(sub())
-        .reply(409, xmlError('BucketAlreadyExists', 'The requested bucket name is not available.'))
-        .post('/', /GetCallerIdentity/)
-        .reply(200, stsIdentity)
-        .head(path(`${B}-123456789012-us-east-1`))
-        .reply(404)
+      freeSuggestion(put(bucket(false)).reply(409, xmlError('BucketAlreadyExists', 'The requested bucket name is not available.')))
       const e = await failure(ensureBucket(ctx(), opts()))
       expect(e.code).to.equal('BucketNameTaken')
       expect(e.hint).to.contain(`${B}-123456789012-us-east-1`)
+    })
+
+    it('BucketAlreadyOwnedByYou from CreateBucket (a concurrent psb run): the bucket is used, not re-created', async () => {
+      const scope = put(bucket(false)).reply(409, xmlError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.'))
+      hardenedReads(scope)
+      const seen = record(scope)
+      const r = await ensureBucket(ctx(), opts())
+      expect(r.created).to.equal(false)
+      expect(r.changes.find((c) => c.item === 'bucket')).to.deep.include({status: 'unchanged'})
+      expect(r.changes.every((c) => c.status === 'unchanged')).to.equal(true)
+      expect(seen.filter((x) => x.method === 'HEAD')).to.have.length(1)
+      expect(writes(seen)).to.deep.equal([])
+      expect(scope.isDone()).to.equal(true)
     })
   })
 
@@ -193,12 +205,7 @@ describe('ensureBucket faults (nock)', () => {
     })
 
     it('301 without the header: the region comes from GetBucketLocation', async () => {
-      nock(endpoint)
-        .head(path(B))
-        .reply(301)
-        .get(path(B))
-        .query(sub('location'))
-        .reply(200, `<LocationConstraint ${XMLNS}>ap-south-1</LocationConstraint>`)
+      get(nock(endpoint).head(path(B)).reply(301), 'location').reply(200, `<LocationConstraint ${XMLNS}>ap-south-1</LocationConstraint>`)
       const e = await failure(ensureBucket(ctx(), opts()))
       expect(e.code).to.equal('BucketInOtherRegion')
       expect(e.message).to.contain('ap-south-1')
@@ -214,17 +221,10 @@ describe('ensureBucket faults (nock)', () => {
 
   describe('contention and eventual consistency', () => {
     it('retries OperationAborted on CreateBucket, then configures the new bucket', async () => {
-      const scope = nock(endpoint)
-        .head(path(B))
-        .reply(404)
-        .put(path(B))
-        .query(sub())
-        .reply(409, xmlError('OperationAborted', 'A conflicting conditional operation is currently in progress against this resource. Please try again.'))
-        .put(path(B))
-        .query(sub())
-        .reply(200, '')
-        .head(path(B))
-        .reply(200, '', {'x-amz-bucket-region': 'us-east-1'})
+      const scope = bucket(false)
+      put(scope).reply(409, xmlError('OperationAborted', 'A conflicting conditional operation is currently in progress against this resource. Please try again.'))
+      put(scope).reply(200, '')
+      scope.head(path(B)).reply(200, '', {'x-amz-bucket-region': 'us-east-1'})
       emptyReads(scope, {ownership: true})
       acceptWrites(scope, ['ownershipControls'])
       const seen = record(scope)
@@ -240,22 +240,9 @@ describe('ensureBucket faults (nock)', () => {
     })
 
     it('sends LocationConstraint outside us-east-1 and waits until the new bucket is visible', async () => {
-      const scope = nock(endpoint)
-        .head(path(B))
-        .reply(404)
-        .put(path(B))
-        .query(sub())
-        .reply(200, '')
-        .head(path(B))
-        .reply(404)
-        .head(path(B))
-        .reply(404)
-        .head(path(B))
-        .reply(200, '', {'x-amz-bucket-region': 'eu-west-1'})
-        // eventual consistency: the first read after creation does not see the bucket yet
-        .get(path(B))
-        .query(sub('versioning'))
-        .reply(404, xmlError('NoSuchBucket', 'The specified bucket does not exist'))
+      const scope = put(bucket(false)).reply(200, '').head(path(B)).reply(404).head(path(B)).reply(404).head(path(B)).reply(200, '', {'x-amz-bucket-region': 'eu-west-1'})
+      // eventual consistency: the first read after creation does not see the bucket yet
+      get(scope, 'versioning').reply(404, xmlError('NoSuchBucket', 'The specified bucket does not exist'))
       emptyReads(scope, {ownership: true})
       acceptWrites(scope, ['ownershipControls'])
       const seen = record(scope)
@@ -267,25 +254,22 @@ describe('ensureBucket faults (nock)', () => {
       expect(scope.isDone()).to.equal(true)
     })
 
+    it('a new bucket that never becomes visible: gives up within the bounded time, naming the wait', async () => {
+      put(bucket(false)).reply(200, '').head(path(B)).times(1000).reply(404)
+      const e = await failure(ensureBucket(ctx(), opts({maxWaitMs: 200, backoffBaseMs: 20})))
+      expect(e.code).to.equal('GaveUp')
+      expect(e.message).to.contain('waiting for the new bucket to become visible').and.contain(ARN)
+      expect(e.hint).to.contain('PSB_BUCKET_MAX_WAIT_MS')
+    })
+
     it('a bucket someone else created a moment earlier is merged into, not overwritten', async () => {
       const foreign = {Sid: 'AllowAudit', Effect: 'Allow', Principal: {AWS: 'arn:aws:iam::123456789012:root'}, Action: 's3:GetBucketTagging', Resource: ARN}
-      const scope = nock(endpoint)
-        .head(path(B))
-        .reply(404)
-        .put(path(B))
-        .query(sub())
-        .reply(200, '') // us-east-1 answers 200 to CreateBucket on a bucket you already own
-        .head(path(B))
-        .reply(200)
-        .get(path(B))
-        .query(sub('policy'))
-        .reply(200, JSON.stringify({Version: '2012-10-17', Statement: [foreign]}))
-        .get(path(B))
-        .query(sub('lifecycle'))
-        .reply(200, `<LifecycleConfiguration ${XMLNS}><Rule><ID>tmp</ID><Filter><Prefix>tmp/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>`)
-        .get(path(B))
-        .query(sub('encryption'))
-        .reply(200, `<ServerSideEncryptionConfiguration ${XMLNS}><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyID>arn:aws:kms:us-east-1:123456789012:key/k</KMSMasterKeyID></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>`)
+      const scope = bucket(false)
+      put(scope).reply(200, '') // us-east-1 answers 200 to CreateBucket on a bucket you already own
+      scope.head(path(B)).reply(200)
+      get(scope, 'policy').reply(200, JSON.stringify({Version: '2012-10-17', Statement: [foreign]}))
+      get(scope, 'lifecycle').reply(200, `<LifecycleConfiguration ${XMLNS}><Rule><ID>tmp</ID><Filter><Prefix>tmp/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>`)
+      get(scope, 'encryption').reply(200, `<ServerSideEncryptionConfiguration ${XMLNS}><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyID>arn:aws:kms:us-east-1:123456789012:key/k</KMSMasterKeyID></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>`)
       emptyReads(scope, {ownership: true, except: ['policy', 'lifecycle', 'encryption']})
       acceptWrites(scope, ['ownershipControls', 'encryption'])
       const seen = record(scope)
@@ -298,18 +282,10 @@ describe('ensureBucket faults (nock)', () => {
     })
 
     it('retries SlowDown, then succeeds', async () => {
-      const scope = nock(endpoint)
-        .head(path(B))
-        .reply(200, '', {'x-amz-bucket-region': 'us-east-1'})
-        .get(path(B))
-        .query(sub('versioning'))
-        .reply(503, xmlError('SlowDown', 'Please reduce your request rate.'))
-        .get(path(B))
-        .query(sub('versioning'))
-        .reply(200, `<VersioningConfiguration ${XMLNS}><Status>Suspended</Status></VersioningConfiguration>`)
-        .put(path(B))
-        .query(sub('versioning'))
-        .reply(503, xmlError('SlowDown', 'Please reduce your request rate.'))
+      const scope = bucket(true)
+      get(scope, 'versioning').reply(503, slowDown())
+      get(scope, 'versioning').reply(200, suspended)
+      put(scope, 'versioning').reply(503, slowDown())
       hardenedReads(scope, ['versioning'])
       acceptWrites(scope)
       const seen = record(scope)
@@ -320,13 +296,7 @@ describe('ensureBucket faults (nock)', () => {
     })
 
     it('gives up after the bounded time with a clear message', async () => {
-      nock(endpoint)
-        .head(path(B))
-        .reply(200, '', {'x-amz-bucket-region': 'us-east-1'})
-        .get(path(B))
-        .query(sub('versioning'))
-        .times(1000)
-        .reply(503, xmlError('SlowDown', 'Please reduce your request rate.'))
+      get(bucket(true), 'versioning').times(1000).reply(503, slowDown())
       hardenedReads(nock(endpoint), ['versioning'])
       const start = Date.now()
       const e = await failure(ensureBucket(ctx(), opts({maxWaitMs: 300, backoffBaseMs: 20})))
@@ -351,15 +321,9 @@ describe('ensureBucket faults (nock)', () => {
   describe('S3-compatible stores (NotImplemented)', () => {
     it('skips ownership and lifecycle with a warning; the run succeeds', async () => {
       const warnings: string[] = []
-      const scope = nock(endpoint)
-        .head(path(B))
-        .reply(200, '', {'x-amz-bucket-region': 'us-east-1'})
-        .get(path(B))
-        .query(sub('ownershipControls'))
-        .reply(501, xmlError('NotImplemented', 'A header you provided implies functionality that is not implemented'))
-        .get(path(B))
-        .query(sub('lifecycle'))
-        .reply(501, xmlError('NotImplemented', 'not implemented'))
+      const scope = bucket(true)
+      get(scope, 'ownershipControls').reply(501, xmlError('NotImplemented', 'A header you provided implies functionality that is not implemented'))
+      get(scope, 'lifecycle').reply(501, xmlError('NotImplemented', 'not implemented'))
       hardenedReads(scope, ['ownershipControls', 'lifecycle'])
       const r = await ensureBucket(ctx(), opts({logger: {warn: (m) => warnings.push(m), info() {}}}))
       const status = Object.fromEntries(r.changes.map((c) => [c.item, c.status]))
@@ -375,23 +339,12 @@ describe('ensureBucket faults (nock)', () => {
 
     it('on a new bucket: drops ObjectOwnership from CreateBucket when refused, skips unsupported puts', async () => {
       const warnings: string[] = []
-      const scope = nock(endpoint)
-        .head(path(B))
-        .reply(404)
-        .put(path(B))
-        .query(sub())
-        .reply(400, xmlError('InvalidArgument', 'x-amz-object-ownership is not supported'))
-        .put(path(B))
-        .query(sub())
-        .reply(200, '')
-        .head(path(B))
-        .reply(200)
-        .put(path(B))
-        .query(sub('ownershipControls'))
-        .reply(501, xmlError('NotImplemented', 'not implemented'))
-        .put(path(B))
-        .query(sub('lifecycle'))
-        .reply(400, xmlError('MalformedXML', 'The XML you provided was not well-formed'))
+      const scope = bucket(false)
+      put(scope).reply(400, xmlError('InvalidArgument', 'x-amz-object-ownership is not supported'))
+      put(scope).reply(200, '')
+      scope.head(path(B)).reply(200)
+      put(scope, 'ownershipControls').reply(501, xmlError('NotImplemented', 'not implemented'))
+      put(scope, 'lifecycle').reply(400, xmlError('MalformedXML', 'The XML you provided was not well-formed'))
       emptyReads(scope)
       acceptWrites(scope, ['ownershipControls', 'lifecycle'])
       const seen = record(scope)
@@ -405,13 +358,28 @@ describe('ensureBucket faults (nock)', () => {
       expect(scope.isDone()).to.equal(true)
     })
 
+    it('drops the LocationConstraint from CreateBucket when the store refuses it', async () => {
+      const warnings: string[] = []
+      const scope = bucket(false)
+      put(scope).reply(400, xmlError('InvalidLocationConstraint', 'The specified location-constraint is not valid'))
+      put(scope).reply(200, '')
+      scope.head(path(B)).reply(200)
+      emptyReads(scope, {ownership: true})
+      acceptWrites(scope, ['ownershipControls'])
+      const seen = record(scope)
+      const r = await ensureBucket(ctx('eu-west-1'), opts({region: 'eu-west-1', logger: {warn: (m) => warnings.push(m), info() {}}}))
+      expect(r.created).to.equal(true)
+      const creates = seen.filter((x) => x.method === 'PUT' && x.sub === '')
+      expect(creates.map((c) => c.body.includes('<LocationConstraint>eu-west-1</LocationConstraint>'))).to.deep.equal([true, false])
+      expect(creates[1].headers.get('x-amz-object-ownership')).to.equal('BucketOwnerEnforced')
+      expect(warnings).to.have.length(1)
+      expect(warnings[0]).to.contain('LocationConstraint eu-west-1').and.contain('InvalidLocationConstraint')
+      expect(scope.isDone()).to.equal(true)
+    })
+
     it('a required setting (versioning) still fails loudly', async () => {
-      const scope = nock(endpoint)
-        .head(path(B))
-        .reply(200)
-        .get(path(B))
-        .query(sub('versioning'))
-        .reply(501, xmlError('NotImplemented', 'not implemented'))
+      const scope = bucket(true)
+      get(scope, 'versioning').reply(501, xmlError('NotImplemented', 'not implemented'))
       hardenedReads(scope, ['versioning'])
       const e = await failure(ensureBucket(ctx(), opts()))
       expect(e.message).to.contain('s3:GetBucketVersioning').and.contain('NotImplemented')
@@ -420,15 +388,9 @@ describe('ensureBucket faults (nock)', () => {
 
   describe('missing permission', () => {
     it('AccessDenied on one setting names the S3 action and the bucket ARN', async () => {
-      const scope = nock(endpoint)
-        .head(path(B))
-        .reply(200)
-        .get(path(B))
-        .query(sub('versioning'))
-        .reply(200, `<VersioningConfiguration ${XMLNS}><Status>Suspended</Status></VersioningConfiguration>`)
-        .put(path(B))
-        .query(sub('versioning'))
-        .reply(403, xmlError('AccessDenied', 'Access Denied'))
+      const scope = bucket(true)
+      get(scope, 'versioning').reply(200, suspended)
+      put(scope, 'versioning').reply(403, xmlError('AccessDenied', 'Access Denied'))
       hardenedReads(scope, ['versioning'])
       acceptWrites(scope, ['versioning'])
       const e = await failure(ensureBucket(ctx(), opts()))
@@ -439,12 +401,8 @@ describe('ensureBucket faults (nock)', () => {
     })
 
     it('a denied read names its own action (s3:GetBucketPolicy)', async () => {
-      const scope = nock(endpoint)
-        .head(path(B))
-        .reply(200)
-        .get(path(B))
-        .query(sub('policy'))
-        .reply(403, xmlError('AccessDenied', 'Access Denied'))
+      const scope = bucket(true)
+      get(scope, 'policy').reply(403, xmlError('AccessDenied', 'Access Denied'))
       hardenedReads(scope, ['policy'])
       const e = await failure(ensureBucket(ctx(), opts()))
       expect(e.code).to.equal('AccessDenied')
@@ -452,22 +410,30 @@ describe('ensureBucket faults (nock)', () => {
     })
 
     it('AccessDenied on CreateBucket mentions s3:PutBucketOwnershipControls in the hint', async () => {
-      nock(endpoint)
-        .head(path(B))
-        .reply(404)
-        .put(path(B))
-        .query(sub())
-        .reply(403, xmlError('AccessDenied', 'Access Denied'))
+      put(bucket(false)).reply(403, xmlError('AccessDenied', 'Access Denied'))
       const e = await failure(ensureBucket(ctx(), opts()))
       expect(e.code).to.equal('AccessDenied')
       expect(e.message).to.contain('s3:CreateBucket').and.contain(ARN)
       expect(e.hint).to.contain('s3:PutBucketOwnershipControls')
     })
+
+    it('ACLs that cannot be disabled (a bucket ACL grants others): stops with the commands to fix it', async () => {
+      const scope = bucket(true)
+      get(scope, 'ownershipControls').reply(200, `<OwnershipControls ${XMLNS}><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule></OwnershipControls>`)
+      put(scope, 'ownershipControls').reply(400, xmlError('InvalidBucketAclWithObjectOwnership', 'Bucket cannot have ACLs set with ObjectOwnership\'s BucketOwnerEnforced setting'))
+      hardenedReads(scope, ['ownershipControls'])
+      const e = await failure(ensureBucket(ctx(), opts()))
+      expect(e.code).to.equal('InvalidBucketAclWithObjectOwnership')
+      expect(e.exitCode).to.equal(1)
+      expect(e.message).to.contain(`Cannot disable ACLs on ${B}`)
+      expect(e.hint).to.contain(`get-bucket-acl --bucket ${B}`).and.contain(`put-bucket-acl --bucket ${B} --acl private`)
+      expect(scope.isDone()).to.equal(true)
+    })
   })
 
   describe('dry run', () => {
     it('plans everything for a missing bucket with one read and no write', async () => {
-      const scope = nock(endpoint).head(path(B)).reply(404)
+      const scope = bucket(false)
       const r = await ensureBucket(ctx(), opts({dryRun: true, kmsKey: 'alias/state'}))
       expect(r.changes.every((c) => c.status === 'planned')).to.equal(true)
       expect(r.changes.map((c) => c.item)).to.include.members(['bucket', 'versioning', 'encryption', 'tags'])
