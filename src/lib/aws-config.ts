@@ -6,8 +6,8 @@
 import {readFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
-import {badInput} from './errors.js'
-import {configSectionProfile, configSectionName, parseIni, sectionEntries, sectionNames} from './ini.js'
+import {PsbError, badInput, messageOf} from './errors.js'
+import {parseIni, sdkConfigData, sdkParse} from './ini.js'
 
 export type Env = Record<string, string | undefined>
 
@@ -29,44 +29,61 @@ export function configFilePath(env: Env = process.env): string {
   return expandHome(env.AWS_CONFIG_FILE || join(home(env), '.aws', 'config'), env)
 }
 
-function readIfExists(path: string): string | undefined {
+/**
+ * The text of an AWS shared file; undefined when it does not exist. Any other failure
+ * (permissions, a folder in its place) is a PsbError (exit 1) naming the file.
+ */
+export function readSharedFile(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
+    throw new PsbError(`Cannot read ${path}: ${messageOf(error)}`, {
+      cause: error,
+      code: 'FileReadFailed',
+      hint: `Check that ${path} is a regular file you can read (ls -l ${path}).`,
+      data: {path},
+    })
   }
 }
 
-/** Every profile named in the credentials or config file, sorted. */
+/** Profile name → setting → value. */
+export type Profiles = Record<string, Record<string, string>>
+
+/** The credentials file's profiles as the AWS SDK reads them. */
+function credentialsProfiles(env: Env): Profiles {
+  const path = credentialsFilePath(env)
+  const text = readSharedFile(path)
+  return text === undefined ? {} : sdkParse(parseIni(text, path))
+}
+
+/** The config file's profiles as the AWS SDK reads them (`[profile default]` replacing `[default]`). */
+function configProfiles(env: Env): Profiles {
+  const path = configFilePath(env)
+  const text = readSharedFile(path)
+  const out: Profiles = {}
+  if (text === undefined) return out
+  // sdkConfigData keeps [sso-session x] and [services x] under their prefix: not profiles.
+  for (const [name, values] of Object.entries(sdkConfigData(sdkParse(parseIni(text, path))))) if (!/^(sso-session|services)\./.test(name)) out[name] = values
+  return out
+}
+
+/** Every profile as the AWS SDK sees it: config-file settings, overridden key by key by the credentials file. */
+export function readProfiles(env: Env = process.env): Profiles {
+  const out: Profiles = {}
+  for (const [name, values] of Object.entries(configProfiles(env))) out[name] = {...values}
+  for (const [name, values] of Object.entries(credentialsProfiles(env))) out[name] = {...out[name], ...values}
+  return out
+}
+
+/** Every profile of the credentials and config files that has a setting, sorted. */
 export function listProfiles(env: Env = process.env): string[] {
-  const names = new Set<string>()
-  const cred = readIfExists(credentialsFilePath(env))
-  if (cred !== undefined) for (const n of sectionNames(parseIni(cred, credentialsFilePath(env)))) names.add(n)
-  const conf = readIfExists(configFilePath(env))
-  if (conf !== undefined) {
-    for (const n of sectionNames(parseIni(conf, configFilePath(env)))) {
-      const p = configSectionProfile(n)
-      if (p) names.add(p)
-    }
-  }
-  return [...names].sort()
+  return Object.keys(readProfiles(env)).sort()
 }
 
-export function profileExists(profile: string, env: Env = process.env): boolean {
-  return listProfiles(env).includes(profile)
-}
-
-/** The region set for a profile in the config file (or the credentials file), if any. */
-export function profileRegion(profile: string, env: Env = process.env): string | undefined {
-  const conf = readIfExists(configFilePath(env))
-  if (conf !== undefined) {
-    const r = sectionEntries(parseIni(conf, configFilePath(env)), configSectionName(profile))?.region
-    if (r) return r
-  }
-  const cred = readIfExists(credentialsFilePath(env))
-  if (cred !== undefined) return sectionEntries(parseIni(cred, credentialsFilePath(env)), profile)?.region || undefined
-  return undefined
+/** The region set for a profile: in the config file, else in the credentials file (as the SDK looks it up). */
+function profileRegion(profile: string, env: Env): string | undefined {
+  return configProfiles(env)[profile]?.region || credentialsProfiles(env)[profile]?.region || undefined
 }
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/

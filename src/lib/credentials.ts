@@ -10,20 +10,10 @@
  */
 import {readFileSync} from 'node:fs'
 import type {StaticCredentials} from './aws.js'
-import {configFilePath, credentialsFilePath, validateRegion, type Env} from './aws-config.js'
+import {configFilePath, credentialsFilePath, readProfiles, readSharedFile, validateRegion, type Env} from './aws-config.js'
 import {badInput} from './errors.js'
-import {fileError, lockedUpdate, resolveSymlinks, type LockedUpdateOptions} from './files.js'
-import {
-  configSectionFor,
-  configSectionName,
-  parseIni,
-  sdkConfigData,
-  sdkParse,
-  sectionEntries,
-  serializeIni,
-  setSectionKeys,
-  type IniDocument,
-} from './ini.js'
+import {fileError, lockedUpdate, resolveSymlinks, type LockedUpdateOptions, type LockedUpdateResult} from './files.js'
+import {configSectionFor, configSectionName, parseIni, sectionEntries, serializeIni, setSectionKeys, type IniDocument} from './ini.js'
 import {maskKeyId, redact, registerSecret, REDACTED} from './redact.js'
 import {collectingLogger, silentLogger, type Change, type ChangeStatus, type Logger} from './types.js'
 
@@ -35,17 +25,8 @@ export type {IniDocument} from './ini.js'
 /** The options of a locked, atomic, backed-up update (see lockedUpdate in files.ts). */
 export type EditIniOptions = LockedUpdateOptions
 
-export interface EditIniResult {
-  changed: boolean
-  backup?: string
-  before: string
-  after: string
-  /** The file written (the target when `path` is a symlink). */
-  path: string
-  /** The file did not exist before. */
-  created: boolean
-  warnings: string[]
-}
+/** What the edit did: `path` is the file written (the target when `path` was a symlink). */
+export type EditIniResult = LockedUpdateResult
 
 /**
  * Atomic, locked, backed-up edit of an ini file; `mutate` returns true when it changed the doc.
@@ -53,7 +34,7 @@ export interface EditIniResult {
  * that cannot be parsed safely throws IniParseError (exit 2) and nothing is written.
  */
 export async function editIniFile(path: string, mutate: (doc: IniDocument) => boolean, opts: EditIniOptions = {}): Promise<EditIniResult> {
-  const r = await lockedUpdate(
+  return lockedUpdate(
     path,
     (before) => {
       const doc = parseIni(before, path)
@@ -61,7 +42,6 @@ export async function editIniFile(path: string, mutate: (doc: IniDocument) => bo
     },
     opts,
   )
-  return {changed: r.changed, backup: r.backup, before: r.before, after: r.after, path: r.path, created: r.created, warnings: r.warnings}
 }
 
 /**
@@ -132,30 +112,6 @@ export function validateSecretAccessKey(secret: string): void {
 }
 
 // ------------------------------------------------------------------ reading
-
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw fileError('read', path, error)
-  }
-}
-
-/** Every profile as the AWS SDK sees it: config-file settings, overridden key by key by the credentials file. */
-export function readProfiles(env: Env = process.env): Record<string, Record<string, string>> {
-  const credPath = credentialsFilePath(env)
-  const confPath = configFilePath(env)
-  const cred = readText(credPath)
-  const conf = readText(confPath)
-  const credView = cred === undefined ? {} : sdkParse(parseIni(cred, credPath))
-  const confView = conf === undefined ? {} : sdkConfigData(sdkParse(parseIni(conf, confPath)))
-  const out: Record<string, Record<string, string>> = {}
-  // sdkConfigData keeps [sso-session x] and [services x] under their prefix: not profiles.
-  for (const [name, values] of Object.entries(confView)) if (!/^(sso-session|services)\./.test(name)) out[name] = {...values}
-  for (const [name, values] of Object.entries(credView)) out[name] = {...out[name], ...values}
-  return out
-}
 
 /** The static keys of a profile, read as the AWS SDK reads them; undefined when it has none. */
 export function readProfileCredentials(profile: string, env: Env = process.env): StaticCredentials | undefined {
@@ -356,7 +312,7 @@ export async function writeProfile(input: WriteProfileInput): Promise<WriteProfi
   // cannot read stops everything with nothing changed. (The credentials file is parsed under
   // its lock, before anything is written.) Without a region, the config file is touched only
   // to remove a stale session token.
-  const confText = readText(configFile)
+  const confText = readSharedFile(configFile)
   const confDoc = confText === undefined ? undefined : parseIni(confText, configFile)
   let section = confDoc ? configSectionFor(confDoc, profile) : configSectionName(profile)
   const confHasToken = confDoc !== undefined && SESSION_KEYS.some((k) => sectionEntries(confDoc, section)?.[k] !== undefined)
@@ -389,6 +345,8 @@ export async function writeProfile(input: WriteProfileInput): Promise<WriteProfi
   diff.push(...diffLines(cred.path, cred.before, cred.after))
 
   // Config file: the region, and no stale session token there either (the SDK merges both files).
+  let confBefore = confDoc && sectionEntries(confDoc, section)
+  let confAfter = confBefore
   const conf: EditIniResult = needConfig
     ? await editIniFile(
         configFile,
@@ -397,13 +355,14 @@ export async function writeProfile(input: WriteProfileInput): Promise<WriteProfi
           const values: Record<string, string | undefined> = {}
           for (const k of SESSION_KEYS) values[k] = undefined
           if (region !== undefined) values.region = region
-          return setSectionKeys(doc, section, values)
+          confBefore = sectionEntries(doc, section)
+          const changed = setSectionKeys(doc, section, values)
+          confAfter = sectionEntries(doc, section)
+          return changed
         },
         fileOpts,
       )
     : {changed: false, before: confText ?? '', after: confText ?? '', path: resolveSymlinks(configFile), created: false, warnings: []}
-  const confBefore = sectionEntries(parseIni(conf.before, configFile), section)
-  const confAfter = sectionEntries(parseIni(conf.after, configFile), section)
   changes.push(...keyChanges('config', section, confBefore, confAfter, [...(region === undefined ? [] : ['region']), ...SESSION_KEYS], dryRun, showValue))
   diff.push(...diffLines(conf.path, conf.before, conf.after))
   const overriding = OVERRIDING_SETTINGS.filter((k) => confAfter?.[k] !== undefined || credAfter?.[k] !== undefined)

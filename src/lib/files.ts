@@ -41,17 +41,17 @@ import {
 import {hostname} from 'node:os'
 import {basename, dirname, join, resolve} from 'node:path'
 import {randomBytes} from 'node:crypto'
+import type {Env} from './aws-config.js'
+import {sleep} from './aws-errors.js'
 import {PsbError, messageOf} from './errors.js'
 import {type Logger, silentLogger} from './types.js'
 
-export const SECRET_FILE_MODE = 0o600
-export const SECRET_DIR_MODE = 0o700
-export const DEFAULT_KEEP_BACKUPS = 5
+const SECRET_FILE_MODE = 0o600
+const SECRET_DIR_MODE = 0o700
+const DEFAULT_KEEP_BACKUPS = 5
 const BACKUP_TAG = '.psb-backup-'
 const TEMP_TAG = '.psb-tmp-'
 const LOCK_SUFFIX = '.psb-lock'
-
-type Env = Record<string, string | undefined>
 
 function envNumber(env: Env, name: string, fallback: number): number {
   const n = Number(env[name])
@@ -103,14 +103,14 @@ export function ensureDir(dir: string): void {
   }
 }
 
-export interface ExistingFile {
+interface ExistingFile {
   text: string
   mode: number
   uid: number
   gid: number
 }
 
-export function readExisting(path: string): ExistingFile | undefined {
+function readExisting(path: string): ExistingFile | undefined {
   let fd: number
   try {
     fd = openSync(path, 'r')
@@ -202,25 +202,22 @@ export function writeFileAtomic(target: string, content: string, opts: AtomicWri
   }
 }
 
-/** Temp files left beside `target` by a writer that was killed. Call only under the target's lock. */
-export function removeStaleTemps(target: string): string[] {
+/** Removes the temp files a killed writer left beside `target`. Call only under the target's lock. */
+function removeStaleTemps(target: string): void {
   const dir = dirname(target)
   const prefix = `.${basename(target)}${TEMP_TAG}`
-  const removed: string[] = []
   let names: string[]
   try {
     names = readdirSync(dir)
   } catch {
-    return removed
+    return
   }
   for (const n of names) {
     if (!n.startsWith(prefix)) continue
     try {
       unlinkSync(join(dir, n))
-      removed.push(join(dir, n))
     } catch {}
   }
-  return removed
 }
 
 // ---------------------------------------------------------------- backups
@@ -257,7 +254,7 @@ export function listBackups(target: string): string[] {
  * itself becomes the backup: a hard link to it, made 0600 first. That costs no copy and no
  * fsync, whatever the file's size. Where hard links are not possible, `content` is copied.
  */
-export function createBackup(target: string, content: string, keep: number, opts: AtomicWriteOptions = {}): string {
+function createBackup(target: string, content: string, keep: number, opts: AtomicWriteOptions = {}): string {
   const base = `${target}${BACKUP_TAG}${timestamp()}`
   let path = base
   for (let i = 1; existsSync(path); i++) path = `${base}-${i}`
@@ -286,15 +283,14 @@ export function createBackup(target: string, content: string, keep: number, opts
   return path
 }
 
-export function pruneBackups(target: string, keep: number): string[] {
+/** Deletes all but the newest `keep` (at least 1) backups of `target`. */
+function pruneBackups(target: string, keep: number): void {
   const all = listBackups(target)
-  const gone = all.slice(0, Math.max(0, all.length - Math.max(1, keep)))
-  for (const p of gone) {
+  for (const p of all.slice(0, Math.max(0, all.length - Math.max(1, keep)))) {
     try {
       unlinkSync(p)
     } catch {}
   }
-  return gone
 }
 
 // ---------------------------------------------------------------- lock
@@ -391,10 +387,6 @@ function breakLock(path: string, judged: string): boolean {
     renameSync(aside, path)
   } catch {}
   return false
-}
-
-async function sleep(ms: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms))
 }
 
 export async function acquireLock(target: string, opts: LockOptions = {}): Promise<FileLock & {release(): void}> {
@@ -539,9 +531,7 @@ export async function lockedUpdate(path: string, update: (before: string, exists
     const before = existing?.text ?? ''
     const after = update(before, existing !== undefined)
     if (existing && (existing.mode & 0o077 & ~mode) !== 0) {
-      const m = `${target} has mode ${existing.mode.toString(8).padStart(4, '0')} (readable by other users); psb would narrow it to ${mode.toString(8).padStart(4, '0')}.`
-      warnings.push(m)
-      logger.warn(m)
+      warn(`${target} has mode ${existing.mode.toString(8).padStart(4, '0')} (readable by other users); psb would narrow it to ${mode.toString(8).padStart(4, '0')}.`)
     }
     return {path: target, changed: after !== before, created: existing === undefined && after !== '', before, after, warnings}
   }

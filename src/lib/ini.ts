@@ -155,7 +155,7 @@ export function sameSection(a: string, b: string): boolean {
   return ka !== undefined && ka === sdkSectionKey(b)
 }
 
-export interface SectionRange {
+interface SectionRange {
   name: string
   /** Index of the header line. */
   header: number
@@ -163,7 +163,7 @@ export interface SectionRange {
   end: number
 }
 
-export function sectionRanges(doc: IniDocument): SectionRange[] {
+function sectionRanges(doc: IniDocument): SectionRange[] {
   const out: SectionRange[] = []
   const lines = doc.lines
   for (let i = 0; i < lines.length; i++) {

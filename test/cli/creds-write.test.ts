@@ -148,6 +148,7 @@ describe('cli: psb creds write', () => {
       [['--profile', 'x', '--access-key-id', id, '--region', 'mars-1', '--secret-stdin'], secret(), /not an AWS region/],
       [['--profile', 'x', '--access-key-id', id], undefined, /AWS_SECRET_ACCESS_KEY is not set/],
       [['--profile', 'x', '--access-key-id', id, '--secret-env', 'NOPE'], undefined, /NOPE is not set/],
+      [['--profile', 'x', '--access-key-id', id, '--secret-env', 'NOT-A-NAME'], undefined, /not an environment variable name/],
       [['--access-key-id', id, '--secret-stdin'], secret(), /profile/],
       [['--profile', 'x', '--secret-stdin', '--secret-env', 'X'], secret(), /./],
     ]

@@ -18,6 +18,7 @@ import {
   writeProfile,
   type Env,
 } from '../../src/lib/credentials.js'
+import {listProfiles, resolveRegion} from '../../src/lib/aws-config.js'
 import {PsbError} from '../../src/lib/errors.js'
 import {acquireLock, listBackups, lockPathFor, withFileLock} from '../../src/lib/files.js'
 import {setSectionKeys} from '../../src/lib/ini.js'
@@ -447,6 +448,37 @@ describe('credentials: reading profiles', () => {
     // What was read is registered as secret: redaction hides it.
     expect(redact('x secretB/secretB/secretB y')).to.equal('x **** y')
     expect(readProfileCredentials('a', {HOME: join(h.dir, 'nothing')})).to.equal(undefined)
+  })
+
+  it('reads back, for listing and the region, what writeProfile wrote: [profile default] wins over [default]', async () => {
+    const h = home()
+    writeFileSync(h.conf, '[default]\nregion = us-east-1\n[profile default]\noutput = json\n[sso-session corp]\nsso_region = us-east-1\n')
+    await writeProfile({profile: 'default', accessKeyId: newKeyId(), secretAccessKey: newSecret(), region: 'eu-west-3', env: h.env})
+    expect((await sdk(h)).configFile.default.region).to.equal('eu-west-3')
+    expect(resolveRegion(undefined, 'default', h.env)).to.equal('eu-west-3')
+    expect(listProfiles(h.env)).to.deep.equal(['default'])
+  })
+
+  it('fails with exit 1, naming the file, when a file exists but cannot be read; writes nothing', async () => {
+    const h = home()
+    writeFileSync(h.cred, KEEP)
+    mkdirSync(h.conf)
+    for (const read of [() => readProfileCredentials('pulumi', h.env), () => listProfiles(h.env), () => resolveRegion(undefined, 'pulumi', h.env)]) {
+      let e: unknown
+      try {
+        read()
+      } catch (error) {
+        e = error
+      }
+      expect(e).to.be.instanceOf(PsbError)
+      expect((e as PsbError).exitCode).to.equal(1)
+      expect((e as PsbError).message).to.contain(`Cannot read ${h.conf}`)
+    }
+    const e = await rejects(writeProfile({profile: 'pulumi', accessKeyId: newKeyId(), secretAccessKey: newSecret(), region: 'us-east-1', env: h.env}))
+    expect(e.exitCode).to.equal(1)
+    expect(e.message).to.contain(h.conf)
+    expect(readFileSync(h.cred, 'utf8')).to.equal(KEEP)
+    expect(readdirSync(join(h.dir, '.aws')).sort()).to.deep.equal(['config', 'credentials'])
   })
 })
 

@@ -18,7 +18,7 @@ const LOOKS_LIKE_SECRET = /^[A-Za-z0-9/+=]{30,128}$/
  * Refuses a secret given on the command line, and registers anything on argv that looks like
  * a secret so that no error message (e.g. "Unexpected argument: …") can print it.
  */
-export function guardArgv(argv: string[]): void {
+function guardArgv(argv: string[]): void {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const name = a.split('=')[0]
@@ -40,7 +40,7 @@ export function guardArgv(argv: string[]): void {
 }
 
 /** Removes one trailing line break (what `echo` or a here-string adds). */
-export function trimOneNewline(text: string): string {
+function trimOneNewline(text: string): string {
   return text.replace(/\r?\n$/, '')
 }
 
@@ -50,13 +50,13 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-export interface SecretSource {
+interface SecretSource {
   'secret-stdin'?: boolean
   'secret-env'?: string
 }
 
 /** The secret from stdin or the environment (never argv), registered for redaction at once. */
-export async function readSecret(flags: SecretSource, env: Record<string, string | undefined> = process.env): Promise<string> {
+async function readSecret(flags: SecretSource, env: Record<string, string | undefined> = process.env): Promise<string> {
   let secret: string
   if (flags['secret-stdin']) {
     if (process.stdin.isTTY) {
