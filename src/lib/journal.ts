@@ -188,7 +188,7 @@ export function readJournalEntries(credentialsFile: string): JournalEntry[] {
 // The lock
 
 /** A lock older than this is stale whoever holds it: no rotation run takes that long. */
-export const STALE_AFTER_MS = 6 * 60 * 60 * 1000
+const STALE_AFTER_MS = 6 * 60 * 60 * 1000
 /** A break lock (held for milliseconds) older than this was left by a killed process. */
 const BREAK_STALE_MS = 10_000
 
@@ -224,7 +224,7 @@ function readHolder(path: string): LockHolder | 'missing' | 'unreadable' {
 }
 
 /** True when a process with this pid exists on this machine. */
-export function pidAlive(pid: number): boolean {
+function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

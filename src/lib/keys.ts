@@ -22,14 +22,16 @@
 import {readFileSync} from 'node:fs'
 import {createAwsContext, type AwsContext, type StaticCredentials} from './aws.js'
 import {configFilePath, credentialsFilePath, type Env} from './aws-config.js'
-import {awsCall, awsCode, isAccessDenied, sleep, translateAwsError} from './aws-errors.js'
+import {awsCall, awsCode, isAccessDenied, sleep, translateAwsError, withBackoff} from './aws-errors.js'
 import {EXIT, PsbError, badInput, isPsbError, messageOf} from './errors.js'
 import {editIniFile, profilesHoldingKey, readProfileCredentials, restoreFromBackup, validateProfileName, writeProfile} from './credentials.js'
 import {sectionEntries, sectionNames, setSectionKeys, type IniDocument} from './ini.js'
-import {Journal, acquireRotationLock, newEntryId, readJournalEntries, type JournalEntry, type RotationLock} from './journal.js'
+import {EXIT_LOCKED, Journal, acquireRotationLock, newEntryId, readJournalEntries, type JournalEntry} from './journal.js'
 import {maskKeyId, redact, registerSecret} from './redact.js'
 import {silentLogger, type Change, type Logger} from './types.js'
 import {DAY_MS, formatDuration} from './duration.js'
+import {BUCKET_TAG, PREFIX_TAG} from './user.js'
+import {prefixBase, userNameOfArn} from './verify-rules.js'
 
 
 /** Exit codes of `psb keys rotate` (documented in its --help and docs/keys.md). */
@@ -43,19 +45,15 @@ export const KEYS_EXIT = {
   /** --max-age given and the key is younger: nothing to do. */
   NOT_DUE: 10,
   /** Another rotation of the same credentials file is running. */
-  LOCKED: 11,
+  LOCKED: EXIT_LOCKED,
   /** Rotated (the profile holds the new, working key) but the old key could not be removed; the next run removes it. */
   CLEANUP_PENDING: 12,
 } as const
 
-/** Tags that `psb user create` puts on the user, read to find the state bucket. */
-export const BUCKET_TAG = 'psb-bucket'
-export const PREFIX_TAG = 'psb-prefix'
-
 /** Errors a new key gives while IAM propagates it. */
 const PROPAGATION_ERRORS = new Set(['InvalidClientTokenId', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'UnrecognizedClientException', 'AuthFailure'])
 
-export function isPropagationError(error: unknown): boolean {
+function isPropagationError(error: unknown): boolean {
   const code = awsCode(error)
   if (code && PROPAGATION_ERRORS.has(code)) return true
   // translateAwsError keeps the SDK error as the cause.
@@ -66,10 +64,10 @@ export function isPropagationError(error: unknown): boolean {
 
 /** Defaults; tests and benchmarks shorten them (see also PSB_KEY_PROPAGATION_POLL_MS). */
 export const DEFAULT_WAIT_MS = 60_000
-export const DEFAULT_SUCCESSES = 3
+const DEFAULT_SUCCESSES = 3
 /** Successful rounds that prove a first key (nothing is deleted after it; see ensureProfileKey). */
-export const FIRST_KEY_SUCCESSES = 1
-export const DEFAULT_POLL_MS = 1000
+const FIRST_KEY_SUCCESSES = 1
+const DEFAULT_POLL_MS = 1000
 
 function envNumber(name: string): number | undefined {
   const v = process.env[name]
@@ -79,7 +77,7 @@ function envNumber(name: string): number | undefined {
 }
 
 /** The pause between checks of a new key (and the first backoff step): PSB_KEY_PROPAGATION_POLL_MS, default 1000. */
-export function propagationPollMs(): number {
+function propagationPollMs(): number {
   return envNumber('PSB_KEY_PROPAGATION_POLL_MS') ?? DEFAULT_POLL_MS
 }
 
@@ -90,7 +88,7 @@ export function propagationPollMs(): number {
  * old-deactivated, old-deleted.
  */
 export const KILL_STEPS = ['journaled', 'key-created', 'key-journaled', 'file-written', 'write-journaled', 'verified', 'old-deactivated', 'old-deleted'] as const
-export type KillStep = (typeof KILL_STEPS)[number]
+type KillStep = (typeof KILL_STEPS)[number]
 
 function checkpoint(step: KillStep): void {
   if (process.env.PSB_TEST_KILL_AFTER_STEP === step) process.kill(process.pid, 'SIGKILL')
@@ -183,12 +181,6 @@ function daysOld(created: Date | undefined, now = Date.now()): number | undefine
   return created ? Math.max(0, Math.floor((now - created.getTime()) / DAY_MS)) : undefined
 }
 
-/** The user name (and account) of an IAM user ARN; undefined for other principals. */
-export function userFromArn(arn: string | undefined): {user: string; accountId: string; partition: string} | undefined {
-  const m = /^arn:(aws[a-z-]*):iam::(\d{12}):user\/(?:.*\/)?([^/]+)$/.exec(arn ?? '')
-  return m ? {partition: m[1], accountId: m[2], user: m[3]} : undefined
-}
-
 function credsCtx(opts: {region: string; endpoint?: string}, credentials: StaticCredentials): AwsContext {
   return createAwsContext({region: opts.region, endpoint: opts.endpoint, credentials})
 }
@@ -220,22 +212,22 @@ interface RunState {
   waited: number
 }
 
+/** An IAM call by `actor`, its error translated; a fresh actor's propagation errors are retried (withBackoff) up to `waitMs`. */
 async function actorCall<T>(state: RunState, actor: Actor, action: string, resource: string | undefined, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + state.waitMs
-  let delay = Math.max(50, state.pollMs)
-  for (;;) {
-    try {
-      return await awsCall({action, resource, principal: actor.label}, fn)
-    } catch (error) {
-      if (!actor.fresh || !isPropagationError(error) || Date.now() >= deadline) throw error
-      const d = Math.min(delay, Math.max(0, deadline - Date.now()))
-      state.logger.info(`IAM does not accept the new key yet (${awsCode((error as {cause?: unknown}).cause) ?? awsCode(error)}); retrying in ${formatDuration(d)}`)
+  const call = () => awsCall({action, resource, principal: actor.label}, fn)
+  if (!actor.fresh) return call()
+  return withBackoff(call, {
+    maxMs: state.waitMs,
+    baseMs: Math.max(50, state.pollMs),
+    retryIf: isPropagationError,
+    onRetry: (error, _attempt, delay) =>
+      state.logger.info(`IAM does not accept the new key yet (${awsCode((error as {cause?: unknown}).cause) ?? awsCode(error)}); retrying in ${formatDuration(delay)}`),
+    sleep: async (ms) => {
       const t = Date.now()
-      await sleep(d)
+      await sleep(ms)
       state.waited += Date.now() - t
-      delay = Math.min(delay * 2, 5000)
-    }
-  }
+    },
+  })
 }
 
 async function listUserKeys(state: RunState, actor: Actor, user: string, arn?: string): Promise<IamKey[]> {
@@ -297,6 +289,10 @@ function profilesWithKeyIn(doc: IniDocument, keyId: string): string[] {
   return sectionNames(doc).filter((n) => sectionEntries(doc, n)?.aws_access_key_id === keyId)
 }
 
+/**
+ * A best-effort read (for a warning, or to see whether psb's own write is still in place):
+ * unlike readSharedFile, an unreadable file is no error here, the caller falls back.
+ */
 function readTextIfExists(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8')
@@ -312,7 +308,7 @@ function fail(message: string, opts: {hint?: string; code: string; cause?: unkno
 // ---------------------------------------------------------------------------------------
 // Proving a key works
 
-export interface ProveOptions {
+interface ProveOptions {
   /** The IAM user the key must belong to. */
   user?: string
   bucket?: string
@@ -324,7 +320,7 @@ export interface ProveOptions {
   oldCtx?: AwsContext
 }
 
-export interface ProveResult {
+interface ProveResult {
   waitedMs: number
   calls: number
   bucketChecked: boolean
@@ -334,10 +330,10 @@ export interface ProveResult {
 /**
  * Several consecutive successful calls with the key (STS GetCallerIdentity, and
  * ListObjectsV2 on the state bucket when known). IAM propagates a new key in seconds to
- * ~15 s, and one success does not prove it: a failure resets the count. Propagation errors
- * are retried with backoff until `waitMs`; any other error fails at once.
+ * ~15 s, and one success does not prove it: a failure starts the count again. Propagation
+ * errors are retried with backoff (withBackoff) until `waitMs`; any other error fails at once.
  */
-export async function proveKeyWorks(ctx: AwsContext, opts: ProveOptions, logger: Logger = silentLogger): Promise<ProveResult> {
+async function proveKeyWorks(ctx: AwsContext, opts: ProveOptions, logger: Logger = silentLogger): Promise<ProveResult> {
   const warnings: string[] = []
   // Load the SDK modules and clients first: that is psb's own time, not waiting for IAM.
   const {GetCallerIdentityCommand} = await stsModule()
@@ -348,81 +344,81 @@ export async function proveKeyWorks(ctx: AwsContext, opts: ProveOptions, logger:
     await opts.oldCtx?.s3()
   }
   const start = Date.now()
-  const deadline = start + opts.waitMs
   let bucket = opts.bucket
-  const listPrefix = `${opts.prefix ? opts.prefix.replace(/^\/+|\/+$/g, '') + '/' : ''}.pulumi/`
-  let successes = 0
+  const listPrefix = `${prefixBase(opts.prefix)}.pulumi/`
   let calls = 0
-  let failures = 0
-  let lastError: unknown
-  const retryable = new WeakSet<object>()
+  /** The call that failed last, to name it in the error. */
+  let failedCall = 'sts' as 'sts' | 's3'
+  // Access denied to the new key only (or, for a first key, at all) may be IAM still
+  // propagating the user's policy: retried like the propagation errors.
+  const deniedToNewKeyOnly = new WeakSet<object>()
+  const retryIf = (error: unknown) => !isPsbError(error) && (isPropagationError(error) || deniedToNewKeyOnly.has(error as object))
   const s3List = async (c: AwsContext) => {
     const s3 = await c.s3()
     return s3.send(new ListObjectsV2Command!({Bucket: bucket!, Prefix: listPrefix, MaxKeys: 1}))
   }
-  while (successes < opts.successes) {
+  const round = async () => {
+    calls++
+    failedCall = 'sts'
+    const who = await sts.send(new GetCallerIdentityCommand({}))
+    if (opts.user && userNameOfArn(who.Arn ?? '') !== opts.user) {
+      throw fail(`The new key belongs to ${who.Arn}, not to the IAM user ${opts.user}.`, {code: 'KeyOwnerMismatch'})
+    }
+    if (!bucket) return
+    calls++
+    failedCall = 's3'
     try {
-      calls++
-      const who = await sts.send(new GetCallerIdentityCommand({}))
-      if (opts.user && userFromArn(who.Arn)?.user !== opts.user) {
-        throw fail(`The new key belongs to ${who.Arn}, not to the IAM user ${opts.user}.`, {code: 'KeyOwnerMismatch'})
-      }
-      if (bucket) {
-        calls++
-        try {
-          await s3List(ctx)
-        } catch (error) {
-          if (isPropagationError(error)) throw error
-          // Not a credentials error. With the old key at hand: does it get the same answer?
-          // Then the check does not apply here (wrong region, no such bucket, a policy
-          // without ListBucket) and is skipped. Access denied to the new key only (or, for a
-          // first key, at all) may be IAM still propagating the user's policy: retried.
-          const code = awsCode(error)
-          const oldCode = opts.oldCtx
-            ? await s3List(opts.oldCtx).then(
-                () => 'ok',
-                (e: unknown) => awsCode(e) ?? 'Error',
-              )
-            : undefined
-          if (oldCode === code) {
-            warnings.push(`Skipped the state-bucket check: listing s3://${bucket}/${listPrefix} answers ${code} for the old key too.`)
-            bucket = undefined
-          } else {
-            if (isAccessDenied(error)) retryable.add(error as object)
-            throw error
-          }
-        }
-      }
-      successes++
-      lastError = undefined
-      if (successes < opts.successes) await sleep(opts.pollMs)
+      await s3List(ctx)
     } catch (error) {
-      if (isPsbError(error)) throw error
-      if (!isPropagationError(error) && !retryable.has(error as object)) {
-        throw translateAwsError(error, {action: bucket ? `s3:ListBucket (listing s3://${bucket}/${listPrefix} with the new key)` : 'sts:GetCallerIdentity', resource: bucket ? `arn:aws:s3:::${bucket}` : undefined})
+      if (isPropagationError(error)) throw error
+      // Not a credentials error. With the old key at hand: does it get the same answer?
+      // Then the check does not apply here (wrong region, no such bucket, a policy
+      // without ListBucket) and is skipped.
+      const code = awsCode(error)
+      const oldCode = opts.oldCtx
+        ? await s3List(opts.oldCtx).then(
+            () => 'ok',
+            (e: unknown) => awsCode(e) ?? 'Error',
+          )
+        : undefined
+      if (oldCode !== code) {
+        if (isAccessDenied(error)) deniedToNewKeyOnly.add(error as object)
+        throw error
       }
-      lastError = error
-      successes = 0
-      failures++
-      const left = deadline - Date.now()
-      if (left <= 0) break
-      const delay = Math.min(Math.max(50, opts.pollMs) * 2 ** Math.min(failures - 1, 6), 5000, left)
-      logger.info(`The new key is not accepted everywhere yet (${awsCode(error)}); checking again in ${formatDuration(delay)}.`)
-      await sleep(delay)
+      warnings.push(`Skipped the state-bucket check: listing s3://${bucket}/${listPrefix} answers ${code} for the old key too.`)
+      bucket = undefined
     }
   }
-  if (successes < opts.successes) {
-    if (lastError && isAccessDenied(lastError) && bucket) {
-      throw translateAwsError(lastError, {action: 's3:ListBucket', resource: `arn:aws:s3:::${bucket}`, principal: 'the new key'})
+  // `successes` rounds in a row, `pollMs` apart: a failure retries the whole series.
+  const series = async () => {
+    for (let i = 0; i < opts.successes; i++) {
+      if (i > 0) await sleep(opts.pollMs)
+      await round()
     }
-    throw fail(
-      `The new key did not work within ${formatDuration(opts.waitMs)} (last answer: ${awsCode(lastError) ?? 'unknown'}).`,
-      {
-        code: 'NewKeyNotAccepted',
-        cause: lastError,
-        hint: 'IAM usually accepts a new key within 15 s. Try again with a longer --wait (e.g. --wait 2m); check that nothing denies the user (SCP, permissions boundary).',
-      },
-    )
+  }
+  try {
+    await withBackoff(series, {
+      maxMs: opts.waitMs,
+      baseMs: Math.max(50, opts.pollMs),
+      retryIf,
+      onRetry: (error, _attempt, delay) => logger.info(`The new key is not accepted everywhere yet (${awsCode(error)}); checking again in ${formatDuration(delay)}.`),
+    })
+  } catch (error) {
+    if (isPsbError(error)) throw error
+    if (!retryIf(error)) {
+      throw failedCall === 's3'
+        ? translateAwsError(error, {action: `s3:ListBucket (listing s3://${bucket}/${listPrefix} with the new key)`, resource: `arn:aws:s3:::${bucket}`})
+        : translateAwsError(error, {action: 'sts:GetCallerIdentity', principal: 'the new key'})
+    }
+    // Still not accepted when the time was up.
+    if (isAccessDenied(error) && bucket) {
+      throw translateAwsError(error, {action: 's3:ListBucket', resource: `arn:aws:s3:::${bucket}`, principal: 'the new key'})
+    }
+    throw fail(`The new key did not work within ${formatDuration(opts.waitMs)} (last answer: ${awsCode(error) ?? 'unknown'}).`, {
+      code: 'NewKeyNotAccepted',
+      cause: error,
+      hint: 'IAM usually accepts a new key within 15 s. Try again with a longer --wait (e.g. --wait 2m); check that nothing denies the user (SCP, permissions boundary).',
+    })
   }
   return {waitedMs: Date.now() - start, calls, bucketChecked: Boolean(bucket), warnings}
 }
@@ -455,15 +451,14 @@ async function recoverEntry(state: RunState, entry: JournalEntry): Promise<Recov
   const holdersOfNew = entry.newKeyId ? profilesHoldingKey(entry.newKeyId, state.env) : []
   const holdersOfOld = entry.oldKeyId ? profilesHoldingKey(entry.oldKeyId, state.env) : []
   const where = `the interrupted ${entry.kind === 'rotate' ? 'rotation' : 'first-key creation'} of profile "${entry.profile}" (user ${entry.user}, started ${entry.startedAt})`
+  // readProfileCredentials registers the secrets it reads.
+  const newCreds = holdersOfNew.length > 0 ? readProfileCredentials(holdersOfNew[0], state.env) : undefined
+  const newCtx = newCreds && credsCtx(state, newCreds)
   let actor: Actor | undefined
   if (state.admin) actor = {ctx: state.admin, label: 'the administrator profile', fresh: false}
-  else if (holdersOfNew.length > 0) {
-    const c = readProfileCredentials(holdersOfNew[0], state.env)!
-    registerSecret(c.secretAccessKey)
-    actor = {ctx: credsCtx(state, c), label: `profile ${holdersOfNew[0]} (new key)`, fresh: true}
-  } else if (holdersOfOld.length > 0) {
+  else if (newCtx) actor = {ctx: newCtx, label: `profile ${holdersOfNew[0]} (new key)`, fresh: true}
+  else if (holdersOfOld.length > 0) {
     const c = readProfileCredentials(holdersOfOld[0], state.env)!
-    registerSecret(c.secretAccessKey)
     actor = {ctx: credsCtx(state, c), label: `profile ${holdersOfOld[0]}`, fresh: false}
   }
   if (!actor) {
@@ -475,11 +470,8 @@ async function recoverEntry(state: RunState, entry: JournalEntry): Promise<Recov
   const keys = await listUserKeys(state, actor, entry.user)
   const exists = (id?: string) => Boolean(id && keys.some((k) => k.id === id))
 
-  if (holdersOfNew.length > 0 && exists(entry.newKeyId)) {
+  if (newCtx && exists(entry.newKeyId)) {
     // Forward: the file holds the new key.
-    const newCreds = readProfileCredentials(holdersOfNew[0], state.env)!
-    registerSecret(newCreds.secretAccessKey)
-    const newCtx = credsCtx(state, newCreds)
     const proven = ['verified', 'deactivating', 'deactivated', 'deleting'].includes(entry.step)
     if (!proven) {
       const proof = await proveKeyWorks(newCtx, {user: entry.user, successes: state.successes, pollMs: state.pollMs, waitMs: state.waitMs}, state.logger)
@@ -585,17 +577,23 @@ function makeState(opts: Omit<RotateOptions, 'profile'>): RunState {
   }
 }
 
+/** Runs `fn` holding the rotation lock of the credentials file, with its journal (neither for a dry run). */
+async function underRotationLock<T>(state: RunState, dryRun: boolean | undefined, command: string, fn: () => Promise<T>): Promise<T> {
+  if (dryRun) return fn()
+  const lock = acquireRotationLock(state.credentialsFile, command)
+  try {
+    state.journal = new Journal(state.credentialsFile)
+    return await fn()
+  } finally {
+    lock.release()
+  }
+}
+
 /** Rotates the key of one profile. Throws a PsbError on failure (after rolling back). */
 export async function rotateKey(opts: RotateOptions): Promise<RotateResult> {
   validateCommon({...opts, profiles: [opts.profile]})
   const state = makeState(opts)
-  const lock = opts.dryRun ? undefined : acquireRotationLock(state.credentialsFile)
-  try {
-    state.journal = opts.dryRun ? undefined : new Journal(state.credentialsFile)
-    return await rotateOne(state, opts, opts.profile)
-  } finally {
-    lock?.release()
-  }
+  return underRotationLock(state, opts.dryRun, 'keys rotate', () => rotateOne(state, opts, opts.profile))
 }
 
 /**
@@ -607,9 +605,7 @@ export async function rotateKeys(opts: RotateManyOptions): Promise<RotateResult[
   const profiles = [...new Set(opts.profiles)]
   validateCommon({...opts, profiles})
   const state = makeState(opts)
-  const lock = opts.dryRun ? undefined : acquireRotationLock(state.credentialsFile)
-  try {
-    state.journal = opts.dryRun ? undefined : new Journal(state.credentialsFile)
+  return underRotationLock(state, opts.dryRun, 'keys rotate', async () => {
     const results: RotateResult[] = []
     for (const profile of profiles) {
       const t = Date.now()
@@ -627,9 +623,7 @@ export async function rotateKeys(opts: RotateManyOptions): Promise<RotateResult[
       }
     }
     return results
-  } finally {
-    lock?.release()
-  }
+  })
 }
 
 /** The exit code of a run from its results: a failure, else cleanup pending, else not due when nothing was due, else 0. */
@@ -669,7 +663,6 @@ async function rotateOne(state: RunState, opts: Omit<RotateOptions, 'profile'>, 
   }
 
   const creds = readProfileCredentials(profile, state.env)
-  if (creds) registerSecret(creds.secretAccessKey)
 
   if (completed) {
     res.user = completed.entry.user
@@ -737,21 +730,21 @@ async function rotateOne(state: RunState, opts: Omit<RotateOptions, 'profile'>, 
   let userArn: string | undefined
   if (!opts.admin || !user) {
     const who = await callerIdentity(state, self)
-    const parsed = userFromArn(who.arn)
+    const parsed = userNameOfArn(who.arn)
     if (!parsed) {
       throw fail(`The key of profile "${profile}" belongs to ${who.arn}, which is not an IAM user: only IAM user keys can be rotated.`, {
         code: 'NotAnIamUser',
         hint: 'Root keys should be deleted rather than rotated; role sessions have no long-term keys.',
       })
     }
-    if (user && user !== parsed.user) {
-      throw fail(`The key of profile "${profile}" belongs to the IAM user ${parsed.user}, not ${user}.`, {
+    if (user && user !== parsed) {
+      throw fail(`The key of profile "${profile}" belongs to the IAM user ${parsed}, not ${user}.`, {
         code: 'UserMismatch',
         exitCode: EXIT.USAGE,
         hint: `Drop --user, or pass the profile that holds ${user}'s key.`,
       })
     }
-    user = parsed.user
+    user = parsed
     userArn = who.arn
   }
   res.user = user
@@ -1046,15 +1039,11 @@ export async function ensureProfileKey(admin: AwsContext, opts: EnsureProfileKey
   // (STS, and the state bucket when known) is enough; `psb verify` then retries a
   // just-created key's propagation errors (VerifyOptions.newKeyGraceMs).
   const state = makeState({...opts, admin, successes: opts.successes ?? FIRST_KEY_SUCCESSES})
-  const lock: RotationLock | undefined = opts.dryRun ? undefined : acquireRotationLock(state.credentialsFile, 'first key')
-  try {
-    state.journal = opts.dryRun ? undefined : new Journal(state.credentialsFile)
+  return underRotationLock(state, opts.dryRun, 'first key', async () => {
     const t0 = Date.now()
     const r = await ensureKeyLocked(state, admin, opts)
     return {...r, timings: {totalMs: Date.now() - t0, propagationWaitMs: state.waited}}
-  } finally {
-    lock?.release()
-  }
+  })
 }
 
 async function ensureKeyLocked(
@@ -1075,7 +1064,6 @@ async function ensureKeyLocked(
   const creds = readProfileCredentials(profile, state.env)
   let replacing: string | undefined
   if (creds) {
-    registerSecret(creds.secretAccessKey)
     const mine = keys.find((k) => k.id === creds.accessKeyId)
     if (mine && mine.status === 'Active') {
       // Already set up: check that it works (it may be seconds old, from a previous run).
@@ -1119,7 +1107,6 @@ async function ensureKeyLocked(
       // Reuse the key another local profile holds: no second key, one rotation updates both.
       const source = readProfileCredentials(holders[0], state.env)
       if (source && !source.sessionToken) {
-        registerSecret(source.secretAccessKey)
         if (opts.dryRun) {
           changes.push({item: `profile ${profile}`, status: 'planned', detail: `copy ${user}'s key ${maskKeyId(k.id)} from profile ${holders[0]}`})
           return {status: 'planned', accessKeyId: k.id, changes, warnings, reusedFrom: holders[0]}
@@ -1293,13 +1280,12 @@ export async function listKeys(opts: ListKeysOptions): Promise<ListKeysResult> {
         hint: 'Pass a profile that holds a key, or --user <name> with --admin-profile <admin>.',
       })
     }
-    registerSecret(creds.secretAccessKey)
     const self: Actor = {ctx: credsCtx(state, creds), label: `profile ${opts.profile}`, fresh: false}
     const who = await callerIdentity(state, self)
-    const parsed = userFromArn(who.arn)
+    const parsed = userNameOfArn(who.arn)
     if (!parsed) throw fail(`The key of profile "${opts.profile}" belongs to ${who.arn}, which is not an IAM user.`, {code: 'NotAnIamUser'})
-    if (user && user !== parsed.user) throw fail(`The key of profile "${opts.profile}" belongs to ${parsed.user}, not ${user}.`, {code: 'UserMismatch', exitCode: EXIT.USAGE})
-    user = parsed.user
+    if (user && user !== parsed) throw fail(`The key of profile "${opts.profile}" belongs to ${parsed}, not ${user}.`, {code: 'UserMismatch', exitCode: EXIT.USAGE})
+    user = parsed
     userArn = who.arn
     actor ??= self
   }

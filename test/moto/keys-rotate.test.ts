@@ -11,8 +11,10 @@ import {useMoto, type Keys} from '../support/moto.js'
 import {runPsb, TempHome, type RunResult} from '../support/cli.js'
 import {addKey, assertNoSecrets, credentialsText, expectedAfterRotation, keyWorks, makeStateUser, userKeys, writeCredentials, iamClient} from '../support/keys-fixture.js'
 import {CreateUserCommand, CreateAccessKeyCommand} from '@aws-sdk/client-iam'
-import {ensureProfileKey} from '../../src/lib/keys.js'
+import {ensureProfileKey, rotateKey} from '../../src/lib/keys.js'
 import {createAwsContext} from '../../src/lib/aws.js'
+import {isPsbError, type PsbError} from '../../src/lib/errors.js'
+import {FaultProxy, awsError} from '../support/fault-proxy.js'
 
 describe('psb keys rotate / keys list (CLI against moto, IAM enforcement on)', () => {
   const moto = useMoto()
@@ -311,6 +313,52 @@ describe('psb keys rotate / keys list (CLI against moto, IAM enforcement on)', (
     }
     expect(calls()).to.deep.equal([])
     expect(readFileSync(home.credentialsFile, 'utf8')).to.equal(text)
+  })
+
+  it('keys list: bad input exits 2 before any AWS call; a key AWS rejects exits 1 naming the call', async () => {
+    const {text} = await setup()
+    for (const args of [['--profile', 'nosuch'], ['--profile', 'a]b']]) {
+      const r = await psb(['keys', 'list', ...args])
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2)
+      expect(r.stderr).to.match(/Error: /)
+    }
+    expect(calls()).to.deep.equal([])
+    writeFileSync(home.credentialsFile, text + '\n[dead]\naws_access_key_id = AKIADEADDEADDEADDEAD\naws_secret_access_key = deaddeaddeaddeaddeaddeaddeaddeaddeaddead\n')
+    secrets.push('deaddeaddeaddeaddeaddeaddeaddeaddeaddead')
+    const dead = await psb(['keys', 'list', '--profile', 'dead'])
+    expect(dead.code).to.equal(1)
+    expect(dead.stderr).to.match(/AWS rejected the credentials for sts:GetCallerIdentity \(InvalidClientTokenId\)/)
+    expect(dead.stderr).to.match(/Hint: Check the access key of the profile psb acts with \(profile dead\)/)
+  })
+
+  it('a non-credential STS error while proving the new key names sts:GetCallerIdentity, and the rotation is rolled back', async () => {
+    const {u, text} = await setup()
+    // An account where STS is not enabled in the region: every STS call fails, the old key's too.
+    const proxy = new FaultProxy(moto.endpoint)
+    proxy.rules.push((req) => (req.service === 'sts' ? awsError('sts', 403, 'RegionDisabledException', 'STS is not activated in this region for account:123456789012.') : undefined))
+    await proxy.start()
+    try {
+      const env = {HOME: home.dir, AWS_SHARED_CREDENTIALS_FILE: home.credentialsFile, AWS_CONFIG_FILE: home.configFile}
+      const admin = createAwsContext({region: 'us-east-1', endpoint: proxy.endpoint, credentials: moto.admin})
+      const e = await rotateKey({profile: 'pulumi', user: 'pulumi', admin, region: 'us-east-1', endpoint: proxy.endpoint, env, pollMs: 20, waitMs: 5000}).then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+      expect(isPsbError(e), String(e)).to.equal(true)
+      const err = e as PsbError
+      outputs.push(err.message, err.hint ?? '')
+      expect(err.exitCode).to.equal(1)
+      expect(err.message).to.match(/failed while proving the new key works: sts:GetCallerIdentity failed \(RegionDisabledException\)/)
+      expect(err.message).to.not.match(/s3:ListBucket/)
+      expect(err.message).to.match(/restored from its backup, the new key AKIA…\w{4} is deleted/)
+      // Not a propagation error: one STS call, no retries.
+      expect(proxy.calls.filter((c) => c.service === 'sts')).to.have.length(1)
+    } finally {
+      await proxy.stop()
+    }
+    expect(readFileSync(home.credentialsFile, 'utf8')).to.equal(text)
+    expect(await userKeys(moto.endpoint, moto.admin, 'pulumi')).to.deep.equal([{id: u.key.accessKeyId, status: 'Active'}])
+    expect(existsSync(`${home.credentialsFile}.psb-rotation.json`)).to.equal(false)
   })
 
   it('keys list: masked ids, status, age, holders; last use with an administrator; --json', async () => {

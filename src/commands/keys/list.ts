@@ -1,4 +1,3 @@
-import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import * as shared from '../../cli/flags.js'
 import {out, table} from '../../cli/style.js'
@@ -7,6 +6,7 @@ import {resolveRegion} from '../../lib/aws-config.js'
 import {listKeys, type ListKeysResult} from '../../lib/keys.js'
 import {maskKeyId} from '../../lib/redact.js'
 import type {Logger} from '../../lib/types.js'
+import {keysAdminProfile} from './rotate.js'
 
 /** The --json document: key ids masked. */
 export function listRecord(r: ListKeysResult): Record<string, unknown> {
@@ -37,11 +37,7 @@ Exit codes: 0 listed; 1 an AWS call failed; 2 bad input.`
     profile: shared.profile,
     user: shared.user,
     ...shared.awsFlags,
-    'admin-profile': Flags.string({
-      description:
-        'Act as this administrator profile (with --user) instead of the profile\'s own key, e.g. for a user that may not manage its own keys. Default: the profile\'s own key.',
-      helpValue: '<profile>',
-    }),
+    'admin-profile': keysAdminProfile,
   }
 
   async run(): Promise<Record<string, unknown>> {

@@ -11,6 +11,13 @@ import {maskKeyId} from '../../lib/redact.js'
 import type {Logger} from '../../lib/types.js'
 import {normalizePrefix} from '../../lib/policy.js'
 
+/** --admin-profile of the keys commands: they act with the profile's own key unless it is given. */
+export const keysAdminProfile = Flags.string({
+  description:
+    'Act as this administrator profile (with --user) instead of the profile\'s own key, e.g. for a user that may not manage its own keys. Default: the profile\'s own key.',
+  helpValue: '<profile>',
+})
+
 /** The parsed flags `rotateOptionsFromFlags` reads. */
 export interface RotateFlags {
   profile?: string[]
@@ -148,11 +155,7 @@ Exit codes: 0 rotated (or the first key created, or a dry run), and also not due
     prefix: shared.prefix,
     'dry-run': shared.dryRun,
     ...shared.awsFlags,
-    'admin-profile': Flags.string({
-      description:
-        'Act as this administrator profile (with --user) instead of the profile\'s own key, e.g. for a user that may not manage its own keys. Default: the profile\'s own key.',
-      helpValue: '<profile>',
-    }),
+    'admin-profile': keysAdminProfile,
   }
 
   async run(): Promise<{results: Record<string, unknown>[]; exitCode: number}> {
