@@ -22,8 +22,9 @@ import {login, type LoginOptions, type LoginResult} from '../lib/login.js'
 import {pulumiVersion} from '../lib/pulumi.js'
 import {maskKeyId, redact} from '../lib/redact.js'
 import type {Change, Logger} from '../lib/types.js'
-import {ensureUser, type UserOptions, type UserResult} from '../lib/user.js'
+import {ensureUser, isAwsManagedKmsKey, type UserOptions, type UserResult} from '../lib/user.js'
 import {VERIFY_FAILED_EXIT, verifyBackend, type VerifyOptions, type VerifyResult} from '../lib/verify.js'
+import {summarizeChecks} from './checks.js'
 
 export type StepId = 'bucket' | 'user' | 'key' | 'login' | 'verify'
 export const STEP_IDS: StepId[] = ['bucket', 'user', 'key', 'login', 'verify']
@@ -64,7 +65,7 @@ export interface InitContext {
   steps: Partial<Record<StepId, StepReport>>
   /**
    * `pulumi version`, started with the list so that it runs beside the bucket and user steps;
-   * the login step waits for it (undefined: not installed, or it failed, and login asks again).
+   * the login step waits for it (undefined: not installed; a failed run fails the login step).
    */
   pulumiVersion?: Promise<string | undefined>
   /** The first error, as thrown by the core (a PsbError keeps its code, hint and exit code). */
@@ -102,7 +103,7 @@ function collect(into: string[]): Logger {
 /** The bucket ended up with a customer KMS key that the user's policy does not grant. */
 export function needsKmsCatchUp(ctx: InitContext): boolean {
   const enc = ctx.bucket?.encryption
-  if (!ctx.user || !enc || enc.algorithm !== 'aws:kms' || !enc.kmsKeyId || /(^|:)alias\/aws\//.test(enc.kmsKeyId)) return false
+  if (!ctx.user || !enc || enc.algorithm !== 'aws:kms' || !enc.kmsKeyId || isAwsManagedKmsKey(enc.kmsKeyId)) return false
   return ctx.user.kmsKeyArn === undefined
 }
 
@@ -210,7 +211,7 @@ export function initTasks(plan: InitPlan): ListrTask<InitContext>[] {
         : r.changes.some((c) => c.status !== 'unchanged')
           ? 'updated'
           : 'unchanged'
-      const where = `s3://${plan.bucket.bucket}${plan.login!.prefix ? `/${plan.login!.prefix.replace(/^\/+|\/+$/g, '')}` : ''}`
+      const where = `s3://${plan.bucket.bucket}${plan.login!.prefix ? `/${plan.login!.prefix}` : ''}`
       const summary = `${status === 'unchanged' ? 'unchanged' : dry ? 'planned' : 'logged in'} (${where}${r.pulumiVersion ? `, Pulumi ${r.pulumiVersion}` : ''})`
       ctx.steps.login = {status, summary, changes: r.changes, warnings: r.warnings ?? warnings}
       out(changeLines(r.changes))
@@ -233,9 +234,9 @@ export function initTasks(plan: InitPlan): ListrTask<InitContext>[] {
         newKeyGraceMs: ctx.key?.status === 'created' ? NEW_KEY_GRACE_MS : 0,
       })
       ctx.verify = r
-      const n = (s: string) => r.checks.filter((c) => c.status === s).length
-      const status = n('fail') > 0 ? 'fail' : n('warn') > 0 ? 'warn' : 'pass'
-      const summary = `${r.checks.length} checks: ${n('pass')} passed, ${n('warn')} warning${n('warn') === 1 ? '' : 's'}, ${n('fail')} failed`
+      const has = (s: string) => r.checks.some((c) => c.status === s)
+      const status = has('fail') ? 'fail' : has('warn') ? 'warn' : 'pass'
+      const summary = summarizeChecks(r.checks)
       ctx.steps.verify = {status, summary, changes: [], warnings: []}
       out(
         r.checks
@@ -301,7 +302,12 @@ export interface RunInitOptions {
 /** Runs the task list. Never throws: the first error is in ctx.error (and ctx.failedStep). */
 export async function runInit(plan: InitPlan, opts: RunInitOptions): Promise<InitContext> {
   const ctx: InitContext = {steps: {}}
-  if (plan.login && plan.login.pulumiVersion === undefined) ctx.pulumiVersion = pulumiVersion({env: plan.env}).catch(() => undefined)
+  if (plan.login && plan.login.pulumiVersion === undefined) {
+    ctx.pulumiVersion = pulumiVersion({env: plan.env})
+    // A failure is the login step's to report, with no second `pulumi version` run (and nobody's
+    // when an earlier step stops the list first).
+    ctx.pulumiVersion.catch(() => undefined)
+  }
   const stderrLogger = new ListrLogger({useIcons: false, toStderr: Object.values(ListrLogLevels)})
   const list = new Listr<InitContext, 'default' | 'simple', 'simple'>(initTasks(plan), {
     ctx,

@@ -19,6 +19,7 @@ import {bucketFlags, bucketOptionsFromFlags} from './bucket/create.js'
 import KeysRotate from './keys/rotate.js'
 import {loginOptionsFromFlags} from './login.js'
 import UserCreate, {userOptionsFromFlags} from './user/create.js'
+import {verifyOptionsFromFlags} from './verify.js'
 
 const STEP_NAMES: Record<StepId, string> = {bucket: 'Bucket', user: 'IAM user', key: 'Access key', login: 'Pulumi login', verify: 'Verify'}
 
@@ -150,7 +151,7 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
       user: userOpts,
       key: {user, profile, region, endpoint, bucket, prefix, dryRun, waitMs, env},
       login: loginOpts,
-      verify: flags.verify && !dryRun ? {profile, bucket, prefix, region, endpoint, env, pulumi: flags.login} : undefined,
+      verify: flags.verify && !dryRun ? verifyOptionsFromFlags({profile, bucket, prefix, region, endpoint, pulumi: flags.login}, env) : undefined,
       dryRun,
       env,
     }

@@ -4,11 +4,12 @@ import * as shared from '../cli/flags.js'
 import {renderChecks} from '../cli/checks.js'
 import {createAwsContext, validateEndpoint, type AwsContext} from '../lib/aws.js'
 import {requireRegion} from '../lib/aws-config.js'
+import {parseBackendUrl} from '../lib/backend-url.js'
 import {badInput} from '../lib/errors.js'
 import {validateBucketName} from '../lib/bucket-name.js'
 import {normalizePrefix} from '../lib/policy.js'
 import {currentPulumiLogin} from '../lib/pulumi.js'
-import {VERIFY_FAILED_EXIT, parseBackendUrl, verifyBackend, type VerifyOptions} from '../lib/verify.js'
+import {VERIFY_FAILED_EXIT, prefixBase, verifyBackend, type VerifyOptions} from '../lib/verify.js'
 
 export default class Verify extends BaseCommand {
   static override summary = 'Prove that a Pulumi state backend works, with the profile Pulumi uses'
@@ -53,7 +54,7 @@ Exit codes: 0 nothing failed (warnings allowed); 1 psb itself could not run; 2 b
     if (flags['admin-profile']) admin = createAwsContext({region: opts.region, endpoint: opts.endpoint, profile: flags['admin-profile']})
     const r = await verifyBackend({...opts, admin, logger: {warn: (m) => this.note(m), info: () => {}}})
     if (!this.jsonEnabled()) {
-      this.say(`psb verify: profile ${opts.profile}, s3://${opts.bucket}/${opts.prefix ? opts.prefix.replace(/^\/+|\/+$/g, '') + '/' : ''} (${opts.region})`)
+      this.say(`psb verify: profile ${opts.profile}, s3://${opts.bucket}/${prefixBase(opts.prefix)} (${opts.region})`)
       this.say(renderChecks(r.checks))
     }
     if (!r.ok) process.exitCode = VERIFY_FAILED_EXIT

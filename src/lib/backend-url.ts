@@ -183,6 +183,38 @@ export function buildBackendUrl(opts: BackendUrlOptions): string {
   return planBackendUrl(opts).url
 }
 
+/**
+ * The bucket, prefix and parameters of an `s3://` URL, for comparing URLs by meaning: the
+ * SDK v1 spellings (`s3ForcePathStyle`, `disableSSL`) read as their v2 names.
+ */
+export function parseBackendUrl(url: string): {bucket: string; prefix: string; params: Map<string, string>} | undefined {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    return undefined
+  }
+  if (u.protocol !== 's3:') return undefined
+  const params = new Map<string, string>()
+  for (const [k, v] of u.searchParams) params.set(k === 's3ForcePathStyle' ? 'use_path_style' : k === 'disableSSL' ? 'disable_https' : k, v)
+  return {bucket: u.hostname, prefix: decodeURIComponent(u.pathname).replace(/^\/+|\/+$/g, ''), params}
+}
+
+/** 'same' | 'params' (same bucket and prefix, other parameters) | 'other'. */
+export function compareBackendUrls(a: string, b: string): 'same' | 'params' | 'other' {
+  if (a === b) return 'same'
+  const pa = parseBackendUrl(a)
+  const pb = parseBackendUrl(b)
+  if (!pa || !pb || pa.bucket !== pb.bucket || pa.prefix !== pb.prefix) return 'other'
+  const keys = new Set([...pa.params.keys(), ...pb.params.keys()])
+  for (const k of keys) {
+    const va = (pa.params.get(k) ?? '').toLowerCase()
+    const vb = (pb.params.get(k) ?? '').toLowerCase()
+    if (va !== vb) return 'params'
+  }
+  return 'same'
+}
+
 /** `s` quoted for a POSIX shell (single quotes). */
 export function shellQuote(s: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s

@@ -5,7 +5,7 @@
  */
 import type {Env} from './aws-config.js'
 import {listProfiles} from './aws-config.js'
-import {planBackendUrl, shellQuote, type BackendUrlOptions, type BackendUrlPlan, type UrlDialect} from './backend-url.js'
+import {compareBackendUrls, planBackendUrl, shellQuote, type BackendUrlOptions, type BackendUrlPlan, type UrlDialect} from './backend-url.js'
 import {PsbError} from './errors.js'
 import {INSTALL_HINT, currentPulumiLogin, findPulumi, notFoundError, parseWhoami, pulumiCredentialsFile, pulumiFailed, pulumiVersion, runPulumi} from './pulumi.js'
 import {readProjectBackend, setProjectBackend} from './pulumi-project.js'
@@ -78,7 +78,7 @@ function loginEnv(env: Env, extra: Record<string, string>): Env {
 
 function warnAboutOverrides(env: Env, url: string, cwd: string, projectMode: boolean, logger: Logger): void {
   const override = env.PULUMI_BACKEND_URL
-  if (override && override !== url) {
+  if (override && compareBackendUrls(override, url) !== 'same') {
     logger.warn(
       `PULUMI_BACKEND_URL is set to "${override}", and it overrides ${projectMode ? 'Pulumi.yaml and ' : ''}the login: Pulumi will keep using it. ` +
         `Unset it (unset PULUMI_BACKEND_URL) or set it to the new URL.`,
@@ -86,7 +86,7 @@ function warnAboutOverrides(env: Env, url: string, cwd: string, projectMode: boo
   }
   if (!projectMode) {
     const projectUrl = readProjectBackend(cwd)
-    if (projectUrl && projectUrl !== url) {
+    if (projectUrl && compareBackendUrls(projectUrl, url) !== 'same') {
       logger.warn(`The Pulumi.yaml in ${cwd} sets backend.url to "${projectUrl}", which overrides the login inside that project. Use --project ${cwd} to change it.`)
     }
   }

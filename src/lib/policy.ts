@@ -115,13 +115,17 @@ export function normalizePrefix(prefix: string | undefined): string | undefined 
   return p
 }
 
-/** Checks that a bucket name is safe to put in a policy ARN (no wildcards, no slashes). */
-function checkBucketForPolicy(bucket: string): void {
+/** Checks that a bucket name is safe to put in a policy ARN (no wildcards, no slashes). Exit 2. */
+export function checkBucketForPolicy(bucket: string): void {
   // Loose on purpose (legacy us-east-1 names allow capitals and "_"); the bucket
   // command applies the full naming rules. What matters here: nothing IAM would read
   // as a wildcard, a variable or a path.
   if (!/^[A-Za-z0-9._-]{1,255}$/.test(bucket)) {
-    throw badInput(`"${bucket}" is not a valid S3 bucket name.`, 'Bucket names are 3-63 characters of lowercase letters, digits, "." and "-".', 'BucketNameInvalid')
+    throw badInput(
+      `"${bucket}" is not a bucket name psb can put in a policy: only letters, digits, ".", "-" and "_" are allowed.`,
+      'Give the name of the state bucket, e.g. --bucket acme-pulumi-state.',
+      'BucketNameInvalid',
+    )
   }
 }
 

@@ -10,12 +10,14 @@
 import type {User} from '@aws-sdk/client-iam'
 import type {AwsContext} from './aws.js'
 import {awsCall, awsCode, httpStatus, isNotFound, responseHeader, translateAwsError, withBackoff} from './aws-errors.js'
+import {MANAGED_BY_KEY as MANAGED_BY_TAG, MANAGED_BY_VALUE, validateKmsKey} from './bucket.js'
 import {bucketNameProblem} from './bucket-name.js'
 import {badInput, PsbError, EXIT} from './errors.js'
 import {
   STATE_POLICY_NAME,
   broadPolicyWarning,
   buildStatePolicy,
+  checkBucketForPolicy,
   normalizePrefix,
   parseArn,
   parsePolicyDocument,
@@ -27,9 +29,7 @@ import {collectingLogger, silentLogger, type Change, type Logger} from './types.
 
 export {STATE_POLICY_NAME} from './policy.js'
 
-/** The tags psb puts on the user. */
-export const MANAGED_BY_TAG = 'managed-by'
-export const MANAGED_BY_VALUE = 'psb'
+/** The tags psb puts on the user (besides managed-by=psb, shared with the bucket). */
 export const BUCKET_TAG = 'psb-bucket'
 /** Set when a prefix is given, so that `keys rotate` / `verify` can test the right place. */
 export const PREFIX_TAG = 'psb-prefix'
@@ -137,30 +137,17 @@ export function validateUserOptions(opts: UserOptions, {bucketNameRules = true}:
   if (opts.path !== undefined) validateIamPath(opts.path)
   if (!opts.bucket) throw badInput('No bucket given.', 'Pass --bucket <name>: the S3 bucket that holds Pulumi state.', 'BucketMissing')
   const problem = bucketNameRules ? bucketNameProblem(opts.bucket) : undefined
-  if (!bucketNameRules && !/^[A-Za-z0-9._-]{1,255}$/.test(opts.bucket)) {
-    throw badInput(`"${opts.bucket}" is not a bucket name psb can put in a policy: only letters, digits, ".", "-" and "_" are allowed.`, 'Give the name of the state bucket, e.g. --bucket acme-pulumi-state.', 'BucketNameInvalid')
-  }
+  if (!bucketNameRules) checkBucketForPolicy(opts.bucket)
   if (problem) {
     throw badInput(`"${opts.bucket}" is not a valid S3 bucket name: it ${problem.rule.rule} (${problem.detail}).`, 'Give the name of the state bucket, e.g. --bucket acme-pulumi-state.', 'BucketNameInvalid')
   }
   normalizePrefix(opts.prefix)
   if (opts.expectAccountId !== undefined && !/^\d{12}$/.test(opts.expectAccountId)) {
-    throw badInput(`The account id "${opts.expectAccountId}" is not 12 digits.`, 'Give the account id as 12 digits, e.g. --account-id 123456789012.', 'AccountIdInvalid')
+    throw badInput(`--account-id "${opts.expectAccountId}" is not a 12-digit AWS account id.`, 'Give the account id as 12 digits, e.g. --account-id 123456789012.', 'AccountIdInvalid')
   }
   if (opts.permissionsBoundary !== undefined) validatePolicyArn(opts.permissionsBoundary, '--permissions-boundary')
   for (const arn of opts.attachPolicies ?? []) validatePolicyArn(arn)
   if (opts.kmsKeyArn !== undefined && opts.kmsKeyArn !== '') validateKmsKey(opts.kmsKeyArn)
-}
-
-/** A KMS key reference: key ARN, alias ARN, key id or alias name. Exit 2. */
-export function validateKmsKey(key: string): void {
-  const ok =
-    /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key\/[A-Za-z0-9-]+|alias\/[\w/-]+)$/.test(key) ||
-    /^(mrk-)?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$|^mrk-[0-9a-f]{32}$/.test(key) ||
-    /^alias\/[\w/-]+$/.test(key)
-  if (!ok) {
-    throw badInput(`"${key}" is not a KMS key id, key ARN or alias.`, 'Give the key as arn:aws:kms:<region>:<account>:key/<key-id>, a key id, or alias/<name>.', 'KmsKeyInvalid')
-  }
 }
 
 /** True for the AWS-managed S3 key (`aws/s3`), which needs no grant in the user's policy. */
@@ -475,13 +462,14 @@ export async function ensureUser(ctx: AwsContext, opts: UserOptions): Promise<Us
   }
 }
 
+/** Stands for the account id in a policy printed with no way to learn it (no credentials, no --account-id). */
+export const ACCOUNT_ID_PLACEHOLDER = 'ACCOUNT_ID'
+
 /**
  * The policy `ensureUser` would put on the user, for `--print-policy`. With `accountId`
  * no AWS call is made (and the bucket's encryption is not read: pass kmsKeyArn); without
  * it the account comes from sts:GetCallerIdentity and the key from the bucket.
  */
-/** Stands for the account id in a policy printed with no way to learn it (no credentials, no --account-id). */
-export const ACCOUNT_ID_PLACEHOLDER = 'ACCOUNT_ID'
 
 export async function previewStatePolicy(
   ctx: AwsContext | undefined,

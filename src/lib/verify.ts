@@ -14,7 +14,8 @@ import {existsSync, statSync} from 'node:fs'
 import {createAwsContext, type AwsContext, type StaticCredentials} from './aws.js'
 import {credentialsFilePath, type Env} from './aws-config.js'
 import {awsCode, httpStatus, isAccessDenied, isBadCredentials, responseHeader, translateAwsError, withBackoff} from './aws-errors.js'
-import {buildBackendUrl} from './backend-url.js'
+import {buildBackendUrl, compareBackendUrls} from './backend-url.js'
+import {bucketArn as arnOfBucket, isUnsupported} from './bucket.js'
 import {readProfileCredentials} from './credentials.js'
 import {messageOf} from './errors.js'
 import {parseWhoami, pulumiVersion, runPulumi} from './pulumi.js'
@@ -22,9 +23,9 @@ import {maskKeyId, registerSecret} from './redact.js'
 import {silentLogger, type Logger} from './types.js'
 import {
   allowsEverything,
-  compareBackendUrls,
   hasTlsOnlyStatement,
   isAdministratorAccess,
+  noncurrentExpiryDays,
   parsePolicy,
   prefixBase,
   regionOfLocation,
@@ -110,8 +111,6 @@ export const CHECK_IDS = [
   'pulumi-backend-env',
 ] as const
 
-const NOT_SUPPORTED = new Set(['NotImplemented', 'MethodNotAllowed', 'UnsupportedOperation', 'XNotImplemented'])
-
 type Read<T> = {value: T; by: 'profile' | 'admin'} | {error: unknown}
 
 /** One read with the profile, retried with the admin context when the profile is denied. */
@@ -140,7 +139,7 @@ export async function verifyBackend(opts: VerifyOptions): Promise<VerifyResult> 
     return c
   }
   const result: VerifyResult = {checks, ok: false}
-  const bucketArn = `arn:aws:s3:::${opts.bucket}`
+  const bucketArn = arnOfBucket(opts.bucket, opts.region)
   const who = `profile ${opts.profile}`
   const unexpected = (error: unknown, action: string, resource = bucketArn) => {
     const e = translateAwsError(error, {action, resource, principal: who})
@@ -273,8 +272,8 @@ export async function verifyBackend(opts: VerifyOptions): Promise<VerifyResult> 
       if (notSet.includes(code)) add({id, title, ...judge(undefined)})
       else if (isAccessDenied(r.error))
         add({id, title, status: 'warn', detail: `cannot check: ${action} is denied to ${who}.`, hint: `Allow ${action} on ${bucketArn} (\`psb user create\` grants it), or pass --admin-profile.`})
-      else if (NOT_SUPPORTED.has(code) || httpStatus(r.error) === 501)
-        add({id, title, status: 'warn', detail: `cannot check: this endpoint does not support ${action} (${code}).`})
+      else if (isUnsupported(r.error, opts.endpoint !== undefined))
+        add({id, title, status: 'warn', detail: `cannot check: this endpoint does not support ${action} (${code || httpStatus(r.error)}).`})
       else add({id, title, status: 'fail', ...unexpected(r.error, action)})
     }
 
@@ -335,9 +334,9 @@ export async function verifyBackend(opts: VerifyOptions): Promise<VerifyResult> 
         (v) => {
           const doc = parsePolicy(v?.Policy)
           if (!doc) return {status: 'fail', detail: 'the bucket has no policy.', hint: fixBucket}
-          return hasTlsOnlyStatement(doc, Bucket)
+          return hasTlsOnlyStatement(doc, Bucket, opts.region)
             ? {status: 'pass', detail: 'Deny s3:* when aws:SecureTransport is false'}
-            : {status: 'fail', detail: 'no statement denies s3:* on the bucket and its objects when aws:SecureTransport is false.', hint: fixBucket}
+            : {status: 'fail', detail: 'no statement denies s3:* to everyone on the bucket and its objects whenever aws:SecureTransport is false (with no other condition narrowing it).', hint: fixBucket}
         },
       ),
       setting(
@@ -347,10 +346,10 @@ export async function verifyBackend(opts: VerifyOptions): Promise<VerifyResult> 
         async (c) => (await s3(c)).send(new GetBucketLifecycleConfigurationCommand({Bucket})),
         ['NoSuchLifecycleConfiguration'],
         (v) => {
-          const rule = v?.Rules?.find((r) => r.Status === 'Enabled' && r.NoncurrentVersionExpiration?.NoncurrentDays)
-          return rule
-            ? {status: 'pass', detail: `noncurrent versions expire after ${rule.NoncurrentVersionExpiration!.NoncurrentDays} days`}
-            : {status: 'warn', detail: 'no rule expires noncurrent versions: old state versions are kept (and paid for) forever.', hint: fixBucket}
+          const days = noncurrentExpiryDays(v?.Rules)
+          return days !== undefined
+            ? {status: 'pass', detail: `noncurrent versions expire after ${days} day${days === 1 ? '' : 's'}`}
+            : {status: 'warn', detail: 'no enabled whole-bucket rule expires noncurrent versions: old state versions are kept (and paid for) forever.', hint: fixBucket}
         },
       ),
       roundTrip(),

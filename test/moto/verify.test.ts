@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-s3'
 import {IAMClient, CreateUserCommand, PutUserPolicyCommand, CreateAccessKeyCommand, AttachUserPolicyCommand, DeleteAccessKeyCommand} from '@aws-sdk/client-iam'
 import {useMoto, ACCOUNT_ID, type Keys} from '../support/moto.js'
+import {FaultProxy, awsError} from '../support/fault-proxy.js'
 import {TempHome} from '../support/cli.js'
 import {FakePulumi} from '../support/fake-pulumi.js'
 import {buildStatePolicy} from '../../src/lib/policy.js'
@@ -157,6 +158,39 @@ describe('verifyBackend (moto, IAM enforcement on)', function () {
     for (const id of ['versioning', 'public-access-block', 'tls-policy']) expect(c[id].hint).to.contain(`psb bucket create --bucket ${BUCKET}`)
     expect(c['round-trip'].status).to.equal('pass')
     expect(r.ok).to.equal(false)
+  })
+
+  it('judges settings as psb bucket create does: a narrowed TLS deny fails, a lifecycle rule for one prefix warns, an unimplemented read warns', async () => {
+    await hardenedBucket()
+    await stateUser()
+    const c = s3(moto.admin)
+    const arn = `arn:aws:s3:::${BUCKET}`
+    // Denies plain HTTP only from one network: everyone else may still use HTTP.
+    const narrowed = {Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [arn, `${arn}/*`], Condition: {Bool: {'aws:SecureTransport': 'false'}, IpAddress: {'aws:SourceIp': '10.0.0.0/8'}}}
+    await c.send(new PutBucketPolicyCommand({Bucket: BUCKET, Policy: JSON.stringify({Version: '2012-10-17', Statement: [narrowed]})}))
+    await c.send(
+      new PutBucketLifecycleConfigurationCommand({
+        Bucket: BUCKET,
+        LifecycleConfiguration: {Rules: [{ID: 'logs', Status: 'Enabled', Filter: {Prefix: 'logs/'}, NoncurrentVersionExpiration: {NoncurrentDays: 30}}]},
+      }),
+    )
+    const proxy = new FaultProxy(moto.endpoint)
+    proxy.rules.push(({service, method, path}) => (service === 's3' && method === 'GET' && path.includes('ownershipControls') ? awsError('s3', 501, 'NotImplemented', 'A header you provided implies functionality that is not implemented') : undefined))
+    await proxy.start()
+    try {
+      const r = await verifyBackend(options({endpoint: proxy.endpoint}))
+      const checks = byId(r.checks)
+      expect(checks['tls-policy'].status).to.equal('fail')
+      expect(checks['tls-policy'].hint).to.contain(`psb bucket create --bucket ${BUCKET}`)
+      expect(checks.lifecycle.status).to.equal('warn')
+      expect(checks.lifecycle.detail).to.contain('whole-bucket')
+      expect(checks.ownership).to.include({status: 'warn'})
+      expect(checks.ownership.detail).to.match(/^cannot check: this endpoint does not support s3:GetBucketOwnershipControls \(NotImplemented\)/)
+      expect(checks['round-trip'].status).to.equal('pass')
+      expect(r.ok).to.equal(false)
+    } finally {
+      await proxy.stop()
+    }
   })
 
   it('fails a bucket in another region, and a bucket that does not exist', async () => {

@@ -182,6 +182,13 @@ describe('login() with a fake pulumi', () => {
     for (const c of runs) expect(c.env.PULUMI_BACKEND_URL).to.equal(undefined)
   })
 
+  it('does not warn about PULUMI_BACKEND_URL or a Pulumi.yaml naming the same backend in another spelling', async () => {
+    writeFileSync(join(home, 'work', 'Pulumi.yaml'), 'name: a\nbackend:\n  url: s3://acme-state?region=EU-WEST-1\n')
+    const r = await login({bucket: 'acme-state', region: 'eu-west-1', env: env({PULUMI_BACKEND_URL: 's3://acme-state/?region=eu-west-1'}), cwd: join(home, 'work')})
+    expect(r.url).to.equal('s3://acme-state?region=eu-west-1')
+    expect(r.warnings.join('\n')).not.to.match(/PULUMI_BACKEND_URL|backend\.url/)
+  })
+
   it('fails (exit 1) when whoami reports another URL', async () => {
     fake.configure({version: '3.274.1', whoamiUrl: 's3://elsewhere'})
     const e = await rejection(login({bucket: 'acme-state', region: 'eu-west-1', env: env(), cwd: home}))

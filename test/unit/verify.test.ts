@@ -1,9 +1,11 @@
 import {expect} from 'chai'
+import type {LifecycleRule} from '@aws-sdk/client-s3'
 import {
   allowsEverything,
   compareBackendUrls,
   hasTlsOnlyStatement,
   isAdministratorAccess,
+  noncurrentExpiryDays,
   parseBackendUrl,
   parsePolicy,
   prefixBase,
@@ -44,6 +46,30 @@ describe('verify: pure helpers', () => {
     expect(hasTlsOnlyStatement(tls(), 'other-bucket'), 'other bucket').to.equal(false)
   })
 
+  it('judges the TLS statement by the rule psb bucket create applies: nothing may narrow the deny', () => {
+    // An extra condition (or a NotPrincipal) leaves plain HTTP open to most callers.
+    expect(hasTlsOnlyStatement(tls({Condition: {Bool: {'aws:SecureTransport': 'false'}, IpAddress: {'aws:SourceIp': '10.0.0.0/8'}}}), 'b1'), 'extra condition').to.equal(false)
+    expect(hasTlsOnlyStatement(tls({NotPrincipal: {AWS: 'arn:aws:iam::123456789012:root'}}), 'b1'), 'NotPrincipal').to.equal(false)
+    // Resources spread over two qualifying statements, and a wildcard, still cover both ARNs.
+    const split = {Statement: [tls({Resource: 'arn:aws:s3:::b1'}).Statement[0], tls({Resource: 'arn:aws:s3:::b1/*'}).Statement[0]]}
+    expect(hasTlsOnlyStatement(split, 'b1'), 'split').to.equal(true)
+    expect(hasTlsOnlyStatement(tls({Resource: ['arn:aws:s3:::b*']}), 'b1'), 'wildcard').to.equal(true)
+    // The bucket's partition comes from its region.
+    const cn = tls({Resource: ['arn:aws-cn:s3:::b1', 'arn:aws-cn:s3:::b1/*']})
+    expect(hasTlsOnlyStatement(cn, 'b1', 'cn-north-1'), 'aws-cn').to.equal(true)
+    expect(hasTlsOnlyStatement(cn, 'b1'), 'aws-cn ARNs for an aws bucket').to.equal(false)
+  })
+
+  it('counts only an enabled whole-bucket rule as expiring old state versions', () => {
+    const rule = (over: Partial<LifecycleRule>): LifecycleRule => ({ID: 'x', Status: 'Enabled', Filter: {Prefix: ''}, NoncurrentVersionExpiration: {NoncurrentDays: 30}, ...over})
+    expect(noncurrentExpiryDays(undefined)).to.equal(undefined)
+    expect(noncurrentExpiryDays([rule({})])).to.equal(30)
+    expect(noncurrentExpiryDays([rule({Filter: {}})])).to.equal(30)
+    expect(noncurrentExpiryDays([rule({Filter: {Prefix: 'logs/'}})]), 'another prefix').to.equal(undefined)
+    expect(noncurrentExpiryDays([rule({Status: 'Disabled'})]), 'disabled').to.equal(undefined)
+    expect(noncurrentExpiryDays([rule({NoncurrentVersionExpiration: undefined}), rule({ID: 'y', NoncurrentVersionExpiration: {NoncurrentDays: 7}})])).to.equal(7)
+  })
+
   it('parses plain and URL-encoded policy documents', () => {
     const doc = {Version: '2012-10-17', Statement: {Effect: 'Allow', Action: '*', Resource: '*'}}
     expect(parsePolicy(JSON.stringify(doc))?.Statement).to.have.length(1)
@@ -72,6 +98,8 @@ describe('verify: pure helpers', () => {
     expect(prefixBase('/team-a/')).to.equal('team-a/')
     expect(userNameOfArn('arn:aws:iam::123456789012:user/ci/pulumi')).to.equal('pulumi')
     expect(userNameOfArn('arn:aws:sts::123456789012:assumed-role/r/s')).to.equal(undefined)
+    expect(userNameOfArn('arn:aws-us-gov:iam::123456789012:user/pulumi')).to.equal('pulumi')
+    expect(userNameOfArn('arn:aws:iam::123456789012:role/pulumi')).to.equal(undefined)
     expect(isAdministratorAccess('arn:aws:iam::aws:policy/AdministratorAccess')).to.equal(true)
     expect(isAdministratorAccess('arn:aws:iam::123456789012:policy/AdministratorAccess')).to.equal(false)
   })

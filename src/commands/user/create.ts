@@ -19,6 +19,7 @@ export interface UserFlags {
   'attach-policy'?: string[]
   adopt?: boolean
   'kms-key'?: string
+  'account-id'?: string
   'dry-run'?: boolean
 }
 
@@ -37,6 +38,7 @@ export function userOptionsFromFlags(flags: UserFlags, {bucketNameRules = true}:
     attachPolicies: flags['attach-policy'] ?? [],
     adopt: flags.adopt ?? false,
     kmsKeyArn: flags['kms-key'],
+    expectAccountId: flags['account-id'],
     dryRun: flags['dry-run'] ?? false,
   }
   validateUserOptions(opts, {bucketNameRules})
@@ -129,16 +131,13 @@ Exit codes: 0 done (or nothing to do); 1 an AWS call failed, or the user exists 
   async run(): Promise<UserResult | PolicyDocument> {
     const {flags} = await this.parse(UserCreate)
     const opts = userOptionsFromFlags(flags, {bucketNameRules: !flags['print-policy']})
-    const accountId = flags['account-id']
-    if (accountId !== undefined && !/^\d{12}$/.test(accountId)) {
-      throw badInput(`--account-id "${accountId}" is not a 12-digit AWS account id.`, 'Give the account id as 12 digits, e.g. --account-id 123456789012.', 'AccountIdInvalid')
-    }
+    const accountId = opts.expectAccountId
     const logger: Logger = {warn: (m) => this.note(m), info: (m) => this.logToStderr(m)}
 
     if (flags['print-policy']) return this.printPolicy(flags, opts, accountId, logger)
 
     const ctx = this.userAwsContext(flags)
-    const result = await ensureUser(ctx, {...opts, logger, expectAccountId: accountId})
+    const result = await ensureUser(ctx, {...opts, logger})
     if (this.jsonEnabled()) return result
     this.render(result)
     return result
