@@ -6,12 +6,21 @@
 import {Command, Errors} from '@oclif/core'
 import {createAwsContext, validateEndpoint, type AwsContext} from '../lib/aws.js'
 import {requireRegion} from '../lib/aws-config.js'
+import {describeValue, echo, mayEcho, registerArgvSecrets, scrubArgv} from '../lib/echo.js'
 import {EXIT, PsbError, isPsbError} from '../lib/errors.js'
 import {redact, redactValue} from '../lib/redact.js'
-import {err as errStyle} from './style.js'
+import {closestMatch} from '../lib/suggest.js'
+import {ensureTerminalWidth, err as errStyle} from './style.js'
 
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
+
+  override async init(): Promise<void> {
+    // Before oclif parses (and may quote) anything: no secret-shaped word of argv is ever printed.
+    registerArgvSecrets(this.argv)
+    ensureTerminalWidth()
+    await super.init()
+  }
 
   /** Human output: stdout normally, stderr when --json owns stdout. */
   protected say(text = ''): void {
@@ -46,7 +55,7 @@ export abstract class BaseCommand extends Command {
   }
 
   protected override async catch(error: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<void> {
-    const psb = toPsbError(error)
+    const psb = toPsbError(error, {argv: this.argv, flags: Object.keys(this.ctor.flags ?? {})})
     process.exitCode = psb.exitCode
     if (this.jsonEnabled()) writeJson(errorDocument(psb))
     process.stderr.write(renderError(psb))
@@ -63,20 +72,49 @@ export function errorDocument(error: PsbError): {error: Record<string, unknown>}
   return {error: {code: error.code, message: error.message, hint: error.hint, exitCode: error.exitCode, ...(error.data ? {data: error.data} : {})}}
 }
 
-/** Any error as a PsbError; oclif's parse errors are bad input (exit 2). */
-export function toPsbError(error: unknown): PsbError {
+const SEE_HELP = "See the command's --help for its flags and examples."
+
+/**
+ * Any error as a PsbError; oclif's parse errors are bad input (exit 2). Their messages quote
+ * the raw command line: every word of `argv` that may not be echoed (lib/echo.ts) is described
+ * instead, a misspelled flag gets the closest of `flags`, and "see --help" is said once.
+ */
+export function toPsbError(error: unknown, ctx: {argv?: readonly string[]; flags?: readonly string[]} = {}): PsbError {
   if (isPsbError(error)) return error
-  const e = error as Error & {oclif?: {exit?: number}; code?: string}
+  const e = error as Error & {oclif?: {exit?: number}; code?: string; flags?: string[]; args?: string[]}
   if (e instanceof Errors.CLIError || e?.oclif?.exit !== undefined) {
+    const argv = ctx.argv ?? process.argv.slice(2)
     const exit = e.oclif?.exit ?? EXIT.USAGE
-    return new PsbError(e.message, {
+    // The cause's own message and stack (printed with DEBUG) must not quote the value either.
+    e.message = scrubArgv(e.message.replace(/\n?See more help with --help\s*$/, ''), argv)
+    if (e.stack) Object.defineProperty(e, 'stack', {value: scrubArgv(e.stack, argv), configurable: true, writable: true})
+    return new PsbError(parseErrorMessage(e, ctx.flags ?? []), {
       cause: e,
       code: exit === EXIT.USAGE ? 'BadInput' : 'Failed',
       exitCode: exit === 0 ? 0 : exit === EXIT.FAILED ? EXIT.USAGE : exit,
-      hint: 'See the command\'s --help for its flags and examples.',
+      hint: SEE_HELP,
     })
   }
   return new PsbError(e?.message ?? String(error), {cause: error, code: 'Unexpected', hint: 'This looks like a bug in psb. Run again with DEBUG=psb* for a stack trace and report it.'})
+}
+
+/** oclif's message, rebuilt where oclif quotes what it rejected: each value through echo(), a "Did you mean" for a flag. */
+function parseErrorMessage(e: Error & {flags?: string[]; args?: string[]}, flags: readonly string[]): string {
+  if (e.name === 'UnexpectedArgsError' || /^Unexpected arguments?: /.test(e.message)) {
+    const args = Array.isArray(e.args) ? e.args.map(String) : []
+    if (args.length > 0) return `Unexpected argument${args.length === 1 ? '' : 's'}: ${args.map((a) => (mayEcho(a) ? JSON.stringify(a) : describeValue(a, 'argument'))).join(', ')}. psb takes no arguments here, only flags.`
+  }
+  if (Array.isArray(e.flags) && /^Nonexistent flags?: /.test(e.message)) {
+    const names = flags.map((f) => `--${f}`)
+    return e.flags
+      .map((raw) => {
+        const name = raw.split('=')[0]
+        const closest = closestMatch(name, names)
+        return `Nonexistent flag: ${echo(name, {what: 'flag', shape: /^--?[a-z][a-z0-9-]*$/})}.${closest ? ` Did you mean ${closest}?` : ''}`
+      })
+      .join(' ')
+  }
+  return e.message
 }
 
 export function renderError(error: PsbError): string {

@@ -50,3 +50,11 @@ export function table(headers: string[], rows: string[][], c: ChalkInstance = ou
       .trimEnd()
   return [line(headers.map((h) => c.bold(h))), ...rows.map(line)].join('\n')
 }
+
+/** Width assumed when a terminal reports 0 columns (e.g. `script` with no size): every renderer would wrap at one character. */
+export const FALLBACK_COLUMNS = 80
+
+/** Gives terminals that report 0 (or no) columns a width of 80, for listr2, tables and wrapping. */
+export function ensureTerminalWidth(streams: Array<NodeJS.WriteStream> = [process.stdout, process.stderr]): void {
+  for (const s of streams) if (s.isTTY && !(s.columns > 0)) s.columns = FALLBACK_COLUMNS
+}

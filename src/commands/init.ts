@@ -10,6 +10,7 @@ import {buildBackendUrl, shellQuote} from '../lib/backend-url.js'
 import {bucketNameProblem, sanitizeBucketName} from '../lib/bucket-name.js'
 import {validateProfileName} from '../lib/credentials.js'
 import {parseDuration} from '../lib/duration.js'
+import {echo} from '../lib/echo.js'
 import {EXIT, PsbError, badInput, isPsbError, messageOf} from '../lib/errors.js'
 import {shellExports} from '../lib/login.js'
 import {normalizePrefix} from '../lib/policy.js'
@@ -93,7 +94,7 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
     const endpoint = validateEndpoint(flags.endpoint)
     const user = flags.user
     const profile = flags.profile ?? user
-    validateProfileName(profile)
+    validateInitProfile(profile, flags.profile === undefined)
     if (adminProfile && adminProfile === profile) {
       throw badInput(
         `--profile ${profile} is also the profile psb acts with as administrator (--admin-profile): its key would be replaced by the Pulumi user's.`,
@@ -224,6 +225,20 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
       hint: `${base.hint ? base.hint.replace(/([^.!?])\s*$/, '$1.') + ' ' : ''}Then run the same psb init again: it continues where it stopped.`,
       data: {...base.data, init: summary},
     })
+  }
+}
+
+/** The profile's name; without --profile it is the user name, and a problem says so. */
+function validateInitProfile(profile: string, fromUser: boolean): void {
+  try {
+    validateProfileName(profile)
+  } catch (error) {
+    if (!fromUser || !isPsbError(error)) throw error
+    throw badInput(
+      `The profile Pulumi gets defaults to the user name (--user ${echo(profile, {what: 'value'})}), which cannot be a profile name: ${error.message.replace(/^The profile name (\".*?\"|\(.*?\)) /, 'it ')}`,
+      'Keep this --user and choose the profile with --profile, e.g. --profile pulumi.',
+      'ProfileNameInvalid',
+    )
   }
 }
 

@@ -3,8 +3,9 @@ import {BaseCommand} from '../cli/base-command.js'
 import * as shared from '../cli/flags.js'
 import {renderChecks} from '../cli/checks.js'
 import {createAwsContext, validateEndpoint, type AwsContext} from '../lib/aws.js'
-import {requireRegion} from '../lib/aws-config.js'
+import {checkProfile, requireRegion} from '../lib/aws-config.js'
 import {parseBackendUrl} from '../lib/backend-url.js'
+import {parseDays} from '../lib/duration.js'
 import {badInput} from '../lib/errors.js'
 import {validateBucketName} from '../lib/bucket-name.js'
 import {normalizePrefix} from '../lib/policy.js'
@@ -44,12 +45,15 @@ Exit codes: 0 nothing failed (warnings allowed); 1 psb itself could not run; 2 b
       helpValue: '<profile>',
     }),
     pulumi: Flags.boolean({description: 'Run the Pulumi checks (CLI, `pulumi whoami -v`, PULUMI_BACKEND_URL).', default: true, allowNo: true}),
-    'max-key-age': Flags.integer({description: 'Warn when the access key is older than this many days.', default: 90, min: 1}),
+    'max-key-age': Flags.string({description: 'Warn when the access key is older than this: days (90) or a duration in whole days (90d, 12w).', default: '90', helpValue: '<days>'}),
   }
 
   public async run(): Promise<unknown> {
     const {flags} = await this.parse(Verify)
     const opts = verifyOptionsFromFlags(flags)
+    // A missing profile is bad input (exit 2), not a failed check.
+    const source = flags.profile ? '--profile' : flags.bucket ? (process.env.AWS_PROFILE ? 'AWS_PROFILE' : 'the default, as no --profile was given') : 'the backend Pulumi is logged in to, or the default'
+    checkProfile(opts.profile, source, process.env, 'Pass the profile Pulumi uses with --profile (one of the profiles above), or write one with psb init or psb keys rotate --create.')
     let admin: AwsContext | undefined
     if (flags['admin-profile']) admin = createAwsContext({region: opts.region, endpoint: opts.endpoint, profile: flags['admin-profile']})
     const r = await verifyBackend({...opts, admin, logger: {warn: (m) => this.note(m), info: () => {}}})
@@ -68,7 +72,7 @@ export interface VerifyFlags {
   prefix?: string
   region?: string
   endpoint?: string
-  'max-key-age'?: number
+  'max-key-age'?: string | number
   pulumi?: boolean
 }
 
@@ -105,7 +109,7 @@ export function verifyOptionsFromFlags(flags: VerifyFlags, env = process.env): V
     prefix: normalizePrefix(prefix),
     region: requireRegion(region, profile, env),
     endpoint: validateEndpoint(endpoint),
-    maxKeyAgeDays: flags['max-key-age'],
+    maxKeyAgeDays: flags['max-key-age'] === undefined ? undefined : parseDays(flags['max-key-age'], {flag: '--max-key-age', min: 1}),
     pulumi: flags.pulumi,
     env,
   }

@@ -6,8 +6,10 @@
 import {readFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
+import {echo, mayEcho, NAME_SHAPE} from './echo.js'
 import {PsbError, badInput, messageOf} from './errors.js'
 import {parseIni, sdkConfigData, sdkParse} from './ini.js'
+import {closestMatch} from './suggest.js'
 
 export type Env = Record<string, string | undefined>
 
@@ -90,7 +92,7 @@ const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/
 
 export function validateRegion(region: string): string {
   if (!REGION.test(region)) {
-    throw badInput(`"${region}" is not an AWS region name.`, 'Use a region such as us-east-1, eu-west-2 or ap-southeast-1.', 'RegionInvalid')
+    throw badInput(`The region ${echo(region, {what: 'value', shape: /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/})} is not an AWS region name.`, 'Use a region such as us-east-1, eu-west-2 or ap-southeast-1.', 'RegionInvalid')
   }
   return region
 }
@@ -110,4 +112,22 @@ export function requireRegion(flag: string | undefined, profile: string | undefi
     throw badInput('No AWS region is set.', 'Pass --region (e.g. --region us-east-1), or set AWS_REGION, or a region in the profile of your AWS config file.', 'RegionMissing')
   }
   return r
+}
+
+/**
+ * Checks that a profile exists in the credentials or config file, before any AWS call: a
+ * missing or misspelled profile is bad input (exit 2) that lists the profiles that do exist
+ * and suggests the closest one. `source` says where the name came from (`--profile`).
+ */
+export function checkProfile(profile: string, source: string, env: Env = process.env, hint?: string): void {
+  const names = listProfiles(env)
+  if (names.includes(profile)) return
+  const closest = closestMatch(profile, names)
+  const list = names.length > 0 ? names.join(', ') : '(none: the credentials and config files have no profiles)'
+  const shown = mayEcho(profile, NAME_SHAPE)
+  throw badInput(
+    `The AWS profile ${echo(profile, {what: 'name', shape: NAME_SHAPE})} (from ${source}) does not exist.${closest ? ` Did you mean "${closest}"?` : ''} Profiles found: ${list}.`,
+    hint ?? `Use one of the profiles above${shown ? `, or create it with \`aws configure --profile ${profile}\`` : ''}.`,
+    'ProfileNotFound',
+  )
 }

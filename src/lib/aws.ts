@@ -7,6 +7,7 @@ import {appendFileSync} from 'node:fs'
 import type {S3Client} from '@aws-sdk/client-s3'
 import type {IAMClient} from '@aws-sdk/client-iam'
 import type {STSClient} from '@aws-sdk/client-sts'
+import {echo} from './echo.js'
 import {badInput} from './errors.js'
 
 export interface StaticCredentials {
@@ -51,10 +52,10 @@ export function validateEndpoint(endpoint: string | undefined): string | undefin
   try {
     url = new URL(endpoint)
   } catch {
-    throw badInput(`--endpoint "${endpoint}" is not a URL.`, 'Give a full URL such as http://127.0.0.1:5000 or https://s3.example.com.', 'EndpointInvalid')
+    throw badInput(`--endpoint ${echo(endpoint, {what: 'value', shape: /^[a-z0-9.:/_-]{1,200}$/})} is not a URL.`, 'Give a full URL such as http://127.0.0.1:5000 or https://s3.example.com.', 'EndpointInvalid')
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw badInput(`--endpoint "${endpoint}" must use http or https.`, 'Give a full URL such as http://127.0.0.1:5000.', 'EndpointInvalid')
+    throw badInput(`--endpoint ${echo(endpoint, {what: 'value', shape: /^[a-z0-9.:/_-]{1,200}$/})} must use http or https.`, 'Give a full URL such as http://127.0.0.1:5000.', 'EndpointInvalid')
   }
   return endpoint.replace(/\/+$/, '')
 }

@@ -14,6 +14,7 @@
  *    AWS_PROFILE.
  * Without a known version (Pulumi not installed), the newest dialect is used.
  */
+import {describeValue, echo} from './echo.js'
 import {badInput} from './errors.js'
 import {validateEndpoint} from './aws.js'
 
@@ -94,11 +95,11 @@ export function normalizePrefix(prefix: string | undefined): string | undefined 
   if (p === '') return undefined
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(p)) {
-    throw badInput(`The prefix ${JSON.stringify(prefix)} contains a control character.`, 'Use letters, digits and - _ . / in prefixes.', 'PrefixInvalid')
+    throw badInput(`The prefix (${describeValue(prefix, 'value')}) contains a control character.`, 'Use letters, digits and - _ . / in prefixes.', 'PrefixInvalid')
   }
   const segments = p.split('/')
   if (segments.some((s) => s === '' || s === '.' || s === '..')) {
-    throw badInput(`The prefix "${prefix}" has an empty, "." or ".." segment.`, 'Give a prefix such as team-a or projects/team-a.', 'PrefixInvalid')
+    throw badInput(`The prefix ${echo(prefix, {what: 'value', shape: /^[a-z0-9./_-]{1,200}$/})} has an empty, "." or ".." segment.`, 'Give a prefix such as team-a or projects/team-a.', 'PrefixInvalid')
   }
   if (p.length > 512) throw badInput('The prefix is longer than 512 characters.', 'Use a shorter prefix.', 'PrefixInvalid')
   return p
@@ -124,7 +125,7 @@ export function planBackendUrl(opts: BackendUrlOptions): BackendUrlPlan {
   const http = endpoint !== undefined && endpoint.toLowerCase().startsWith('http://')
   const profile = opts.profile === '' ? undefined : opts.profile
   if (profile !== undefined && (profile.trim() !== profile || /[\r\n[\]]/.test(profile))) {
-    throw badInput(`"${profile}" is not a usable AWS profile name.`, 'Profile names have no brackets, newlines or leading/trailing spaces.', 'ProfileNameInvalid')
+    throw badInput(`The profile ${echo(profile, {what: 'name'})} is not a usable AWS profile name.`, 'Profile names have no brackets, newlines or leading/trailing spaces.', 'ProfileNameInvalid')
   }
   const dialect = dialectFor(opts.pulumiVersion)
   const params: Array<[string, string]> = []

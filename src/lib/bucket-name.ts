@@ -4,6 +4,7 @@
  *
  * Source: the S3 user guide, "General purpose bucket naming rules".
  */
+import {echo, plural} from './echo.js'
 import {badInput} from './errors.js'
 
 /** A naming rule: a stable id (for tests and --json) and the rule in words. */
@@ -29,7 +30,7 @@ const RESERVED_SUFFIXES = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3
 /** The first rule `name` breaks, with a detail for the message; undefined when the name is valid. */
 export function bucketNameProblem(name: string): {rule: BucketNameRule; detail: string} | undefined {
   const R = BUCKET_NAME_RULES
-  if (name.length < 3 || name.length > 63) return {rule: R.length, detail: `it has ${name.length} characters`}
+  if (name.length < 3 || name.length > 63) return {rule: R.length, detail: `it has ${plural(name.length, 'character')}`}
   const upper = /[A-Z]/.exec(name)
   if (upper) return {rule: R.uppercase, detail: `"${upper[0]}" at position ${upper.index + 1}`}
   const bad = /[^a-z0-9.-]/.exec(name)
@@ -66,7 +67,7 @@ export function validateBucketName(name: string): void {
   const fixed = sanitizeBucketName(name)
   const suggestion = fixed !== name && !bucketNameProblem(fixed) ? ` For example: --bucket ${fixed}` : ''
   throw badInput(
-    `Bucket name ${JSON.stringify(name)} is not valid: a bucket name ${problem.rule.rule} (${problem.detail}).`,
+    `Bucket name ${echo(name, {what: 'value', shape: /^[a-z0-9.-]{1,80}$/})} is not valid: a bucket name ${problem.rule.rule} (${problem.detail}).`,
     `Choose a name that follows the S3 naming rules: 3-63 characters, lowercase letters, digits, dots and hyphens, beginning and ending with a letter or digit.${suggestion}`,
     'BucketNameInvalid',
   )

@@ -21,6 +21,7 @@ import type {
 import type {AwsContext} from './aws.js'
 import {awsCall, awsCode, httpStatus, responseHeader, translateAwsError, withBackoff, isAccessDenied, isNotFound} from './aws-errors.js'
 import {validateBucketName, sanitizeBucketName} from './bucket-name.js'
+import {echo, NAME_SHAPE, plural} from './echo.js'
 import {badInput, isPsbError, PsbError} from './errors.js'
 import {parseArn} from './policy.js'
 import {collectingLogger, silentLogger, type Change, type ChangeStatus, type Logger} from './types.js'
@@ -106,7 +107,7 @@ const KMS_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key\/.+|alias\/.+)$/
 export function validateKmsKey(key: string): void {
   if (KEY_ID.test(key) || ALIAS.test(key) || KMS_ARN.test(key)) return
   throw badInput(
-    `--kms-key ${JSON.stringify(key)} is not a KMS key id, key ARN or alias.`,
+    `--kms-key ${echo(key, {what: 'value', shape: /^(arn:[a-z0-9:-]+|alias)\/?[a-z0-9/_-]{0,200}$/})} is not a KMS key id, key ARN or alias.`,
     'Give a key id (1234abcd-12ab-34cd-56ef-1234567890ab), a key ARN (arn:aws:kms:us-east-1:111122223333:key/...), or an alias (alias/pulumi-state).',
     'KmsKeyInvalid',
   )
@@ -119,13 +120,13 @@ export function validateTags(tags: Record<string, string>): void {
   if (keys.length > 49) throw badInput(`Too many tags (${keys.length}): S3 allows 50 per bucket, one of which is managed-by=psb.`, 'Pass fewer --tag flags.', 'TagInvalid')
   for (const key of keys) {
     const value = tags[key]
-    if (key.length < 1 || key.length > 128) throw badInput(`Tag key ${JSON.stringify(key)} must be 1 to 128 characters long.`, 'Use --tag key=value with a shorter key.', 'TagInvalid')
-    if (value.length > 256) throw badInput(`The value of tag ${JSON.stringify(key)} is longer than 256 characters.`, 'Use a shorter value.', 'TagInvalid')
+    if (key.length < 1 || key.length > 128) throw badInput(`Tag key ${echo(key, {what: 'tag key'})} must be 1 to 128 characters long.`, 'Use --tag key=value with a shorter key.', 'TagInvalid')
+    if (value.length > 256) throw badInput(`The value of tag ${echo(key, {what: 'tag key', shape: NAME_SHAPE})} is longer than 256 characters.`, 'Use a shorter value.', 'TagInvalid')
     if (!TAG_CHARS.test(key) || !TAG_CHARS.test(value)) {
-      throw badInput(`Tag ${JSON.stringify(`${key}=${value}`)} has a character S3 does not allow in tags.`, 'Tags may contain letters, digits, spaces and _ . : / = + - @', 'TagInvalid')
+      throw badInput(`Tag ${echo(`${key}=${value}`, {what: 'value'})} has a character S3 does not allow in tags.`, 'Tags may contain letters, digits, spaces and _ . : / = + - @', 'TagInvalid')
     }
-    if (key.toLowerCase().startsWith('aws:')) throw badInput(`Tag key ${JSON.stringify(key)} starts with "aws:", which AWS reserves.`, 'Choose a key without the aws: prefix.', 'TagInvalid')
-    if (key === MANAGED_BY_KEY && value !== MANAGED_BY_VALUE) throw badInput(`The tag ${MANAGED_BY_KEY} is set by psb (to "${MANAGED_BY_VALUE}").`, `Remove --tag ${MANAGED_BY_KEY}=${value}.`, 'TagInvalid')
+    if (key.toLowerCase().startsWith('aws:')) throw badInput(`Tag key ${echo(key, {what: 'tag key', shape: /^aws:[a-z0-9:_-]{1,60}$/i})} starts with "aws:", which AWS reserves.`, 'Choose a key without the aws: prefix.', 'TagInvalid')
+    if (key === MANAGED_BY_KEY && value !== MANAGED_BY_VALUE) throw badInput(`The tag ${MANAGED_BY_KEY} is set by psb (to "${MANAGED_BY_VALUE}").`, `Remove --tag ${MANAGED_BY_KEY}=….`, 'TagInvalid')
   }
 }
 
@@ -391,7 +392,7 @@ export function planLifecycle(existing: LifecycleRule[] | undefined, noncurrentD
   } else {
     rules.push(newNoncurrent)
     changed = true
-    noncurrent = {status: 'created', detail: `noncurrent versions expire after ${dayWord(want)}${fresh ? '' : `; kept ${existing!.length} existing rule(s)`}`}
+    noncurrent = {status: 'created', detail: `noncurrent versions expire after ${dayWord(want)}${fresh ? '' : `; kept ${plural(existing!.length, 'existing rule')}`}`}
   }
 
   let multipart: LifecyclePlan['multipart']
@@ -438,7 +439,7 @@ export function planTags(existing: Tag[] | undefined, wanted: Record<string, str
   const tags = [...next].map(([Key, Value]) => ({Key, Value}))
   if (added.length === 0 && updated.length === 0) return {status: 'unchanged', tags, reserved, detail: Object.keys(desired).map((k) => `${k}=${desired[k]}`).join(', ')}
   const kept = current.size - updated.length
-  const parts = [added.length > 0 ? `added ${added.join(', ')}` : '', updated.length > 0 ? `updated ${updated.join(', ')}` : '', kept > 0 ? `kept ${kept} other tag(s)` : '']
+  const parts = [added.length > 0 ? `added ${added.join(', ')}` : '', updated.length > 0 ? `updated ${updated.join(', ')}` : '', kept > 0 ? `kept ${plural(kept, 'other tag')}` : '']
   return {status: current.size === 0 ? 'created' : 'updated', tags, reserved, detail: parts.filter(Boolean).join('; ')}
 }
 

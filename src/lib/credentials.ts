@@ -11,6 +11,7 @@
 import {readFileSync} from 'node:fs'
 import type {StaticCredentials} from './aws.js'
 import {configFilePath, credentialsFilePath, readProfiles, readSharedFile, validateRegion, type Env} from './aws-config.js'
+import {echo} from './echo.js'
 import {badInput} from './errors.js'
 import {fileError, lockedUpdate, resolveSymlinks, type LockedUpdateOptions, type LockedUpdateResult} from './files.js'
 import {configSectionFor, configSectionName, parseIni, sectionEntries, serializeIni, setSectionKeys, type IniDocument} from './ini.js'
@@ -66,7 +67,7 @@ const PROFILE_NAME = /^[A-Za-z0-9_\-@+.%:/]+$/
 export function validateProfileName(name: string): void {
   const hint = 'Use a name of letters, digits and _ - . @ + % : / only, for example "pulumi" or "pulumi-prod".'
   const fail = (why: string) => {
-    throw badInput(`The profile name ${JSON.stringify(name)} ${why}.`, hint, 'ProfileNameInvalid')
+    throw badInput(`The profile name ${echo(name, {what: 'profile name'})} ${why}.`, hint, 'ProfileNameInvalid')
   }
   if (name === '') fail('is empty')
   if (/[\r\n]/.test(name)) fail('contains a line break')

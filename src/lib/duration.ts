@@ -1,7 +1,9 @@
 /**
  * Durations as people write them on a command line: `90d`, `12h`, `30m`, `45s`, `2w`,
- * or several parts together (`1d12h`). Used by `keys rotate --max-age` and `--wait`.
+ * or several parts together (`1d12h`). Every duration flag goes through here: `keys rotate
+ * --max-age` and `--wait`, `verify --max-key-age` and `--noncurrent-days` (`parseDays`).
  */
+import {echo} from './echo.js'
 import {badInput} from './errors.js'
 
 const UNIT_MS: Record<string, number> = {
@@ -12,6 +14,8 @@ const UNIT_MS: Record<string, number> = {
   d: 24 * 60 * 60 * 1000,
   w: 7 * 24 * 60 * 60 * 1000,
 }
+
+export const DAY_MS = UNIT_MS.d
 
 const PART = /(\d+)(ms|s|m|h|d|w)/gy
 
@@ -31,7 +35,7 @@ export function parseDuration(text: string, opts: ParseDurationOptions = {}): nu
   const s = text.trim().toLowerCase()
   const fail = (why: string) =>
     badInput(
-      `${flag} "${text}" is not a duration: ${why}.`,
+      `${flag} ${echo(text, {what: 'value', shape: /^[0-9a-z.,+ -]{1,40}$/})} is not a duration: ${why}.`,
       'Write a whole number followed by a unit: s (seconds), m (minutes), h (hours), d (days) or w (weeks), e.g. 90d, 12h, 30m, 2w, or several parts such as 1d12h.',
       'DurationInvalid',
     )
@@ -55,7 +59,7 @@ export function parseDuration(text: string, opts: ParseDurationOptions = {}): nu
     const rest = s.slice(at)
     if (/^[-+]/.test(rest)) throw fail('it must not have a sign')
     if (/^\d*[.,]/.test(rest)) throw fail('fractions are not allowed')
-    throw fail(`"${rest}" is not a number with a unit`)
+    throw fail(`${echo(rest, {what: 'part'})} is not a number with a unit`)
   }
   if (!Number.isSafeInteger(total)) throw fail('it is too long')
   return total
@@ -65,6 +69,24 @@ function checkedProduct(n: number, unit: number, fail: (why: string) => Error): 
   const v = n * unit
   if (!Number.isSafeInteger(v)) throw fail('it is too long')
   return v
+}
+
+/**
+ * A number of days from a flag that counts days: a bare number (`90`) or any duration that is
+ * whole days (`90d`, `2w`, `48h`). Bad input: exit 2.
+ */
+export function parseDays(text: string | number, opts: {flag: string; min?: number; max?: number}): number {
+  const ms = typeof text === 'number' ? text * DAY_MS : parseDuration(text, {flag: opts.flag, bareUnit: 'd'})
+  const days = ms / DAY_MS
+  const {min = 0, max = 36500} = opts
+  if (!Number.isInteger(days) || days < min || days > max) {
+    throw badInput(
+      `${opts.flag} ${echo(String(text), {what: 'value', shape: /^[0-9a-z]{1,20}$/})} is not a whole number of days from ${min} to ${max}.`,
+      `Give days as a number or a duration, e.g. ${opts.flag} 90 or ${opts.flag} 90d (also 2w, 48h).`,
+      'DurationInvalid',
+    )
+  }
+  return days
 }
 
 /** A short human form of a duration: `90d`, `3h 5m`, `12s`, `250ms`. */
@@ -87,4 +109,3 @@ export function formatDuration(ms: number): string {
   return parts.join(' ')
 }
 
-export const DAY_MS = UNIT_MS.d

@@ -1284,7 +1284,13 @@ export async function listKeys(opts: ListKeysOptions): Promise<ListKeysResult> {
     const who = await callerIdentity(state, self)
     const parsed = userNameOfArn(who.arn)
     if (!parsed) throw fail(`The key of profile "${opts.profile}" belongs to ${who.arn}, which is not an IAM user.`, {code: 'NotAnIamUser'})
-    if (user && user !== parsed) throw fail(`The key of profile "${opts.profile}" belongs to ${parsed}, not ${user}.`, {code: 'UserMismatch', exitCode: EXIT.USAGE})
+    if (user && user !== parsed) {
+      throw fail(`The key of profile "${opts.profile}" belongs to ${parsed}, not ${user}.`, {
+        code: 'UserMismatch',
+        exitCode: EXIT.USAGE,
+        hint: `A profile's own key lists only its own user's keys. To list the keys of ${user}, act as an administrator: --user ${user} --admin-profile <admin>.`,
+      })
+    }
     user = parsed
     userArn = who.arn
     actor ??= self

@@ -6,6 +6,7 @@
  *
  * Pure functions: no AWS call here.
  */
+import {echo} from './echo.js'
 import {badInput} from './errors.js'
 
 /** A condition block: operator → condition key → value(s). */
@@ -105,11 +106,11 @@ export function normalizePrefix(prefix: string | undefined): string | undefined 
   const bad = /[^A-Za-z0-9._\-/]/.exec(p)
   if (bad) {
     const ch = JSON.stringify(bad[0])
-    throw badInput(`--prefix "${prefix}" contains ${ch}, which psb does not accept in a prefix (IAM treats * and ? as wildcards; other characters break URLs or tags).`, hint, 'PrefixInvalid')
+    throw badInput(`--prefix ${echo(prefix, {what: 'value'})} contains ${ch}, which psb does not accept in a prefix (IAM treats * and ? as wildcards; other characters break URLs or tags).`, hint, 'PrefixInvalid')
   }
   for (const segment of p.split('/')) {
     if (segment === '' || segment === '.' || segment === '..') {
-      throw badInput(`--prefix "${prefix}" has an empty, "." or ".." segment.`, hint, 'PrefixInvalid')
+      throw badInput(`--prefix ${echo(prefix, {what: 'value', shape: /^[a-z0-9./_-]{1,200}$/})} has an empty, "." or ".." segment.`, hint, 'PrefixInvalid')
     }
   }
   return p
@@ -146,7 +147,7 @@ export interface StatePolicyOptions {
 function kmsStatement(kmsKeyArn: string): PolicyStatement {
   const arn = parseArn(kmsKeyArn)
   if (!arn || arn.service !== 'kms' || !arn.region || !/^\d{12}$/.test(arn.account) || !/^(key|alias)\/./.test(arn.resource)) {
-    throw badInput(`"${kmsKeyArn}" is not a KMS key or alias ARN.`, 'Give the key as arn:aws:kms:<region>:<account>:key/<key-id> (or an alias ARN).', 'KmsKeyInvalid')
+    throw badInput(`The KMS key ${echo(kmsKeyArn, {what: 'value', shape: /^[a-z0-9:/_-]{1,200}$/})} is not a KMS key or alias ARN.`, 'Give the key as arn:aws:kms:<region>:<account>:key/<key-id> (or an alias ARN).', 'KmsKeyInvalid')
   }
   if (arn.resource.startsWith('alias/')) {
     // IAM grants on an alias ARN do not cover the key's cryptographic operations; the

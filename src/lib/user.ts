@@ -12,6 +12,7 @@ import type {AwsContext} from './aws.js'
 import {awsCall, awsCode, httpStatus, isNotFound, responseHeader, translateAwsError, withBackoff} from './aws-errors.js'
 import {MANAGED_BY_KEY as MANAGED_BY_TAG, MANAGED_BY_VALUE, validateKmsKey} from './bucket.js'
 import {bucketNameProblem} from './bucket-name.js'
+import {describeValue, echo, NAME_SHAPE} from './echo.js'
 import {badInput, PsbError, EXIT} from './errors.js'
 import {
   STATE_POLICY_NAME,
@@ -42,12 +43,12 @@ export function validateUserName(name: string): void {
     throw badInput('The IAM user name is empty.', 'Pass --user <name>, e.g. --user pulumi.', 'UserNameInvalid')
   }
   if (name.length > 64) {
-    throw badInput(`The IAM user name "${name.slice(0, 70)}…" is ${name.length} characters long; IAM allows at most 64.`, 'Choose a shorter --user name.', 'UserNameInvalid')
+    throw badInput(`The IAM user name (${describeValue(name, 'value')}) is too long; IAM allows at most 64 characters.`, 'Choose a shorter --user name.', 'UserNameInvalid')
   }
   if (!USER_NAME.test(name)) {
     const bad = [...name].find((c) => !/[\w+=,.@-]/.test(c)) ?? ''
     throw badInput(
-      `The IAM user name "${name}" contains ${JSON.stringify(bad)}; IAM user names may only contain letters, digits and _+=,.@-`,
+      `The IAM user name ${echo(name, {what: 'value'})} contains ${JSON.stringify(bad)}; IAM user names may only contain letters, digits and _+=,.@-`,
       'Choose a --user name made of those characters, e.g. pulumi or pulumi-ci.',
       'UserNameInvalid',
     )
@@ -64,11 +65,11 @@ export function validateIamPath(path: string): void {
   if (typeof path !== 'string' || path.length === 0) throw badInput('The IAM path is empty.', hint, 'IamPathInvalid')
   if (path.length > 512) throw badInput(`The IAM path is ${path.length} characters long; IAM allows at most 512.`, hint, 'IamPathInvalid')
   if (!(path === '/' || /^\/[\u0021-\u007E]+\/$/.test(path))) {
-    throw badInput(`"${path}" is not a valid IAM path: it must be "/" or start and end with "/" and contain only printable ASCII characters (no spaces).`, hint, 'IamPathInvalid')
+    throw badInput(`The IAM path ${echo(path, {what: 'value', shape: /^\/[a-z0-9/_-]{0,100}$/})} is not a valid IAM path: it must be "/" or start and end with "/" and contain only printable ASCII characters (no spaces).`, hint, 'IamPathInvalid')
   }
   const wild = /[*?$]/.exec(path)
   if (wild) {
-    throw badInput(`The IAM path "${path}" contains ${JSON.stringify(wild[0])}, which would act as a wildcard or variable in the user's own policy.`, hint, 'IamPathInvalid')
+    throw badInput(`The IAM path ${echo(path, {what: 'value'})} contains ${JSON.stringify(wild[0])}, which would act as a wildcard or variable in the user's own policy.`, hint, 'IamPathInvalid')
   }
 }
 
@@ -78,7 +79,7 @@ const MANAGED_POLICY_ARN = /^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/([\w+=,.@-
 export function validatePolicyArn(arn: string, flag = '--attach-policy'): void {
   if (!MANAGED_POLICY_ARN.test(arn)) {
     throw badInput(
-      `${flag} "${arn}" is not a managed policy ARN.`,
+      `${flag} ${echo(arn, {what: 'value', shape: /^arn:[a-z0-9-]*:[a-z0-9-]*:[a-z0-9-]*:\d{0,12}:[\w+=,.@/-]{1,160}$/})} is not a managed policy ARN.`,
       'A managed policy ARN looks like arn:aws:iam::aws:policy/AdministratorAccess or arn:aws:iam::123456789012:policy/pulumi-deploy.',
       'PolicyArnInvalid',
     )
@@ -139,11 +140,11 @@ export function validateUserOptions(opts: UserOptions, {bucketNameRules = true}:
   const problem = bucketNameRules ? bucketNameProblem(opts.bucket) : undefined
   if (!bucketNameRules) checkBucketForPolicy(opts.bucket)
   if (problem) {
-    throw badInput(`"${opts.bucket}" is not a valid S3 bucket name: it ${problem.rule.rule} (${problem.detail}).`, 'Give the name of the state bucket, e.g. --bucket acme-pulumi-state.', 'BucketNameInvalid')
+    throw badInput(`The bucket name ${echo(opts.bucket, {what: 'value', shape: NAME_SHAPE})} is not a valid S3 bucket name: it ${problem.rule.rule} (${problem.detail}).`, 'Give the name of the state bucket, e.g. --bucket acme-pulumi-state.', 'BucketNameInvalid')
   }
   normalizePrefix(opts.prefix)
   if (opts.expectAccountId !== undefined && !/^\d{12}$/.test(opts.expectAccountId)) {
-    throw badInput(`--account-id "${opts.expectAccountId}" is not a 12-digit AWS account id.`, 'Give the account id as 12 digits, e.g. --account-id 123456789012.', 'AccountIdInvalid')
+    throw badInput(`--account-id ${echo(opts.expectAccountId, {what: 'value'})} is not a 12-digit AWS account id.`, 'Give the account id as 12 digits, e.g. --account-id 123456789012.', 'AccountIdInvalid')
   }
   if (opts.permissionsBoundary !== undefined) validatePolicyArn(opts.permissionsBoundary, '--permissions-boundary')
   for (const arn of opts.attachPolicies ?? []) validatePolicyArn(arn)
@@ -481,7 +482,7 @@ export async function previewStatePolicy(
   if (problem) logger.warn(`"${opts.bucket}" is not a valid S3 bucket name (it ${problem.rule.rule}); the policy is printed anyway, but no such bucket can exist.`)
   let account: {accountId: string; partition: string}
   if (opts.accountId) {
-    if (opts.accountId !== ACCOUNT_ID_PLACEHOLDER && !/^\d{12}$/.test(opts.accountId)) throw badInput(`--account-id "${opts.accountId}" is not a 12-digit AWS account id.`, 'Give the account id as 12 digits, e.g. --account-id 123456789012.', 'AccountIdInvalid')
+    if (opts.accountId !== ACCOUNT_ID_PLACEHOLDER && !/^\d{12}$/.test(opts.accountId)) throw badInput(`--account-id ${echo(opts.accountId, {what: 'value'})} is not a 12-digit AWS account id.`, 'Give the account id as 12 digits, e.g. --account-id 123456789012.', 'AccountIdInvalid')
     account = {accountId: opts.accountId, partition: opts.partition ?? 'aws'}
   } else {
     if (!ctx) throw badInput('No AWS account id to build the user ARN.', 'Pass --account-id <12 digits>.', 'AccountIdMissing')

@@ -439,11 +439,13 @@ export async function verifyBackend(opts: VerifyOptions): Promise<VerifyResult> 
     }
     const active = keys.filter((k) => k.Status === 'Active').length
     const others = keys.filter((k) => k.AccessKeyId !== id.accessKeyId).map((k) => `${maskKeyId(k.AccessKeyId)} (${k.Status})`)
-    if (keys.length <= 1) add({id: 'key-count', title: 'The user has one access key', status: 'pass', detail: `${keys.length} key`})
+    // The title is the question, so that it reads true whatever the answer ("Access keys of the user: 2 keys").
+    const title = 'Access keys of the user (one is best)'
+    if (keys.length <= 1) add({id: 'key-count', title, status: 'pass', detail: `${keys.length} key`})
     else
       add({
         id: 'key-count',
-        title: 'The user has one access key',
+        title,
         status: 'warn',
         detail: `${keys.length} keys (${active} active); besides the profile's: ${others.join(', ')}. A second key is an unrotated credential, and blocks the next rotation.`,
         hint: `Delete the key no profile uses (\`aws iam delete-access-key --user-name ${id.user} --access-key-id <id>\`), or let \`psb keys rotate --profile ${opts.profile}\` replace it.`,

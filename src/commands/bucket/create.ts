@@ -4,6 +4,8 @@ import {awsFlags, bucket as bucketFlag, dryRun as dryRunFlag} from '../../cli/fl
 import {status as statusWord, table, err as errStyle} from '../../cli/style.js'
 import {requireRegion} from '../../lib/aws-config.js'
 import {ensureBucket, validateBucketName, validateBucketOptions, DEFAULT_NONCURRENT_DAYS, type BucketOptions, type BucketResult} from '../../lib/bucket.js'
+import {parseDays} from '../../lib/duration.js'
+import {echo, NAME_SHAPE, plural} from '../../lib/echo.js'
 import {badInput} from '../../lib/errors.js'
 import {redact} from '../../lib/redact.js'
 import type {Logger} from '../../lib/types.js'
@@ -16,15 +18,14 @@ export const bucketFlags = {
       'Encrypt with SSE-KMS and this KMS key (key id, key ARN or alias/name), with the S3 bucket key on. Default: SSE-S3 (AES256). A bucket already on SSE-KMS keeps its key; psb refuses to switch it to another key.',
     helpValue: '<key>',
   }),
-  'noncurrent-days': Flags.integer({
-    description: `Delete noncurrent (old) versions of state files after this many days; 0 keeps them forever (no rule). Default: ${DEFAULT_NONCURRENT_DAYS} for a new rule; a psb rule already on the bucket keeps its days unless this flag is given.`,
-    min: 0,
-    max: 36500,
+  'noncurrent-days': Flags.string({
+    description: `Delete noncurrent (old) versions of state files after this many days (a number, or a duration in whole days such as 90d or 12w); 0 keeps them forever (no rule). Default: ${DEFAULT_NONCURRENT_DAYS} for a new rule; a psb rule already on the bucket keeps its days unless this flag is given.`,
     helpValue: '<days>',
   }),
   tag: Flags.string({
     description: 'A bucket tag as key=value; repeat for more. Merged with the tags already on the bucket; managed-by=psb is always added.',
     multiple: true,
+    multipleNonGreedy: true,
     helpValue: '<key=value>',
   }),
 }
@@ -32,7 +33,7 @@ export const bucketFlags = {
 export interface BucketFlagValues {
   bucket: string
   'kms-key'?: string
-  'noncurrent-days'?: number
+  'noncurrent-days'?: string | number
   tag?: string[]
   'dry-run'?: boolean
   region?: string
@@ -45,10 +46,10 @@ export function parseTags(values: string[] | undefined): Record<string, string> 
   const tags: Record<string, string> = {}
   for (const v of values) {
     const eq = v.indexOf('=')
-    if (eq <= 0) throw badInput(`--tag ${JSON.stringify(v)} is not key=value.`, 'Write tags as --tag team=platform (repeat --tag for more).', 'TagInvalid')
+    if (eq <= 0) throw badInput(`--tag ${echo(v, {what: 'value'})} is not key=value.`, 'Write tags as --tag team=platform (repeat --tag for more).', 'TagInvalid')
     const key = v.slice(0, eq).trim()
     const value = v.slice(eq + 1).trim()
-    if (key in tags && tags[key] !== value) throw badInput(`--tag ${key} is given twice with different values (${tags[key]}, ${value}).`, 'Give each tag key once.', 'TagInvalid')
+    if (key in tags && tags[key] !== value) throw badInput(`--tag ${echo(key, {what: 'tag key', shape: NAME_SHAPE})} is given twice with different values.`, 'Give each tag key once.', 'TagInvalid')
     tags[key] = value
   }
   return tags
@@ -63,7 +64,7 @@ export function bucketOptionsFromFlags(flags: BucketFlagValues, region?: string)
     bucket: flags.bucket,
     region: region ?? requireRegion(flags.region, flags['admin-profile']),
     kmsKey: flags['kms-key'],
-    noncurrentDays: flags['noncurrent-days'],
+    noncurrentDays: flags['noncurrent-days'] === undefined ? undefined : parseDays(flags['noncurrent-days'], {flag: '--noncurrent-days'}),
     tags: parseTags(flags.tag),
     dryRun: Boolean(flags['dry-run']),
   }
@@ -132,7 +133,7 @@ Exit codes: 0 done (or planned with --dry-run), 1 an AWS call failed or psb refu
     const planned = result.changes.filter((c) => c.status === 'planned').length
     const where = `${result.bucket} (${result.region})`
     if (result.dryRun) {
-      this.say(planned === 0 ? `Dry run: ${where} is up to standard; nothing would change.` : `Dry run: ${planned} setting(s) of ${where} would change. Nothing was changed.`)
+      this.say(planned === 0 ? `Dry run: ${where} is up to standard; nothing would change.` : `Dry run: ${plural(planned, 'setting')} of ${where} would change. Nothing was changed.`)
     } else if (result.created) {
       this.say(`Created ${where} and applied ${changed - 1} setting(s).`)
     } else {

@@ -4,6 +4,7 @@ import {dryRun} from '../../cli/flags.js'
 import {out, status, table} from '../../cli/style.js'
 import {validateRegion} from '../../lib/aws-config.js'
 import {validateAccessKeyId, validateProfileName, writeProfile, type WriteProfileInput, type WriteProfileResult} from '../../lib/credentials.js'
+import {echo} from '../../lib/echo.js'
 import {badInput} from '../../lib/errors.js'
 import {maskKeyId, registerSecret} from '../../lib/redact.js'
 import type {Logger} from '../../lib/types.js'
@@ -69,7 +70,7 @@ async function readSecret(flags: SecretSource, env: Record<string, string | unde
   }
   const name = flags['secret-env'] ?? 'AWS_SECRET_ACCESS_KEY'
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-    throw badInput(`--secret-env ${JSON.stringify(name)} is not an environment variable name.`, 'Give the name of the variable, e.g. --secret-env PULUMI_AWS_SECRET.', 'SecretEnvInvalid')
+    throw badInput(`--secret-env ${echo(name, {what: 'value', shape: /^[A-Z][A-Z0-9_]{0,63}$/})} is not an environment variable name.`, 'Give the name of the variable, e.g. --secret-env PULUMI_AWS_SECRET.', 'SecretEnvInvalid')
   }
   secret = env[name] ?? ''
   registerSecret(secret)

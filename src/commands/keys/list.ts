@@ -2,7 +2,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import * as shared from '../../cli/flags.js'
 import {out, table} from '../../cli/style.js'
 import {createAwsContext, validateEndpoint} from '../../lib/aws.js'
-import {resolveRegion} from '../../lib/aws-config.js'
+import {checkProfile, resolveRegion} from '../../lib/aws-config.js'
 import {listKeys, type ListKeysResult} from '../../lib/keys.js'
 import {maskKeyId} from '../../lib/redact.js'
 import type {Logger} from '../../lib/types.js'
@@ -17,6 +17,15 @@ export function listRecord(r: ListKeysResult): Record<string, unknown> {
     pending: r.pending,
     warnings: r.warnings,
   }
+}
+
+/** The profile whose own key lists the keys exists (exit 2 before any AWS call); with --user alone, say how to act as an administrator. */
+function checkListProfile(profile: string, flags: {profile?: string; user?: string}, env = process.env): void {
+  const source = flags.profile ? '--profile' : env.AWS_PROFILE ? 'AWS_PROFILE' : 'the default, as no --profile was given'
+  const hint = flags.user && !flags.profile
+    ? `Without --admin-profile, psb lists keys with a profile's own key, and that profile is missing. To list the keys of the IAM user ${flags.user} as an administrator: psb keys list --user ${flags.user} --admin-profile <admin>.`
+    : undefined
+  checkProfile(profile, source, env, hint)
 }
 
 export default class KeysList extends BaseCommand {
@@ -43,6 +52,7 @@ Exit codes: 0 listed; 1 an AWS call failed; 2 bad input.`
   async run(): Promise<Record<string, unknown>> {
     const {flags} = await this.parse(KeysList)
     const profile = flags.profile ?? (flags.user && flags['admin-profile'] ? undefined : process.env.AWS_PROFILE || 'default')
+    if (profile !== undefined && !(flags.user && flags['admin-profile'])) checkListProfile(profile, flags)
     const endpoint = validateEndpoint(flags.endpoint)
     const region = resolveRegion(flags.region, flags['admin-profile'] ?? profile) ?? 'us-east-1'
     const admin = flags['admin-profile'] ? createAwsContext({region, endpoint, profile: flags['admin-profile']}) : undefined

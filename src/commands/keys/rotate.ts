@@ -3,9 +3,12 @@ import {BaseCommand, renderError} from '../../cli/base-command.js'
 import * as shared from '../../cli/flags.js'
 import {err, out, status, table} from '../../cli/style.js'
 import {createAwsContext, validateEndpoint} from '../../lib/aws.js'
-import {resolveRegion} from '../../lib/aws-config.js'
+import {checkProfile, credentialsFilePath, resolveRegion} from '../../lib/aws-config.js'
+import {readProfileCredentials, validateProfileName} from '../../lib/credentials.js'
+import {echo, NAME_SHAPE} from '../../lib/echo.js'
 import {formatDuration, parseDuration} from '../../lib/duration.js'
-import {PsbError} from '../../lib/errors.js'
+import {PsbError, badInput} from '../../lib/errors.js'
+import {readJournalEntries} from '../../lib/journal.js'
 import {DEFAULT_WAIT_MS, KEYS_EXIT, exitCodeOf, rotateKeys, type RotateManyOptions, type RotateResult} from '../../lib/keys.js'
 import {maskKeyId} from '../../lib/redact.js'
 import type {Logger} from '../../lib/types.js'
@@ -37,6 +40,7 @@ export interface RotateFlags {
 /** The core options from parsed flags. Bad input: exit 2, before any AWS call. */
 export function rotateOptionsFromFlags(flags: RotateFlags, env: NodeJS.ProcessEnv = process.env): RotateManyOptions {
   const profiles = flags.profile && flags.profile.length > 0 ? flags.profile : [env.AWS_PROFILE || 'default']
+  if (!flags.create) checkProfilesHoldKeys(profiles, flags.profile?.length ? '--profile' : env.AWS_PROFILE ? 'AWS_PROFILE' : 'the default, as no --profile was given', env)
   const endpoint = validateEndpoint(flags.endpoint)
   const region = resolveRegion(flags.region, flags['admin-profile'] ?? profiles[0], env) ?? 'us-east-1'
   const maxAgeMs = flags['max-age'] === undefined ? undefined : parseDuration(flags['max-age'], {flag: '--max-age'})
@@ -62,6 +66,24 @@ export function rotateOptionsFromFlags(flags: RotateFlags, env: NodeJS.ProcessEn
     create: flags.create ?? false,
     dryRun: flags['dry-run'] ?? false,
     env,
+  }
+}
+
+/**
+ * Every profile to rotate exists and holds a key (or has an unfinished rotation to finish),
+ * checked before the first AWS call: one bad profile stops the run with exit 2, nothing rotated.
+ */
+function checkProfilesHoldKeys(profiles: string[], source: string, env: NodeJS.ProcessEnv): void {
+  const journal = readJournalEntries(credentialsFilePath(env))
+  for (const profile of profiles) {
+    validateProfileName(profile)
+    checkProfile(profile, source, env, 'Check the name (psb rotates keys of the credentials file), or create the profile with its first key: psb keys rotate --create --profile <name> --user <iam-user> --admin-profile <admin>.')
+    if (readProfileCredentials(profile, env) || journal.some((e) => e.profile === profile || e.profiles.includes(profile))) continue
+    throw badInput(
+      `The profile ${echo(profile, {what: 'profile name', shape: NAME_SHAPE})} has no access key in ${credentialsFilePath(env)}; nothing was rotated.`,
+      'Check the name (psb rotates keys of the credentials file), or create it with its first key: psb keys rotate --create --profile <name> --user <iam-user> --admin-profile <admin>.',
+      'ProfileHasNoKey',
+    )
   }
 }
 
@@ -122,6 +144,8 @@ Exit codes: 0 rotated (or the first key created, or a dry run), and also not due
       description: 'Profile of the AWS credentials file whose key to rotate (repeatable; default: AWS_PROFILE or "default"). Every other profile holding the same key gets the new key too.',
       helpValue: '<profile>',
       multiple: true,
+      // --profile a b: "b" is a stray argument (exit 2), not a second profile.
+      multipleNonGreedy: true,
     }),
     user: Flags.string({
       description: 'IAM user the key belongs to. With --admin-profile: the user the administrator acts for. Without: only checked against the profile\'s key.',

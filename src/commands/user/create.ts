@@ -107,6 +107,7 @@ Exit codes: 0 done (or nothing to do); 1 an AWS call failed, or the user exists 
       description: 'ARN of a managed policy to attach, for what your Pulumi programs deploy (repeatable). psb never detaches policies.',
       helpValue: '<arn>',
       multiple: true,
+      multipleNonGreedy: true,
     }),
     adopt: Flags.boolean({
       description: 'Manage an existing user that psb did not create: tag it managed-by=psb and put the state policy on it (its other policies stay).',
