@@ -22,9 +22,13 @@ export interface EchoOptions {
 /** A name-like value (`pulumi-team-a-prod`): lowercase words of at most 10 characters joined by - _ . — unlike any key or token. */
 export const NAME_SHAPE = /^(?=.{1,64}$)[a-z0-9]{1,10}(?:[-_.][a-z0-9]{1,10})*$/
 
-/** Something shaped like a credential: 24+ characters of base64, with upper- and lowercase letters and digits. */
+/**
+ * Something shaped like a credential (an AWS secret access key, a session token): 24 or more
+ * characters of base64 with upper- and lowercase letters and a digit, "/" or "+". Names
+ * (bucket, user, profile) are not: they have no such mix, or a "-", "_" or "." in them.
+ */
 export function looksLikeSecret(value: string): boolean {
-  return /^[A-Za-z0-9/+=_-]{24,}$/.test(value) && /[A-Z]/.test(value) && /[a-z]/.test(value) && /\d/.test(value)
+  return /^[A-Za-z0-9/+=]{24,}$/.test(value) && /[A-Z]/.test(value) && /[a-z]/.test(value) && /[\d/+]/.test(value)
 }
 
 /** Whether a rejected value may be shown: short, or of the expected shape, and never secret-shaped or with control characters. */

@@ -79,7 +79,7 @@ const MANAGED_POLICY_ARN = /^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/([\w+=,.@-
 export function validatePolicyArn(arn: string, flag = '--attach-policy'): void {
   if (!MANAGED_POLICY_ARN.test(arn)) {
     throw badInput(
-      `${flag} ${echo(arn, {what: 'value', shape: /^arn:[a-z0-9-]*:[a-z0-9-]*:[a-z0-9-]*:\d{0,12}:[\w+=,.@/-]{1,160}$/})} is not a managed policy ARN.`,
+      `${flag} ${echo(arn, {what: 'value', shape: /^arn:[a-z0-9-]+:[a-z0-9-]*:[a-z0-9-]*:(\d{12}|aws)?:[\w+=,.@/:-]{1,200}$/})} is not a managed policy ARN.`,
       'A managed policy ARN looks like arn:aws:iam::aws:policy/AdministratorAccess or arn:aws:iam::123456789012:policy/pulumi-deploy.',
       'PolicyArnInvalid',
     )

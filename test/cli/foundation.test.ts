@@ -104,12 +104,12 @@ describe('psb foundation (subprocess)', () => {
     expect(r.stdout).to.match(/^psb\/0\.1\.0 \S+ node-v\d+\.\d+\.\d+\n$/)
   })
 
-  it('an unknown command fails (127), and on a terminal plugin-not-found suggests the closest', async function () {
+  it('an unknown command is bad input (exit 2) with "Did you mean", on a terminal and off one', async function () {
     const r = await runPsb(['logn'], home)
-    expect(r.code).to.equal(127)
-    expect(r.stderr).to.include('logn is not a psb command')
-    expect(r.stderr).to.include('Run psb help for a list of available commands')
-    // The suggestion is a prompt, so it needs a terminal: `script` gives the CLI one.
+    expect(r.code).to.equal(2)
+    expect(r.stderr).to.include('"logn" is not a psb command. Did you mean "psb login"?')
+    expect(r.stderr).to.match(/^Hint: Run `psb --help` for the list of commands\.$/m)
+    // On a terminal too: no prompt, the same answer (`script` gives the CLI a terminal).
     const script = spawnSync('script', ['--version'], {encoding: 'utf8'})
     if (script.error) {
       // Skipped only off CI, on a machine without util-linux's `script` (no pseudo-terminal).
@@ -117,19 +117,18 @@ describe('psb foundation (subprocess)', () => {
       this.skip()
     }
     const tty = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(RUN_JS)} logn`, '/dev/null'], {
-      input: 'n\r',
       encoding: 'utf8',
       env: {...baseEnv(home.dir), NO_COLOR: '1'},
       timeout: 30_000,
     })
-    expect(tty.stdout).to.include('Did you mean login?')
-    expect(tty.status).to.equal(127)
+    expect(tty.stdout).to.include('Did you mean "psb login"?')
+    expect(tty.status).to.equal(2)
   })
 
   it('a bad flag: exit 2, a clear message, no stack trace; DEBUG=1 adds the stack', async () => {
     const r = await runPsb(['login', '--bucket', 'b', '--region', 'us-east-1', '--no-such-flag'], home)
     expect(r.code).to.equal(2)
-    expect(r.stderr).to.match(/^Error: Nonexistent flag: --no-such-flag/m)
+    expect(r.stderr).to.match(/^Error: Nonexistent flag: "--no-such-flag"\./m)
     expect(r.stderr).to.match(/^Hint: /m)
     expect(r.stderr).to.not.match(/^\s+at /m)
     expect(r.stdout).to.equal('')
