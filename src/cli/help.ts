@@ -3,6 +3,7 @@
  * newcomer sees how the commands fit together before picking one.
  */
 import {Help} from '@oclif/core'
+import {scrubArgv} from '../lib/echo.js'
 
 export const ROOT_EXAMPLES = [
   ['Everything in one command (bucket, user, key, profile, login, verify):', 'psb init --bucket acme-pulumi-state --region eu-west-1 --profile pulumi'],
@@ -16,6 +17,16 @@ export const ROOT_EXAMPLES = [
 ] as const
 
 export default class PsbHelp extends Help {
+  /** `psb help <word>` quotes the word when it is no command: through the rule for echoing rejected values. */
+  override async showHelp(argv: string[]): Promise<void> {
+    try {
+      await super.showHelp(argv)
+    } catch (error) {
+      if (error instanceof Error) error.message = scrubArgv(error.message, argv)
+      throw error
+    }
+  }
+
   protected override async showRootHelp(): Promise<void> {
     await super.showRootHelp()
     const lines = ['EXAMPLES']

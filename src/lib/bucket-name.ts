@@ -4,7 +4,7 @@
  *
  * Source: the S3 user guide, "General purpose bucket naming rules".
  */
-import {echo, plural} from './echo.js'
+import {echo, mayEcho, plural} from './echo.js'
 import {badInput} from './errors.js'
 
 /** A naming rule: a stable id (for tests and --json) and the rule in words. */
@@ -64,10 +64,12 @@ export function sanitizeBucketName(name: string): string {
 export function validateBucketName(name: string): void {
   const problem = bucketNameProblem(name)
   if (!problem) return
+  // A name-like value is shown with a corrected form; anything else (a pasted secret) neither: the fix would echo it.
+  const shown = mayEcho(name, /^[A-Za-z0-9._ -]{1,80}$/)
   const fixed = sanitizeBucketName(name)
-  const suggestion = fixed !== name && !bucketNameProblem(fixed) ? ` For example: --bucket ${fixed}` : ''
+  const suggestion = shown && fixed !== name && !bucketNameProblem(fixed) ? ` For example: --bucket ${fixed}` : ''
   throw badInput(
-    `Bucket name ${echo(name, {what: 'value', shape: /^[a-z0-9.-]{1,80}$/})} is not valid: a bucket name ${problem.rule.rule} (${problem.detail}).`,
+    `Bucket name ${shown ? JSON.stringify(name) : echo(name)} is not valid: a bucket name ${problem.rule.rule} (${problem.detail}).`,
     `Choose a name that follows the S3 naming rules: 3-63 characters, lowercase letters, digits, dots and hyphens, beginning and ending with a letter or digit.${suggestion}`,
     'BucketNameInvalid',
   )

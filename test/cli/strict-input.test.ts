@@ -168,9 +168,11 @@ describe('strict input: exit 2, no AWS call, nothing echoed (subprocess)', funct
     const r = await runPsb(['verfy', '--profile', 'ci'], home)
     expect(r.code).to.equal(2)
     expect(r.stderr).to.include('"verfy" is not a psb command. Did you mean "psb verify"?')
-    const long = await runPsb([SECRET], home)
-    expect(long.code).to.equal(2)
-    expect(long.stderr).to.not.include(SECRET)
+    for (const args of [[SECRET], ['bucket', SECRET], ['help', SECRET]]) {
+      const long = await runPsb(args, home)
+      expect(long.code, args.join(' ')).to.equal(2)
+      expect(long.stderr + long.stdout, args.join(' ')).to.not.include(SECRET)
+    }
   })
 
   it('-h works as --help for every command', async () => {

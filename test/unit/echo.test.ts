@@ -108,6 +108,7 @@ describe('echo: the rule for showing a rejected value', () => {
           const e = thrown(() => fn(s))
           expect(e.exitCode, `${name} ${s}`).to.equal(2)
           expect(`${e.message} ${e.hint}`, `${name} ${s}`).to.not.include(s)
+          expect(`${e.message} ${e.hint}`.toLowerCase(), `${name} ${s}, lowercased`).to.not.include(s.toLowerCase())
           expect(e.message).to.match(/of \d+ characters/)
         }
       })
