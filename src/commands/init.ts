@@ -235,7 +235,7 @@ function validateInitProfile(profile: string, fromUser: boolean): void {
   } catch (error) {
     if (!fromUser || !isPsbError(error)) throw error
     throw badInput(
-      `The profile Pulumi gets defaults to the user name (--user ${echo(profile, {what: 'value'})}), which cannot be a profile name: ${error.message.replace(/^The profile name (\".*?\"|\(.*?\)) /, 'it ')}`,
+      `The profile Pulumi gets defaults to the user name (--user ${echo(profile, {what: 'value'})}), which cannot be a profile name: ${error.message.replace(/^The profile name (".*?"|\(.*?\)) /, 'it ')}`,
       'Keep this --user and choose the profile with --profile, e.g. --profile pulumi.',
       'ProfileNameInvalid',
     )

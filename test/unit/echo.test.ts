@@ -27,7 +27,7 @@ function thrown(fn: () => unknown): PsbError {
   throw new Error('expected a PsbError')
 }
 
-async function parseError(argv: string[], flags: Record<string, ReturnType<typeof Flags.string>>): Promise<unknown> {
+async function parseError(argv: string[], flags: Parameters<typeof Parser.parse>[1]['flags']): Promise<unknown> {
   try {
     await Parser.parse(argv, {flags, strict: true})
   } catch (error) {
