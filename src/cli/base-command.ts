@@ -100,9 +100,9 @@ export function toPsbError(error: unknown, ctx: {argv?: readonly string[]; flags
 
 /** oclif's message, rebuilt where oclif quotes what it rejected: each value through echo(), a "Did you mean" for a flag. */
 function parseErrorMessage(e: Error & {flags?: string[]; args?: string[]}, flags: readonly string[]): string {
-  if (e.name === 'UnexpectedArgsError' || /^Unexpected arguments?: /.test(e.message)) {
-    const args = Array.isArray(e.args) ? e.args.map(String) : []
-    if (args.length > 0) return `Unexpected argument${args.length === 1 ? '' : 's'}: ${args.map((a) => (mayEcho(a) ? JSON.stringify(a) : describeValue(a, 'argument'))).join(', ')}. psb takes no arguments here, only flags.`
+  if (Array.isArray(e.args) && e.args.length > 0 && /^Unexpected arguments?: /.test(e.message)) {
+    const shown = e.args.map((a) => (mayEcho(String(a)) ? JSON.stringify(a) : describeValue(String(a), 'argument')))
+    return `Unexpected argument${shown.length === 1 ? '' : 's'}: ${shown.join(', ')}. psb takes no arguments here, only flags.`
   }
   if (Array.isArray(e.flags) && /^Nonexistent flags?: /.test(e.message)) {
     const names = flags.map((f) => `--${f}`)

@@ -101,16 +101,20 @@ describe('strict input: exit 2, no AWS call, nothing echoed (subprocess)', funct
     }
   })
 
+  /** The command line with `flag value` in place of the flag's value in it (if any). */
+  function withFlag(base: string[], flag: string, value: string): string[] {
+    return [...base.filter((a, i, all) => a !== flag && all[i - 1] !== flag), flag, value]
+  }
+
   describe('a secret as the value of a flag that rejects it', () => {
-    for (const [name, extra] of BAD_FLAG_VALUES) {
-      it(`psb ${name} ${extra[0]} <secret>`, async () => {
-        await expectRefused([...COMMANDS[name], ...extra], [extra[1].split('/../')[0]])
+    for (const [name, [flag, value]] of BAD_FLAG_VALUES) {
+      it(`psb ${name} ${flag} <secret>`, async () => {
+        await expectRefused(withFlag(COMMANDS[name], flag, value), [value.split('/../')[0]])
       })
     }
     for (const name of Object.keys(COMMANDS)) {
       it(`psb ${name} --region <secret>`, async () => {
-        const base = COMMANDS[name].filter((a, i, all) => a !== '--region' && all[i - 1] !== '--region')
-        await expectRefused([...base, '--region', SECRET], [SECRET])
+        await expectRefused(withFlag(COMMANDS[name], '--region', SECRET), [SECRET])
       })
     }
   })
