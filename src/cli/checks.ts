@@ -3,6 +3,7 @@
  * the status coloured on a TTY, plain words otherwise, the fix hint under warn/fail.
  */
 import type {ChalkInstance} from 'chalk'
+import {plural} from '../lib/echo.js'
 import type {Check} from '../lib/verify.js'
 import {out, status} from './style.js'
 
@@ -15,7 +16,7 @@ export function renderCheck(check: Check, c: ChalkInstance = out): string {
 
 export function summarizeChecks(checks: Check[]): string {
   const n = (s: Check['status']) => checks.filter((x) => x.status === s).length
-  return `${checks.length} checks: ${n('pass')} passed, ${n('warn')} warning${n('warn') === 1 ? '' : 's'}, ${n('fail')} failed`
+  return `${plural(checks.length, 'check')}: ${n('pass')} passed, ${plural(n('warn'), 'warning')}, ${n('fail')} failed`
 }
 
 export function renderChecks(checks: Check[], c: ChalkInstance = out): string {

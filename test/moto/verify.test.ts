@@ -232,6 +232,8 @@ describe('verifyBackend (moto, IAM enforcement on)', function () {
     expect(c['key-age'].hint).to.contain('psb keys rotate --profile pulumi')
     expect(c['key-count'].status).to.equal('warn')
     expect(c['key-count'].detail).to.contain('2 keys')
+    // The title reads true next to a warning: not "The user has one access key: 2 keys".
+    expect(c['key-count'].title).to.equal('Access keys of the user (one is best)')
     // Key ids are masked in every detail.
     expect(JSON.stringify(r.checks)).not.to.contain(k.accessKeyId)
   })

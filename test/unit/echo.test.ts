@@ -2,6 +2,7 @@ import {expect} from 'chai'
 import {Flags, Parser} from '@oclif/core'
 import {toPsbError} from '../../src/cli/base-command.js'
 import {ensureTerminalWidth} from '../../src/cli/style.js'
+import {summarizeChecks} from '../../src/cli/checks.js'
 import {NAME_SHAPE, describeValue, echo, looksLikeSecret, mayEcho, plural, registerArgvSecrets, scrubArgv} from '../../src/lib/echo.js'
 import {checkProfile, validateRegion} from '../../src/lib/aws-config.js'
 import {parseDays} from '../../src/lib/duration.js'
@@ -173,6 +174,13 @@ describe('one duration syntax for days', () => {
 })
 
 describe('small conventions', () => {
+  it('small words are proper plurals: 1 check, 1 warning, 1 character, 1 setting', () => {
+    const check = {id: 'x', title: 'X', status: 'warn'} as const
+    expect(summarizeChecks([check])).to.equal('1 check: 0 passed, 1 warning, 0 failed')
+    expect(summarizeChecks([check, {...check, status: 'pass'}])).to.equal('2 checks: 1 passed, 1 warning, 0 failed')
+    expect(thrown(() => validateBucketName('a')).message).to.include('(it has 1 character)')
+  })
+
   it('closestMatch finds a likely typo and nothing for a far name', () => {
     expect(closestMatch('--buckte', ['--bucket', '--region'])).to.equal('--bucket')
     expect(closestMatch('zzzzzzzz', ['--bucket', '--region'])).to.equal(undefined)
