@@ -4,6 +4,7 @@ import {out, table} from '../../cli/style.js'
 import {createAwsContext, validateEndpoint} from '../../lib/aws.js'
 import {checkProfile, resolveRegion} from '../../lib/aws-config.js'
 import {listKeys, type ListKeysResult} from '../../lib/keys.js'
+import {validateUserName} from '../../lib/user.js'
 import {maskKeyId} from '../../lib/redact.js'
 import type {Logger} from '../../lib/types.js'
 import {keysAdminProfile} from './rotate.js'
@@ -52,6 +53,7 @@ Exit codes: 0 listed; 1 an AWS call failed; 2 bad input.`
   async run(): Promise<Record<string, unknown>> {
     const {flags} = await this.parse(KeysList)
     const profile = flags.profile ?? (flags.user && flags['admin-profile'] ? undefined : process.env.AWS_PROFILE || 'default')
+    if (flags.user !== undefined) validateUserName(flags.user)
     if (profile !== undefined && !(flags.user && flags['admin-profile'])) checkListProfile(profile, flags)
     const endpoint = validateEndpoint(flags.endpoint)
     const region = resolveRegion(flags.region, flags['admin-profile'] ?? profile) ?? 'us-east-1'

@@ -9,6 +9,8 @@ import {echo, NAME_SHAPE} from '../../lib/echo.js'
 import {formatDuration, parseDuration} from '../../lib/duration.js'
 import {PsbError, badInput} from '../../lib/errors.js'
 import {readJournalEntries} from '../../lib/journal.js'
+import {validateBucketName} from '../../lib/bucket-name.js'
+import {validateUserName} from '../../lib/user.js'
 import {DEFAULT_WAIT_MS, KEYS_EXIT, exitCodeOf, rotateKeys, type RotateManyOptions, type RotateResult} from '../../lib/keys.js'
 import {maskKeyId} from '../../lib/redact.js'
 import type {Logger} from '../../lib/types.js'
@@ -40,6 +42,8 @@ export interface RotateFlags {
 /** The core options from parsed flags. Bad input: exit 2, before any AWS call. */
 export function rotateOptionsFromFlags(flags: RotateFlags, env: NodeJS.ProcessEnv = process.env): RotateManyOptions {
   const profiles = flags.profile && flags.profile.length > 0 ? flags.profile : [env.AWS_PROFILE || 'default']
+  if (flags.user !== undefined) validateUserName(flags.user)
+  if (flags.bucket !== undefined) validateBucketName(flags.bucket)
   if (!flags.create) checkProfilesHoldKeys(profiles, flags.profile?.length ? '--profile' : env.AWS_PROFILE ? 'AWS_PROFILE' : 'the default, as no --profile was given', env)
   const endpoint = validateEndpoint(flags.endpoint)
   const region = resolveRegion(flags.region, flags['admin-profile'] ?? profiles[0], env) ?? 'us-east-1'
