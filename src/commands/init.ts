@@ -13,12 +13,13 @@ import {parseDuration} from '../lib/duration.js'
 import {EXIT, PsbError, badInput, isPsbError, messageOf} from '../lib/errors.js'
 import {shellExports} from '../lib/login.js'
 import {normalizePrefix} from '../lib/policy.js'
+import {preflight} from '../lib/preflight.js'
 import {callerAccount} from '../lib/user.js'
 import {VERIFY_FAILED_EXIT} from '../lib/verify.js'
 import {bucketFlags, bucketOptionsFromFlags} from './bucket/create.js'
 import KeysRotate from './keys/rotate.js'
 import {loginOptionsFromFlags} from './login.js'
-import UserCreate, {userOptionsFromFlags} from './user/create.js'
+import UserCreate, {policiesToCheck, userOptionsFromFlags} from './user/create.js'
 import {verifyOptionsFromFlags} from './verify.js'
 
 const STEP_NAMES: Record<StepId, string> = {bucket: 'Bucket', user: 'IAM user', key: 'Access key', login: 'Pulumi login', verify: 'Verify'}
@@ -54,7 +55,10 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
     },
     {description: 'One team\'s prefix of a shared bucket:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --prefix team-a --user pulumi-team-a --profile team-a --yes'},
     {description: 'Show the full plan, change nothing:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --dry-run'},
-    {description: 'Against a local emulator (see scripts/demo.sh):', command: '<%= config.bin %> <%= command.id %> --bucket demo-state --region us-east-1 --endpoint http://127.0.0.1:5000 --yes'},
+    {
+      description: 'Against an S3-compatible store, over HTTPS (over plain HTTP the bucket\'s TLS-only policy denies every request; scripts/demo.sh runs a local emulator that counts as TLS):',
+      command: '<%= config.bin %> <%= command.id %> --bucket demo-state --region us-east-1 --endpoint https://s3.example.com --yes',
+    },
   ]
 
   static override flags = {
@@ -155,6 +159,9 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
       dryRun,
       env,
     }
+
+    // Everything AWS can tell before the first write (read calls only; exit 2, nothing changed).
+    await preflight(admin, {targetProfile: profile, policies: policiesToCheck(userOpts), env, logger: {warn: (m) => this.note(m), info: () => {}}})
 
     this.say(
       `psb init${dryRun ? ' (dry run: nothing will be changed)' : ''}: s3://${bucket}${prefix ? `/${prefix}` : ''} in ${region}, user ${user}, profile ${profile}${endpoint ? `, endpoint ${endpoint}` : ''}`,

@@ -5,6 +5,7 @@ import {status as statusWord, table, err as errStyle} from '../../cli/style.js'
 import {requireRegion} from '../../lib/aws-config.js'
 import {ensureBucket, validateBucketName, validateBucketOptions, DEFAULT_NONCURRENT_DAYS, type BucketOptions, type BucketResult} from '../../lib/bucket.js'
 import {badInput} from '../../lib/errors.js'
+import {preflight} from '../../lib/preflight.js'
 import {redact} from '../../lib/redact.js'
 import type {Logger} from '../../lib/types.js'
 
@@ -119,6 +120,7 @@ Exit codes: 0 done (or planned with --dry-run), 1 an AWS call failed or psb refu
         if (process.stderr.isTTY || process.env.DEBUG) process.stderr.write(errStyle.dim(`${redact(message)}\n`))
       },
     }
+    await preflight(ctx, {logger})
     const result = await ensureBucket(ctx, {...opts, logger})
     if (!this.jsonEnabled()) this.render(result)
     return result
