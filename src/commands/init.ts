@@ -3,7 +3,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {renderCheck, summarizeChecks} from '../cli/checks.js'
 import * as shared from '../cli/flags.js'
 import {out, status as statusWord, table} from '../cli/style.js'
-import {runInit, STEP_IDS, type InitContext, type InitPlan, type StepId} from '../cli/tasks.js'
+import {changeLines, runInit, STEP_IDS, type InitContext, type InitPlan, type StepId} from '../cli/tasks.js'
 import {createAwsContext, validateEndpoint} from '../lib/aws.js'
 import {credentialsFilePath, resolveRegion, validateRegion, type Env} from '../lib/aws-config.js'
 import {buildBackendUrl, shellQuote} from '../lib/backend-url.js'
@@ -198,6 +198,7 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
   }
 
   private renderSummary(s: ReturnType<typeof summaryDocument>, ctx: InitContext): void {
+    if (ctx.error !== undefined && !s.dryRun) this.renderUnlisted(ctx)
     if (ctx.error !== undefined && ctx.failedStep !== 'verify') {
       this.say(`\nStopped at: ${STEP_NAMES[ctx.failedStep ?? 'bucket']}. What was done so far stays; run the same command again to continue from there.`)
       return
@@ -213,6 +214,21 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
     this.say(`\n${verdict}.`)
     this.say(rows.map(([k, v]) => `  ${k.padEnd(12)} ${v}`).join('\n'))
     this.say(`\nNext:\n${s.next.map((c) => `  ${c}`).join('\n')}`)
+  }
+
+  /**
+   * After a failure: the changes the task list did not show, in step order — those of a step
+   * that finished beside the failed one, and what the failed step changed before it failed.
+   */
+  private renderUnlisted(ctx: InitContext): void {
+    const blocks: string[] = []
+    for (const id of STEP_IDS) {
+      const s = ctx.steps[id]
+      const lines = s && !s.listed ? changeLines(s.changes) : ''
+      if (!lines) continue
+      blocks.push(`${STEP_NAMES[id]}${s!.status === 'failed' ? ' (before it failed)' : ''}:\n${lines.replace(/^/gm, '  ')}`)
+    }
+    if (blocks.length > 0) this.say(`\nChanges made:\n${blocks.join('\n')}`)
   }
 
   /** The error of the failed step, with the partial summary in its data (for --json). */

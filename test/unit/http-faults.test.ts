@@ -103,3 +103,13 @@ describe('regions: real ones only (the AWS SDK\'s partition data)', () => {
     expect(e?.message).to.equal('"us-west-99" is not an AWS region. Did you mean us-west-1 or us-west-2?')
   })
 })
+
+describe('help examples never lead into the TLS-only policy', () => {
+  it('no example (root help, init) uses a plain-HTTP endpoint', async () => {
+    const {ROOT_EXAMPLES} = await import('../../src/cli/help.js')
+    const {default: Init} = await import('../../src/commands/init.js')
+    const commands = [...ROOT_EXAMPLES.map(([, c]) => c), ...(Init.examples as {command: string}[]).map((e) => e.command)]
+    expect(commands.join('\n')).to.contain('--endpoint https://')
+    expect(commands.filter((c) => /--endpoint http:\/\//.test(c))).to.deep.equal([])
+  })
+})
