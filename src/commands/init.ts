@@ -35,7 +35,7 @@ export default class Init extends BaseCommand {
   4. psb login           pulumi login with the backend URL for the installed Pulumi
   5. psb verify          every check, with the profile's own key
 
-Bucket and user run concurrently when --kms-key is given; otherwise the user follows the bucket, so that its policy grants the bucket's KMS key if it has one.
+Steps 1 and 2 (bucket and user) always run concurrently. The user's policy grants the bucket's customer KMS key: with --kms-key both steps get it; without, the user step reads the bucket's encryption itself, and should that read race the bucket step, a catch-up step adds the key to the policy.
 
 Idempotent and resumable: a second run changes nothing and says so step by step; after a failure at any step, the same command continues where it stopped (finished steps are checked again and left as they are).
 
