@@ -11,6 +11,7 @@
 import type {AwsContext, StaticCredentials} from './aws.js'
 import type {Env} from './aws-config.js'
 import {awsCode, isAccessDenied, isNotFound, translateAwsError} from './aws-errors.js'
+import {isUnsupported} from './bucket.js'
 import {readProfileCredentials} from './credentials.js'
 import {EXIT, PsbError, badInput, isPsbError} from './errors.js'
 import {maskKeyId} from './redact.js'
@@ -102,23 +103,36 @@ async function missingPolicies(ctx: AwsContext, policies: {arn: string; flag: st
   return missing
 }
 
-/** Runs the preflight; throws bad input (exit 2) for what it finds. Read calls only. */
-export async function preflight(ctx: AwsContext, opts: PreflightOptions = {}): Promise<PreflightResult> {
+/** With --endpoint: an answer that says the store has no STS (not a credentials, TLS or network problem). */
+function storeWithoutSts(ctx: AwsContext, error: unknown): boolean {
+  if (!ctx.options.endpoint || !isPsbError(error)) return false
+  if (error.exitCode === EXIT.USAGE || ['NetworkError', 'AccessDenied'].includes(error.code)) return false
+  return isUnsupported(error.cause, true) || /^Http\d{3}$/.test(error.code)
+}
+
+/**
+ * Runs the preflight; throws bad input (exit 2) for what it finds. Read calls only. The
+ * account is undefined when the endpoint (an S3-compatible store) has no STS.
+ */
+export async function preflight(ctx: AwsContext, opts: PreflightOptions = {}): Promise<PreflightResult | undefined> {
   const env = opts.env ?? process.env
   const keyId = await resolvedKeyId(ctx)
   if (opts.targetProfile) checkTargetProfile(ctx, opts.targetProfile, keyId, env)
-  let account: PreflightResult
+  let account: PreflightResult | undefined
   try {
     account = await callerAccount(ctx)
   } catch (error) {
-    throw isPsbError(error) ? asBadInput(error) : error
+    const e = isPsbError(error) ? asBadInput(error) : error
+    if (!storeWithoutSts(ctx, e)) throw e
+    // An S3-compatible store may have no STS: what psb can check stops here.
+    opts.logger?.warn(`The endpoint ${ctx.options.endpoint} did not answer sts:GetCallerIdentity (${(e as PsbError).code}), so psb could not check the administrator's credentials before starting.`)
   }
   const policies = [...new Map((opts.policies ?? []).map((p) => [p.arn, p])).values()]
   const missing = await missingPolicies(ctx, policies, opts.logger ?? silentLogger)
   if (missing.length > 0) {
     const list = missing.map((p) => `${p.arn} (${p.flag})`).join(', ')
     throw badInput(
-      `${missing.length === 1 ? 'The managed policy' : 'These managed policies'} ${list} ${missing.length === 1 ? 'does' : 'do'} not exist in account ${account.accountId} (iam:GetPolicy: NoSuchEntity). Nothing was changed.`,
+      `${missing.length === 1 ? 'The managed policy' : 'These managed policies'} ${list} ${missing.length === 1 ? 'does' : 'do'} not exist in ${account ? `account ${account.accountId}` : 'the account'} (iam:GetPolicy: NoSuchEntity). Nothing was changed.`,
       'Check the ARN: AWS-managed policies look like arn:aws:iam::aws:policy/<name> (`aws iam list-policies --scope AWS`), your own like arn:aws:iam::<account>:policy/<name>.',
       'PolicyNotFound',
     )

@@ -85,6 +85,25 @@ describe('HTTP faults say what they most likely mean', () => {
   })
 })
 
+describe('preflight answers that are not the user\'s input', () => {
+  const stsError = (code: string) => `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${code}</Message></Error><RequestId>1</RequestId></ErrorResponse>`
+  const ctx = () => createAwsContext({region: 'us-east-1', endpoint: 'https://store.example.test', credentials: creds, maxAttempts: 1})
+
+  it('an S3-compatible store without STS: a warning, and psb goes on', async () => {
+    nock('https://store.example.test').post('/').reply(501, stsError('NotImplemented'))
+    const warnings: string[] = []
+    expect(await preflight(ctx(), {env: {}, logger: {warn: (m) => warnings.push(m), info() {}}})).to.equal(undefined)
+    expect(warnings.join('\n')).to.contain('did not answer sts:GetCallerIdentity (NotImplemented), so psb could not check the administrator\'s credentials')
+  })
+
+  it('credentials the endpoint rejects are bad input (exit 2)', async () => {
+    nock('https://store.example.test').post('/').reply(403, stsError('InvalidClientTokenId'))
+    const e = await failure(preflight(ctx(), {env: {}}))
+    expect(e.exitCode).to.equal(2)
+    expect(e.code).to.equal('BadCredentials')
+  })
+})
+
 describe('regions: real ones only (the AWS SDK\'s partition data)', () => {
   it('accepts the regions of every partition', () => {
     for (const r of ['us-east-1', 'us-west-2', 'eu-central-1', 'ap-southeast-1', 'cn-north-1', 'us-gov-west-1', 'il-central-1']) expect(validateRegion(r)).to.equal(r)
