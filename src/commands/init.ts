@@ -161,7 +161,7 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
     }
 
     // Everything AWS can tell before the first write (read calls only; exit 2, nothing changed).
-    await preflight(admin, {targetProfile: profile, policies: policiesToCheck(userOpts), env, logger: {warn: (m) => this.note(m), info: () => {}}})
+    await preflight(admin, {targetProfile: profile, targetUser: user, policies: policiesToCheck(userOpts), env, logger: {warn: (m) => this.note(m), info: () => {}}})
 
     this.say(
       `psb init${dryRun ? ' (dry run: nothing will be changed)' : ''}: s3://${bucket}${prefix ? `/${prefix}` : ''} in ${region}, user ${user}, profile ${profile}${endpoint ? `, endpoint ${endpoint}` : ''}`,

@@ -7,6 +7,7 @@
  *      through --admin-profile or the default credential chain, and by access key id).
  *   2. The administrator credentials resolve and AWS accepts them (one sts:GetCallerIdentity).
  *   3. Every managed policy to attach (or set as boundary) exists (iam:GetPolicy).
+ *   4. The target profile holds no working key of another identity than the Pulumi user.
  */
 import type {AwsContext, StaticCredentials} from './aws.js'
 import type {Env} from './aws-config.js'
@@ -21,6 +22,8 @@ import {callerAccount} from './user.js'
 export interface PreflightOptions {
   /** The profile psb writes the Pulumi user's key into (`init --profile`). */
   targetProfile?: string
+  /** The IAM user whose key the target profile gets: a working key of anyone else there is refused. */
+  targetUser?: string
   /** Managed policies that must exist, with the flag that named each. */
   policies?: {arn: string; flag: string}[]
   env?: Env
@@ -85,6 +88,28 @@ function checkTargetProfile(ctx: AwsContext, target: string, adminKeyId: string,
   )
 }
 
+/**
+ * A working key of another identity in the target profile: the key step would refuse to
+ * overwrite it, after the bucket and the user were made. One sts:GetCallerIdentity with that
+ * key; a key AWS does not accept (deleted, or still propagating) is the key step's to handle.
+ */
+async function checkHeldKey(ctx: AwsContext, target: string, user: string, env: Env): Promise<void> {
+  const held = readProfileCredentials(target, env)
+  if (!held) return
+  let arn: string
+  try {
+    arn = (await callerAccount(ctx.withCredentials(held))).arn
+  } catch {
+    return
+  }
+  if (/:user\/(.+\/)?([^/]+)$/.exec(arn)?.[2] === user) return
+  throw badInput(
+    `The profile "${target}" already holds a working key of ${arn}, not of the IAM user ${user}; psb does not overwrite it. Nothing was changed.`,
+    'Choose another --profile name, or remove that profile from the credentials file first.',
+    'ProfileHoldsOtherKey',
+  )
+}
+
 /** The policies that iam:GetPolicy says do not exist (a denied GetPolicy is a warning: psb cannot tell). */
 async function missingPolicies(ctx: AwsContext, policies: {arn: string; flag: string}[], logger: Logger): Promise<{arn: string; flag: string}[]> {
   if (policies.length === 0) return []
@@ -127,6 +152,7 @@ export async function preflight(ctx: AwsContext, opts: PreflightOptions = {}): P
     // An S3-compatible store may have no STS: what psb can check stops here.
     opts.logger?.warn(`The endpoint ${ctx.options.endpoint} did not answer sts:GetCallerIdentity (${(e as PsbError).code}), so psb could not check the administrator's credentials before starting.`)
   }
+  if (opts.targetProfile && opts.targetUser) await checkHeldKey(ctx, opts.targetProfile, opts.targetUser, env)
   const policies = [...new Map((opts.policies ?? []).map((p) => [p.arn, p])).values()]
   const missing = await missingPolicies(ctx, policies, opts.logger ?? silentLogger)
   if (missing.length > 0) {

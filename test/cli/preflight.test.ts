@@ -6,7 +6,7 @@
 import {expect} from 'chai'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {ListBucketsCommand, S3Client} from '@aws-sdk/client-s3'
-import {IAMClient, ListUsersCommand} from '@aws-sdk/client-iam'
+import {CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListUsersCommand} from '@aws-sdk/client-iam'
 import {useMoto, ADMIN_USER} from '../support/moto.js'
 import {TempHome, runPsb, type RunResult} from '../support/cli.js'
 import {mutatingCalls} from '../support/calls.js'
@@ -71,6 +71,20 @@ describe('preflight: exit 2 and nothing changed (subprocess, moto)', function ()
     expect(r.code, r.stderr).to.equal(2)
     expect(r.stderr).to.contain('reads profile "ops"')
     expect(mutatingCalls(calls())).to.deep.equal([])
+  })
+
+  it('init --profile ci when [ci] holds a working key of another IAM user: refused before any write', async () => {
+    const iam = new IAMClient({region: 'us-east-1', endpoint: moto.endpoint, credentials: moto.admin})
+    await iam.send(new CreateUserCommand({UserName: 'ci-bot'}))
+    const key = (await iam.send(new CreateAccessKeyCommand({UserName: 'ci-bot'}))).AccessKey!
+    writeCreds(adminSection('admin') + `[ci]\naws_access_key_id = ${key.AccessKeyId}\naws_secret_access_key = ${key.SecretAccessKey}\n`)
+    const args = init(['--admin-profile', 'admin', '--profile', 'ci'])
+    const r = {...(await runPsb(args, home, {env: env()})), args}
+    expect(r.code, r.stderr).to.equal(2)
+    expect(r.stderr).to.contain('The profile "ci" already holds a working key of arn:aws:iam::123456789012:user/ci-bot, not of the IAM user pulumi')
+    expect(mutatingCalls(calls())).to.deep.equal([])
+    const s3 = new S3Client({region: REGION, endpoint: moto.endpoint, forcePathStyle: true, credentials: moto.admin})
+    expect((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).to.have.length(0)
   })
 
   it('--attach-policy of a policy that does not exist: exit 2 in init, init --dry-run and user create', async () => {
