@@ -43,6 +43,8 @@ psb acts as an administrator (--admin-profile, else the standard AWS credential 
 
 On a terminal, psb asks for what is missing (the bucket name, offering pulumi-state-<account>-<region>, and the region). With --yes, in CI (CI set), without a terminal, or with --json it never asks, and a missing value is an error (exit 2) before any AWS call.
 
+Before the first write, a preflight (read calls only, --dry-run too) stops with exit 2 when: --profile is the profile psb acts with (by name, or holding the administrator's own key) or holds a working key of another identity; the administrator's credentials do not resolve or AWS rejects them; an --attach-policy or --permissions-boundary does not exist. The region must be one that AWS lists.
+
 Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothing was changed); 3 everything was set up, but a verify check failed.`
 
   static override examples = [
