@@ -2,7 +2,9 @@
 # Builds the real Pulumi CLI (and the YAML language host) from the Go module proxy,
 # once, into a cache folder; a second run finds the binaries and returns at once.
 #
-#   PSB_PULUMI_CACHE  where the binaries go (default: ~/.cache/psb/pulumi-<version>)
+#   PSB_PULUMI_CACHE        where the binaries go (default: ~/.cache/psb/pulumi-<version>)
+#   PSB_PULUMI_CACHED_ONLY  =1: print the cache folder when the binaries are there, else fail at once
+#   PSB_BUILD_VERBOSE       =1: `go build -v` (one line per package compiled: scripts/demo.sh counts them)
 #
 # `go install github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@vX` is refused because that
 # module's go.mod has `replace` lines, so we build it from a throwaway module that
@@ -18,6 +20,7 @@ if [[ -x "$CACHE/pulumi" && -x "$CACHE/pulumi-language-yaml" ]]; then
   echo "$CACHE"
   exit 0
 fi
+[[ "${PSB_PULUMI_CACHED_ONLY:-}" == 1 ]] && exit 1
 
 command -v go >/dev/null || { echo "build-pulumi: Go is not on PATH; it is needed to build the Pulumi CLI" >&2; exit 1; }
 mkdir -p "$CACHE"
@@ -51,7 +54,7 @@ package tools
 import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
 GO
   go mod tidy >&2
-  go build -trimpath \
+  go build -trimpath ${PSB_BUILD_VERBOSE:+-v} \
     -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
     -o "$CACHE/pulumi.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >&2
   mv "$CACHE/pulumi.tmp" "$CACHE/pulumi"

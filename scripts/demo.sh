@@ -7,6 +7,9 @@
 #   bash scripts/demo.sh            (from a fresh clone: installs what it needs)
 #
 # Environment: PSB_DEMO_KEEP=1 keeps the throwaway HOME (its path is printed).
+# The first run builds the Pulumi CLI (minutes) in the background while psb runs `psb init
+# --no-login`, prints a progress line every PSB_DEMO_PROGRESS_S seconds, then runs `psb init`
+# again with the login. PSB_DEMO_BUILD_PULUMI replaces scripts/build-pulumi.sh (tests only).
 # Your real AWS and Pulumi settings are never read or touched: every AWS_* / PULUMI_*
 # variable is cleared and HOME, PULUMI_HOME and the AWS files point into the throwaway HOME.
 set -euo pipefail
@@ -20,19 +23,34 @@ step "Building psb"
 tsc -p tsconfig.build.json
 PSB=(node "$PSB_ROOT/bin/run.js")
 
-step "Looking for the Pulumi CLI (built once from the Go module proxy, then cached)"
+# The Pulumi CLI is built once from source (then cached). The first build takes about 6
+# minutes on 2 free cores, up to 20 on a loaded machine: it runs in the background while psb
+# does its own part, with a progress line every PSB_DEMO_PROGRESS_S seconds (default 20).
+BUILD_PULUMI="${PSB_DEMO_BUILD_PULUMI:-scripts/build-pulumi.sh}"
+BUILD_LOG="$(mktemp "${TMPDIR:-/tmp}/psb-demo-pulumi-build.XXXXXX")"
+BUILD_PID=""
+BUILD_STARTED=$SECONDS
 PULUMI_DIR=""
-if PULUMI_DIR="$(bash scripts/build-pulumi.sh)"; then
-  echo "Pulumi: $("$PULUMI_DIR/pulumi" version) in $PULUMI_DIR" >&2
+if PULUMI_DIR="$(PSB_PULUMI_CACHED_ONLY=1 bash "$BUILD_PULUMI" 2>/dev/null)"; then
+  step "Pulumi CLI: $("$PULUMI_DIR/pulumi" version) (cached in $PULUMI_DIR)"
 else
   PULUMI_DIR=""
-  echo "The Pulumi CLI could not be built (see above; it needs Go). The demo goes on without it: psb init --no-login, and no pulumi up." >&2
+  step "Building the Pulumi CLI from source in the background (first run only: about 6 minutes on 2 cores, up to 20 on a loaded machine; log: $BUILD_LOG). psb's own part runs meanwhile."
+  # setsid: the build has its own process group, so an early exit of the demo can stop all of it.
+  SETSID=()
+  command -v setsid >/dev/null && SETSID=(setsid)
+  PSB_BUILD_VERBOSE=1 ${SETSID[@]+"${SETSID[@]}"} bash "$BUILD_PULUMI" >"$BUILD_LOG.out" 2>"$BUILD_LOG" &
+  BUILD_PID=$!
 fi
-
 DEMO_HOME="$(mktemp -d "${TMPDIR:-/tmp}/psb-demo.XXXXXX")"
 MOTO_PID=""
 cleanup() {
   if [[ -n "$MOTO_PID" ]]; then kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; fi
+  if [[ -n "$BUILD_PID" ]] && kill -0 "$BUILD_PID" 2>/dev/null; then
+    echo "Stopping the Pulumi build (it starts again, from Go's cache, on the next run)." >&2
+    kill -- "-$BUILD_PID" 2>/dev/null || kill "$BUILD_PID" 2>/dev/null || true
+  fi
+  rm -f "$BUILD_LOG" "$BUILD_LOG.out"
   if [[ "${PSB_DEMO_KEEP:-}" == 1 ]]; then echo "Kept the demo HOME: $DEMO_HOME" >&2; else rm -rf "$DEMO_HOME"; fi
 }
 trap cleanup EXIT
@@ -76,12 +94,50 @@ with os.fdopen(fd, "w") as f:
     f.write("[admin]\naws_access_key_id = %s\naws_secret_access_key = %s\n" % (key["AccessKeyId"], key["SecretAccessKey"]))
 PY
 
+elapsed() { local t=$((SECONDS - BUILD_STARTED)); printf '%dm%02ds' $((t / 60)) $((t % 60)); }
+
+# Waits for the background build, printing what it is doing and for how long; sets PULUMI_DIR.
+wait_for_pulumi() {
+  [[ -n "$BUILD_PID" ]] || return 0
+  step "Waiting for the Pulumi build (started $(elapsed) ago)"
+  local every="${PSB_DEMO_PROGRESS_S:-20}"
+  while kill -0 "$BUILD_PID" 2>/dev/null; do
+    local downloaded compiled
+    downloaded="$(grep -c '^go: downloading' "$BUILD_LOG" 2>/dev/null || true)"
+    compiled="$(grep -vc '^go: \|^build-pulumi:' "$BUILD_LOG" 2>/dev/null || true)"
+    echo "  building Pulumi: $(elapsed) elapsed; Go modules downloaded: ${downloaded:-0}; packages compiled: ${compiled:-0}; last: $(tail -n 1 "$BUILD_LOG" 2>/dev/null | cut -c1-80)" >&2
+    for _ in $(seq 1 "$every"); do kill -0 "$BUILD_PID" 2>/dev/null || break; sleep 1; done
+  done
+  if wait "$BUILD_PID"; then
+    PULUMI_DIR="$(tail -n 1 "$BUILD_LOG.out")"
+    echo "Pulumi built in $(elapsed): $("$PULUMI_DIR/pulumi" version) in $PULUMI_DIR" >&2
+  else
+    tail -n 20 "$BUILD_LOG" >&2
+    echo "The Pulumi CLI could not be built after $(elapsed) (see above; it needs Go). The demo goes on without it: no pulumi login, no pulumi up." >&2
+    PULUMI_DIR=""
+  fi
+  BUILD_PID=""
+}
+
 BUCKET="psb-demo-pulumi-state"
 REGION="us-west-1"
-LOGIN=()
-[[ -z "$PULUMI_DIR" ]] && LOGIN=(--no-login)
-step "psb init --bucket $BUCKET --region $REGION --profile pulumi --admin-profile admin --endpoint $ENDPOINT --yes ${LOGIN[*]:-}"
-PSB_KEY_PROPAGATION_POLL_MS=100 "${PSB[@]}" init --bucket "$BUCKET" --region "$REGION" --profile pulumi --admin-profile admin --endpoint "$ENDPOINT" --yes "${LOGIN[@]}"
+INIT=(init --bucket "$BUCKET" --region "$REGION" --profile pulumi --admin-profile admin --endpoint "$ENDPOINT" --yes)
+if [[ -n "$BUILD_PID" ]]; then
+  # psb first, while Pulumi builds: bucket, user and key now; the login once Pulumi is there.
+  step "psb ${INIT[*]} --no-login   (Pulumi is still building: the login comes after it)"
+  PSB_KEY_PROPAGATION_POLL_MS=100 "${PSB[@]}" "${INIT[@]}" --no-login
+  wait_for_pulumi
+  if [[ -n "$PULUMI_DIR" ]]; then
+    export PATH="$PULUMI_DIR:$PATH"
+    step "psb ${INIT[*]}   (again, now with Pulumi: the finished steps are unchanged; login and verify run)"
+    PSB_KEY_PROPAGATION_POLL_MS=100 "${PSB[@]}" "${INIT[@]}"
+  fi
+else
+  LOGIN=()
+  [[ -z "$PULUMI_DIR" ]] && LOGIN=(--no-login)
+  step "psb ${INIT[*]} ${LOGIN[*]:-}"
+  PSB_KEY_PROPAGATION_POLL_MS=100 "${PSB[@]}" "${INIT[@]}" "${LOGIN[@]}"
+fi
 
 if [[ -n "$PULUMI_DIR" ]]; then
   step "pulumi up on a tiny Pulumi YAML project (passphrase secrets, a secret config value), as the least-privilege user"

@@ -13,7 +13,8 @@ export const ROOT_EXAMPLES = [
   ['', 'psb login --bucket acme-pulumi-state --region eu-west-1 --profile pulumi'],
   ['Prove that the backend works:', 'psb verify --profile pulumi --bucket acme-pulumi-state'],
   ['Rotate the key from cron, when it is older than 90 days:', 'psb keys rotate --profile pulumi --max-age 90d'],
-  ['Try it with no AWS account, against a local emulator:', 'psb init --endpoint http://127.0.0.1:5000 --bucket demo --region us-east-1 --yes'],
+  ['An S3-compatible store (over HTTPS: the bucket\'s TLS-only policy denies plain HTTP):', 'psb init --endpoint https://s3.example.com --bucket acme-pulumi-state --region us-east-1 --yes'],
+  ['Try it with no AWS account, against a local emulator (from a clone of the repository):', 'bash scripts/demo.sh'],
 ] as const
 
 export default class PsbHelp extends Help {

@@ -21,7 +21,7 @@ import {ensureProfileKey, type EnsureProfileKeyOptions, type EnsureProfileKeyRes
 import {login, type LoginOptions, type LoginResult} from '../lib/login.js'
 import {pulumiVersion} from '../lib/pulumi.js'
 import {maskKeyId, redact} from '../lib/redact.js'
-import type {Change, Logger} from '../lib/types.js'
+import {changesOf, type Change, type Logger} from '../lib/types.js'
 import {ensureUser, isAwsManagedKmsKey, type UserOptions, type UserResult} from '../lib/user.js'
 import {VERIFY_FAILED_EXIT, verifyBackend, type VerifyOptions, type VerifyResult} from '../lib/verify.js'
 import {summarizeChecks} from './checks.js'
@@ -54,6 +54,8 @@ export interface StepReport {
   summary: string
   changes: Change[]
   warnings: string[]
+  /** True once the task list showed the step's change lines (under its title). */
+  listed?: boolean
 }
 
 export interface InitContext {
@@ -71,6 +73,8 @@ export interface InitContext {
   /** The first error, as thrown by the core (a PsbError keeps its code, hint and exit code). */
   error?: unknown
   failedStep?: StepId
+  /** Every step started, settled: runInit waits for all of them before it returns. */
+  running?: Promise<unknown>[]
 }
 
 /** created / updated / unchanged / planned, from a step's changes. */
@@ -89,7 +93,7 @@ function countChanges(changes: Change[]): string {
 }
 
 /** The lines shown under a step: the changes that are not "unchanged" (all of them in a plan). */
-function changeLines(changes: Change[]): string {
+export function changeLines(changes: Change[]): string {
   return changes
     .filter((c) => c.status !== 'unchanged')
     .map((c) => `${c.status.padEnd(9)} ${c.item}${c.detail ? `: ${c.detail}` : ''}`)
@@ -118,15 +122,21 @@ export function initTasks(plan: InitPlan): ListrTask<InitContext>[] {
   const step = <T>(id: StepId, run: (ctx: InitContext, setOutput: (s: string) => void) => Promise<T>) =>
     async (ctx: InitContext, task: {title: string; output: string}) => {
       // In a dry run the command prints the whole plan afterwards: no lines under the steps.
+      // Once a step has failed the list is over: the command lists what is left, in order.
       const setOutput = (s: string) => {
-        if (s && !dry) task.output = redact(s)
+        if (!s || dry || ctx.error !== undefined) return
+        task.output = redact(s)
+        if (ctx.steps[id]) ctx.steps[id].listed = true
       }
+      const running = run(ctx, setOutput)
+      ;(ctx.running ??= []).push(running.catch(() => undefined))
       try {
-        return await run(ctx, setOutput)
+        return await running
       } catch (error) {
         ctx.error ??= error
         ctx.failedStep ??= id
-        ctx.steps[id] ??= {status: 'failed', summary: messageOf(error), changes: [], warnings: []}
+        // What the failed step did change before it threw (e.g. the user it created).
+        ctx.steps[id] ??= {status: 'failed', summary: messageOf(error), changes: changesOf(error), warnings: []}
         // listr2 shows this message; the command renders the real error (with its hint) afterwards.
         throw new Error(redact(messageOf(error)), {cause: error})
       }
@@ -324,6 +334,9 @@ export async function runInit(plan: InitPlan, opts: RunInitOptions): Promise<Ini
     // A step's error was recorded by the step; anything else is listr's own.
     if (ctx.error === undefined) ctx.error = error
   }
+  // A step that ran beside the failed one (the bucket beside the user) may still be at work:
+  // its changes belong before the error, not after it.
+  await Promise.all(ctx.running ?? [])
   // The user step, running beside the bucket step, could not read the encryption of a bucket
   // that did not exist yet; that bucket is new and SSE-S3 (or has --kms-key), so the note is moot.
   const u = ctx.steps.user

@@ -3,7 +3,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {renderCheck, summarizeChecks} from '../cli/checks.js'
 import * as shared from '../cli/flags.js'
 import {out, status as statusWord, table} from '../cli/style.js'
-import {runInit, STEP_IDS, type InitContext, type InitPlan, type StepId} from '../cli/tasks.js'
+import {changeLines, runInit, STEP_IDS, type InitContext, type InitPlan, type StepId} from '../cli/tasks.js'
 import {createAwsContext, validateEndpoint} from '../lib/aws.js'
 import {credentialsFilePath, resolveRegion, validateRegion, type Env} from '../lib/aws-config.js'
 import {buildBackendUrl, shellQuote} from '../lib/backend-url.js'
@@ -14,12 +14,13 @@ import {echo} from '../lib/echo.js'
 import {EXIT, PsbError, badInput, isPsbError, messageOf} from '../lib/errors.js'
 import {shellExports} from '../lib/login.js'
 import {normalizePrefix} from '../lib/policy.js'
+import {preflight} from '../lib/preflight.js'
 import {callerAccount} from '../lib/user.js'
 import {VERIFY_FAILED_EXIT} from '../lib/verify.js'
 import {bucketFlags, bucketOptionsFromFlags} from './bucket/create.js'
 import KeysRotate from './keys/rotate.js'
 import {loginOptionsFromFlags} from './login.js'
-import UserCreate, {userOptionsFromFlags} from './user/create.js'
+import UserCreate, {policiesToCheck, userOptionsFromFlags} from './user/create.js'
 import {verifyOptionsFromFlags} from './verify.js'
 
 const STEP_NAMES: Record<StepId, string> = {bucket: 'Bucket', user: 'IAM user', key: 'Access key', login: 'Pulumi login', verify: 'Verify'}
@@ -35,13 +36,15 @@ export default class Init extends BaseCommand {
   4. psb login           pulumi login with the backend URL for the installed Pulumi
   5. psb verify          every check, with the profile's own key
 
-Bucket and user run concurrently when --kms-key is given; otherwise the user follows the bucket, so that its policy grants the bucket's KMS key if it has one.
+Steps 1 and 2 (bucket and user) always run concurrently. The user's policy grants the bucket's customer KMS key: with --kms-key both steps get it; without, the user step reads the bucket's encryption itself, and should that read race the bucket step, a catch-up step adds the key to the policy.
 
 Idempotent and resumable: a second run changes nothing and says so step by step; after a failure at any step, the same command continues where it stopped (finished steps are checked again and left as they are).
 
 psb acts as an administrator (--admin-profile, else the standard AWS credential chain) for steps 1-3; Pulumi's profile gets only the new user's key.
 
 On a terminal, psb asks for what is missing (the bucket name, offering pulumi-state-<account>-<region>, and the region). With --yes, in CI (CI set), without a terminal, or with --json it never asks, and a missing value is an error (exit 2) before any AWS call.
+
+Before the first write, a preflight (read calls only, --dry-run too) stops with exit 2 when: --profile is the profile psb acts with (by name, or holding the administrator's own key) or holds a working key of another identity; the administrator's credentials do not resolve or AWS rejects them; an --attach-policy or --permissions-boundary does not exist. The region must be one that AWS lists.
 
 Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothing was changed); 3 everything was set up, but a verify check failed.`
 
@@ -55,7 +58,10 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
     },
     {description: 'One team\'s prefix of a shared bucket:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --prefix team-a --user pulumi-team-a --profile team-a --yes'},
     {description: 'Show the full plan, change nothing:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --dry-run'},
-    {description: 'Against a local emulator (see scripts/demo.sh):', command: '<%= config.bin %> <%= command.id %> --bucket demo-state --region us-east-1 --endpoint http://127.0.0.1:5000 --yes'},
+    {
+      description: 'Against an S3-compatible store, over HTTPS (over plain HTTP the bucket\'s TLS-only policy denies every request; scripts/demo.sh runs a local emulator that counts as TLS):',
+      command: '<%= config.bin %> <%= command.id %> --bucket demo-state --region us-east-1 --endpoint https://s3.example.com --yes',
+    },
   ]
 
   static override flags = {
@@ -157,6 +163,9 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
       env,
     }
 
+    // Everything AWS can tell before the first write (read calls only; exit 2, nothing changed).
+    await preflight(admin, {targetProfile: profile, targetUser: user, policies: policiesToCheck(userOpts), env, logger: {warn: (m) => this.note(m), info: () => {}}})
+
     this.say(
       `psb init${dryRun ? ' (dry run: nothing will be changed)' : ''}: s3://${bucket}${prefix ? `/${prefix}` : ''} in ${region}, user ${user}, profile ${profile}${endpoint ? `, endpoint ${endpoint}` : ''}`,
     )
@@ -192,6 +201,7 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
   }
 
   private renderSummary(s: ReturnType<typeof summaryDocument>, ctx: InitContext): void {
+    if (ctx.error !== undefined && !s.dryRun) this.renderUnlisted(ctx)
     if (ctx.error !== undefined && ctx.failedStep !== 'verify') {
       this.say(`\nStopped at: ${STEP_NAMES[ctx.failedStep ?? 'bucket']}. What was done so far stays; run the same command again to continue from there.`)
       return
@@ -207,6 +217,21 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
     this.say(`\n${verdict}.`)
     this.say(rows.map(([k, v]) => `  ${k.padEnd(12)} ${v}`).join('\n'))
     this.say(`\nNext:\n${s.next.map((c) => `  ${c}`).join('\n')}`)
+  }
+
+  /**
+   * After a failure: the changes the task list did not show, in step order — those of a step
+   * that finished beside the failed one, and what the failed step changed before it failed.
+   */
+  private renderUnlisted(ctx: InitContext): void {
+    const blocks: string[] = []
+    for (const id of STEP_IDS) {
+      const s = ctx.steps[id]
+      const lines = s && !s.listed ? changeLines(s.changes) : ''
+      if (!lines) continue
+      blocks.push(`${STEP_NAMES[id]}${s!.status === 'failed' ? ' (before it failed)' : ''}:\n${lines.replace(/^/gm, '  ')}`)
+    }
+    if (blocks.length > 0) this.say(`\nChanges made:\n${blocks.join('\n')}`)
   }
 
   /** The error of the failed step, with the partial summary in its data (for --json). */

@@ -34,7 +34,7 @@ export function loginOptionsFromFlags(flags: LoginFlags, env: Env = process.env)
 export default class Login extends BaseCommand {
   static override summary = 'Point Pulumi at the S3 bucket: build the backend URL and run `pulumi login` with it.'
 
-  static override description = `Builds the Pulumi backend URL of the bucket (s3://<bucket>[/<prefix>]?region=...) in the dialect of the installed Pulumi CLI (read from \`pulumi version\`), runs \`pulumi login <url>\`, and checks with \`pulumi whoami -v\` that Pulumi now uses it. Pulumi keeps the login in $PULUMI_HOME/credentials.json (default ~/.pulumi).
+  static override description = `Builds the Pulumi backend URL of the bucket (s3://<bucket>[/<prefix>]?region=...) in the dialect of the installed Pulumi CLI (read from \`pulumi version\`), runs \`pulumi login <url>\`, and checks with \`pulumi whoami -v\` that Pulumi now uses it. Pulumi keeps the login in $PULUMI_HOME/credentials.json (default: .pulumi in the account's home directory from the password database, which is not $HOME when HOME points elsewhere; psb then says so).
 
 Instead of logging in, --print prints the URL (--print --shell: an \`export PULUMI_BACKEND_URL=...\` line for your shell or CI), and --project DIR writes the URL into that project's Pulumi.yaml (backend.url), so that project always uses the bucket whatever the login.
 

@@ -4,6 +4,7 @@
  * AWS_REGION / AWS_DEFAULT_REGION).
  */
 import {readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {echo, mayEcho, NAME_SHAPE} from './echo.js'
@@ -94,7 +95,34 @@ export function validateRegion(region: string): string {
   if (!REGION.test(region)) {
     throw badInput(`The region ${echo(region, {what: 'value', shape: /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/})} is not an AWS region name.`, 'Use a region such as us-east-1, eu-west-2 or ap-southeast-1.', 'RegionInvalid')
   }
+  if (!isKnownRegion(region)) {
+    // Shaped like a region (so it can be echoed), but no partition of the AWS SDK lists it.
+    const near = sameStemRegions(region)
+    throw badInput(
+      `"${region}" is not an AWS region${near.length > 0 ? `. Did you mean ${near.join(' or ')}?` : '.'}`,
+      'Use a region AWS lists, e.g. us-east-1, eu-west-2 or ap-southeast-1 (`aws account list-regions` shows yours). A region newer than this psb needs a newer psb.',
+      'RegionUnknown',
+    )
+  }
   return region
+}
+
+let partitionOf: ((region: string) => {description?: string}) | undefined
+
+/**
+ * True when a partition of the installed AWS SDK (aws, aws-cn, aws-us-gov, ...) lists the
+ * region. The SDK's data is loaded on first use (--help loads no SDK module).
+ */
+export function isKnownRegion(region: string): boolean {
+  // `partition()` answers a listed region with its description, any other name with none.
+  partitionOf ??= (createRequire(import.meta.url)('@aws-sdk/core/client') as {partition: typeof partitionOf}).partition!
+  return partitionOf(region).description !== undefined
+}
+
+/** The known regions that differ from `region` only in their number (us-west-99 → us-west-1, us-west-2). */
+function sameStemRegions(region: string): string[] {
+  const stem = region.replace(/\d+$/, '')
+  return Array.from({length: 20}, (_, i) => `${stem}${i + 1}`).filter((r) => isKnownRegion(r))
 }
 
 /**

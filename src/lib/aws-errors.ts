@@ -84,6 +84,10 @@ export function translateAwsError(error: unknown, ctx: AwsCallContext): PsbError
       hint: `Check the access key of the profile psb acts with${who}: it may be deleted, mistyped or expired. \`aws sts get-caller-identity\` shows whether it works.`,
     })
   }
+  const endpoint = endpointOf(error)
+  if (isTlsMismatch(error)) return tlsMismatch(error, ctx, endpoint)
+  const status = httpStatus(error)
+  if (status !== undefined && status >= 300 && isBareHttpError(code, raw)) return bareHttpError(error, ctx, status, endpoint)
   const errno = (error as {code?: string})?.code
   if ((errno && NETWORK.has(errno)) || NETWORK.has(code)) {
     return new PsbError(`Could not reach AWS for ${ctx.action}: ${raw}`, {
@@ -100,6 +104,68 @@ export function translateAwsError(error: unknown, ctx: AwsCallContext): PsbError
     })
   }
   return new PsbError(`${ctx.action}${on} failed (${code}): ${raw}`, {code, cause: error, exitCode: EXIT.FAILED})
+}
+
+/** The custom endpoint of the client that made the failed call (set by src/lib/aws.ts). */
+export function endpointOf(error: unknown): string | undefined {
+  return (error as {$psbEndpoint?: string} | undefined)?.$psbEndpoint || undefined
+}
+
+/** A TLS handshake answered by a server that speaks plain HTTP (OpenSSL: "wrong version number"). */
+export function isTlsMismatch(error: unknown): boolean {
+  const e = error as {code?: string} | undefined
+  return /wrong version number|packet length too long|ERR_SSL_WRONG_VERSION_NUMBER/i.test(`${e?.code ?? ''} ${messageOf(error)}`)
+}
+
+function tlsMismatch(error: unknown, ctx: AwsCallContext, endpoint: string | undefined): PsbError {
+  const plain = endpoint?.startsWith('https://') ? endpoint.replace(/^https:/, 'http:') : undefined
+  return new PsbError(`${ctx.action} failed: the endpoint${endpoint ? ` ${endpoint}` : ''} does not speak TLS (the TLS handshake was answered in plain HTTP).`, {
+    code: 'EndpointNotTls',
+    cause: error,
+    hint: plain ? `Did you mean --endpoint ${plain}? (A local emulator usually serves plain HTTP.)` : 'Use an http:// endpoint for a server that does not speak TLS, or check that the port is the HTTPS one.',
+  })
+}
+
+/** An answer with no AWS error code: an empty body ("UnknownError") or one the SDK could not parse. */
+function isBareHttpError(code: string, message: string): boolean {
+  return code === 'Unknown' || code === 'UnknownError' || message === 'UnknownError' || /Deserialization error|XML parse error/.test(message)
+}
+
+const HTTP_MEANING: Record<number, string> = {
+  400: 'the server could not read the request (often: not an S3 endpoint, or a wrong region)',
+  403: 'the request was denied (a policy denied it, or a proxy or S3-compatible store refused it)',
+  404: 'nothing answers at that path (often: not an S3 endpoint)',
+  405: 'the server does not allow this request (often: not an S3 endpoint)',
+  500: 'the server failed (try again later)',
+  502: 'a proxy or gateway in between failed',
+  503: 'the service is unavailable or throttling (try again later)',
+}
+
+/** An HTTP error whose body had no parsable AWS error code: name the status and what it most likely means. */
+function bareHttpError(error: unknown, ctx: AwsCallContext, status: number, endpoint: string | undefined): PsbError {
+  const on = ctx.resource ? ` on ${ctx.resource}` : ''
+  const what = `${ctx.action}${on} failed: HTTP ${status} with no AWS error code in the answer`
+  if (status === 403 && endpoint?.startsWith('http://') && ctx.action.startsWith('s3:')) {
+    return new PsbError(
+      `${what}. Over plain HTTP (--endpoint ${endpoint}) the bucket's TLS-only policy denies every request to the bucket and its objects: AWS evaluates aws:SecureTransport as false.`,
+      {
+        code: 'InsecureTransportDenied',
+        cause: error,
+        data: {httpStatus: status, endpoint},
+        hint: 'Use an https:// endpoint. For a local emulator, start it the way scripts/demo.sh does (test/support/moto_launcher.py, which serves requests as if over TLS).',
+      },
+    )
+  }
+  const meaning = HTTP_MEANING[status] ?? (status >= 500 ? 'the server failed' : 'the server refused the request')
+  return new PsbError(`${what}: most likely ${meaning}.`, {
+    code: `Http${status}`,
+    cause: error,
+    data: {httpStatus: status, ...(endpoint ? {endpoint} : {})},
+    hint:
+      status === 403
+        ? `AWS itself always names the reason of a 403; a bare 403 usually comes from a proxy, an S3-compatible store or a bucket policy. Check ${endpoint ? `the endpoint ${endpoint}` : 'any proxy (HTTPS_PROXY)'} and the policies of the identity psb acts with${ctx.principal ? ` (${ctx.principal})` : ''}.`
+        : `Check ${endpoint ? `that ${endpoint} is an S3-compatible endpoint` : 'the network and any proxy (HTTPS_PROXY)'}, then run the command again.`,
+  })
 }
 
 /** Runs an AWS call and translates its error. */

@@ -77,6 +77,25 @@ function addCallLog(client: {middlewareStack: {add: (...args: any[]) => void}}, 
   )
 }
 
+/**
+ * Marks every error of a client with its custom endpoint (`$psbEndpoint`), so that
+ * translateAwsError can say what a bare 403 or a TLS mismatch means for that endpoint.
+ */
+function addEndpointMark(client: {middlewareStack: {add: (...args: any[]) => void}}, endpoint: string | undefined): void {
+  if (!endpoint) return
+  client.middlewareStack.add(
+    (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+      try {
+        return await next(args)
+      } catch (error) {
+        if (error && typeof error === 'object') Object.defineProperty(error, '$psbEndpoint', {value: endpoint, enumerable: false, configurable: true})
+        throw error
+      }
+    },
+    {name: 'psbEndpointMark', step: 'initialize'},
+  )
+}
+
 function baseConfig(options: AwsOptions, region: string) {
   const cfg: Record<string, unknown> = {
     region,
@@ -109,6 +128,7 @@ export function createAwsContext(options: AwsOptions): AwsContext {
             responseChecksumValidation: options.endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
           })
           addCallLog(client, 's3')
+          addEndpointMark(client, options.endpoint)
           return client
         })
         s3Clients.set(region, c)
@@ -120,6 +140,7 @@ export function createAwsContext(options: AwsOptions): AwsContext {
         // IAM is global; its signing region is us-east-1 on the aws partition.
         const client = new IAMClient(baseConfig(options, options.endpoint ? options.region : 'us-east-1'))
         addCallLog(client, 'iam')
+        addEndpointMark(client, options.endpoint)
         return client
       })
       return iam
@@ -128,6 +149,7 @@ export function createAwsContext(options: AwsOptions): AwsContext {
       sts ??= import('@aws-sdk/client-sts').then(({STSClient}) => {
         const client = new STSClient(baseConfig(options, options.region))
         addCallLog(client, 'sts')
+        addEndpointMark(client, options.endpoint)
         return client
       })
       return sts

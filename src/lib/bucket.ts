@@ -24,7 +24,7 @@ import {validateBucketName, sanitizeBucketName} from './bucket-name.js'
 import {echo, NAME_SHAPE, plural} from './echo.js'
 import {badInput, isPsbError, PsbError} from './errors.js'
 import {parseArn} from './policy.js'
-import {collectingLogger, silentLogger, type Change, type ChangeStatus, type Logger} from './types.js'
+import {collectingLogger, silentLogger, withPartialChanges, type Change, type ChangeStatus, type Logger} from './types.js'
 
 export {validateBucketName} from './bucket-name.js'
 
@@ -962,12 +962,16 @@ class BucketRun {
  * without weakening anything. See the module comment and docs/bucket.md.
  */
 export async function ensureBucket(ctx: AwsContext, opts: BucketOptions): Promise<BucketResult> {
+  return withPartialChanges((changes) => ensureBucketInto(ctx, opts, changes))
+}
+
+/** ensureBucket, listing each change into `changes` as it is made. */
+async function ensureBucketInto(ctx: AwsContext, opts: BucketOptions, changes: Change[]): Promise<BucketResult> {
   validateBucketOptions(opts)
   const S = await import('@aws-sdk/client-s3')
   const s3 = await ctx.s3(opts.region)
   const run = new BucketRun(ctx, opts, S, s3)
   const dryRun = Boolean(opts.dryRun)
-  const changes: Change[] = []
 
   let exists = await run.probe()
   let created = false

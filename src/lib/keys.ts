@@ -28,7 +28,7 @@ import {editIniFile, profilesHoldingKey, readProfileCredentials, restoreFromBack
 import {sectionEntries, sectionNames, setSectionKeys, type IniDocument} from './ini.js'
 import {EXIT_LOCKED, Journal, acquireRotationLock, newEntryId, readJournalEntries, type JournalEntry} from './journal.js'
 import {maskKeyId, redact, registerSecret} from './redact.js'
-import {silentLogger, type Change, type Logger} from './types.js'
+import {silentLogger, withPartialChanges, type Change, type Logger} from './types.js'
 import {DAY_MS, formatDuration} from './duration.js'
 import {BUCKET_TAG, PREFIX_TAG} from './user.js'
 import {prefixBase, userNameOfArn} from './verify-rules.js'
@@ -696,7 +696,7 @@ async function rotateOne(state: RunState, opts: Omit<RotateOptions, 'profile'>, 
       state.successes = opts.successes ?? FIRST_KEY_SUCCESSES
       let created: Awaited<ReturnType<typeof ensureKeyLocked>>
       try {
-        created = await ensureKeyLocked(state, opts.admin, {user: opts.user, profile, bucket: opts.bucket, prefix: opts.prefix, dryRun: opts.dryRun})
+        created = await ensureKeyLocked(state, opts.admin, {user: opts.user, profile, bucket: opts.bucket, prefix: opts.prefix, dryRun: opts.dryRun}, [])
       } finally {
         state.successes = rounds
       }
@@ -1041,7 +1041,7 @@ export async function ensureProfileKey(admin: AwsContext, opts: EnsureProfileKey
   const state = makeState({...opts, admin, successes: opts.successes ?? FIRST_KEY_SUCCESSES})
   return underRotationLock(state, opts.dryRun, 'first key', async () => {
     const t0 = Date.now()
-    const r = await ensureKeyLocked(state, admin, opts)
+    const r = await withPartialChanges((changes) => ensureKeyLocked(state, admin, opts, changes))
     return {...r, timings: {totalMs: Date.now() - t0, propagationWaitMs: state.waited}}
   })
 }
@@ -1050,9 +1050,9 @@ async function ensureKeyLocked(
   state: RunState,
   admin: AwsContext,
   opts: {user: string; profile: string; bucket?: string; prefix?: string; dryRun?: boolean},
+  changes: Change[],
 ): Promise<Omit<EnsureProfileKeyResult, 'timings'>> {
   const {user, profile} = opts
-  const changes: Change[] = []
   const warnings: string[] = []
   const logger = state.logger
   const actor: Actor = {ctx: admin, label: 'the administrator profile', fresh: false}

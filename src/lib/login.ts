@@ -7,7 +7,7 @@ import type {Env} from './aws-config.js'
 import {listProfiles} from './aws-config.js'
 import {compareBackendUrls, planBackendUrl, shellQuote, type BackendUrlOptions, type BackendUrlPlan, type UrlDialect} from './backend-url.js'
 import {PsbError} from './errors.js'
-import {INSTALL_HINT, currentPulumiLogin, findPulumi, notFoundError, parseWhoami, pulumiCredentialsFile, pulumiFailed, pulumiVersion, runPulumi} from './pulumi.js'
+import {INSTALL_HINT, currentPulumiLogin, findPulumi, notFoundError, parseWhoami, pulumiCredentialsFile, pulumiFailed, pulumiHomeNote, pulumiVersion, runPulumi} from './pulumi.js'
 import {readProjectBackend, setProjectBackend} from './pulumi-project.js'
 import {collectingLogger, silentLogger, type Change, type Logger} from './types.js'
 
@@ -125,6 +125,8 @@ export async function login(opts: LoginOptions): Promise<LoginResult> {
 
   const runEnv = loginEnv(env, resolved.env)
   const credentialsFile = pulumiCredentialsFile(runEnv)
+  const homeNote = pulumiHomeNote(runEnv)
+  if (homeNote) logger.warn(homeNote)
   const bin = findPulumi(env)
   const loginCmd = `pulumi login ${shellQuote(url)}`
   const commands = [loginCmd, 'pulumi whoami -v']

@@ -5,7 +5,7 @@
  */
 import {spawn} from 'node:child_process'
 import {accessSync, constants, readFileSync, statSync} from 'node:fs'
-import {homedir, tmpdir} from 'node:os'
+import {homedir, tmpdir, userInfo} from 'node:os'
 import {delimiter, isAbsolute, join, resolve} from 'node:path'
 import type {Env} from './aws-config.js'
 import {PsbError, badInput} from './errors.js'
@@ -176,10 +176,37 @@ export function parseWhoami(output: string): Whoami {
   return out
 }
 
-/** The folder holding Pulumi's credentials.json: PULUMI_CREDENTIALS_PATH, else PULUMI_HOME, else ~/.pulumi. */
+/**
+ * The home directory of the account as the password database has it — where Pulumi looks
+ * (Go's user.Current().HomeDir), which is not $HOME when HOME is set to something else.
+ */
+export function accountHome(): string {
+  try {
+    return userInfo().homedir || homedir()
+  } catch {
+    return homedir()
+  }
+}
+
+/** Pulumi's home: PULUMI_HOME, else `.pulumi` in the account's home directory (not $HOME). */
+export function pulumiHomeDir(env: Env = process.env): string {
+  return env.PULUMI_HOME || join(accountHome(), '.pulumi')
+}
+
+/**
+ * Pulumi's credentials.json (where `pulumi login` records the backend): in
+ * PULUMI_CREDENTIALS_PATH, else in Pulumi's home (pulumiHomeDir).
+ */
 export function pulumiCredentialsFile(env: Env = process.env): string {
-  const dir = env.PULUMI_CREDENTIALS_PATH || env.PULUMI_HOME || join(env.HOME || homedir(), '.pulumi')
-  return join(dir, 'credentials.json')
+  return join(env.PULUMI_CREDENTIALS_PATH || pulumiHomeDir(env), 'credentials.json')
+}
+
+/** When HOME differs from the account's home and Pulumi's home is not set: where Pulumi really keeps its login. */
+export function pulumiHomeNote(env: Env = process.env): string | undefined {
+  if (env.PULUMI_HOME || env.PULUMI_CREDENTIALS_PATH || !env.HOME) return undefined
+  const account = accountHome()
+  if (resolve(env.HOME) === resolve(account)) return undefined
+  return `HOME is ${env.HOME}, but Pulumi keeps its login in ${pulumiCredentialsFile(env)}: Pulumi uses the account's home directory (${account}, from the password database), not $HOME. Set PULUMI_HOME to keep it elsewhere (and set it for every later pulumi command too).`
 }
 
 /** The backend Pulumi is logged in to (`current` in credentials.json), if any. */

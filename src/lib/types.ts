@@ -32,3 +32,25 @@ export function collectingLogger(into: string[], next: Logger = silentLogger): L
     },
   }
 }
+
+const partialChanges = new WeakMap<object, Change[]>()
+
+/**
+ * Runs a core step that lists its changes into `changes` as it makes them; when it fails,
+ * the changes made so far stay attached to the error (see changesOf), so that the CLI can
+ * list every change made, the failed step's own included, before the error.
+ */
+export async function withPartialChanges<T>(run: (changes: Change[]) => Promise<T>): Promise<T> {
+  const changes: Change[] = []
+  try {
+    return await run(changes)
+  } catch (error) {
+    if (error && typeof error === 'object' && !partialChanges.has(error)) partialChanges.set(error, [...changes])
+    throw error
+  }
+}
+
+/** The changes a failed core step had made before it threw (empty when none, or unknown). */
+export function changesOf(error: unknown): Change[] {
+  return (error && typeof error === 'object' ? partialChanges.get(error) : undefined) ?? []
+}

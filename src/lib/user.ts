@@ -26,7 +26,7 @@ import {
   userArnFor,
   type PolicyDocument,
 } from './policy.js'
-import {collectingLogger, silentLogger, type Change, type Logger} from './types.js'
+import {collectingLogger, silentLogger, withPartialChanges, type Change, type Logger} from './types.js'
 
 export {STATE_POLICY_NAME} from './policy.js'
 
@@ -299,6 +299,11 @@ function propagationMs(opts: UserOptions): number {
  * result lists one change per item (user, tags, boundary, inline policy, each attached policy).
  */
 export async function ensureUser(ctx: AwsContext, opts: UserOptions): Promise<UserResult> {
+  return withPartialChanges((changes) => ensureUserInto(ctx, opts, changes))
+}
+
+/** ensureUser, listing each change into `changes` as it is made. */
+async function ensureUserInto(ctx: AwsContext, opts: UserOptions, changes: Change[]): Promise<UserResult> {
   validateUserOptions(opts)
   const warnings: string[] = []
   const logger = collectingLogger(warnings, opts.logger ?? silentLogger)
@@ -346,7 +351,6 @@ export async function ensureUser(ctx: AwsContext, opts: UserOptions): Promise<Us
 
   const iamSdk = await import('@aws-sdk/client-iam')
   const iam = await ctx.iam()
-  const changes: Change[] = []
   const done = (s: 'created' | 'updated'): 'created' | 'updated' | 'planned' => (dryRun ? 'planned' : s)
   // Right after CreateUser, IAM may briefly answer NoSuchEntity for the new user.
   let fresh = false

@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {FakePulumi} from '../support/fake-pulumi.js'
 import {TempHome, runPsb} from '../support/cli.js'
 
@@ -37,7 +38,7 @@ describe('psb login (subprocess, fake pulumi)', () => {
     const doc = JSON.parse(r.stdout)
     expect(doc).to.include({url: URL_, pulumiVersion: '3.274.1', whoami: 'fake-user', backendUrl: URL_, dialect: 'v2'})
     expect(doc.changes).to.deep.equal([{item: 'pulumi login', status: 'updated', detail: `${URL_} (confirmed by pulumi whoami -v)`}])
-    expect(existsSync(home.path('.pulumi', 'credentials.json'))).to.equal(true)
+    expect(existsSync(join(fake.home, 'credentials.json'))).to.equal(true)
   })
 
   it('speaks the dialect of an older Pulumi (3.200: awssdk=v2 for a profile)', async () => {
@@ -107,7 +108,7 @@ describe('psb login (subprocess, fake pulumi)', () => {
     expect(r.stdout).to.include(`would run: pulumi login '${URL_}'`)
     expect(r.stdout).to.include('would run: pulumi whoami -v')
     expect(fake.calls().map((c) => c.argv)).to.deep.equal([['version']])
-    expect(existsSync(home.path('.pulumi'))).to.equal(false)
+    expect(existsSync(fake.home)).to.equal(false)
   })
 
   it('bad input exits 2 before running pulumi', async () => {

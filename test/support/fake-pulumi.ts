@@ -56,7 +56,8 @@ fs.appendFileSync(path.join(here, 'calls.jsonl'), JSON.stringify({argv, cwd: pro
 const args = argv.filter((a) => !a.startsWith('-'))
 const cmd = args[0]
 if (cfg.fail && cfg.fail.command === cmd) { process.stderr.write(cfg.fail.stderr + '\n'); process.exit(cfg.fail.code) }
-const credDir = e.PULUMI_CREDENTIALS_PATH || e.PULUMI_HOME || path.join(e.HOME || os.homedir(), '.pulumi')
+// Like Pulumi: the account's home directory (the password database), not $HOME.
+const credDir = e.PULUMI_CREDENTIALS_PATH || e.PULUMI_HOME || path.join(os.userInfo().homedir, '.pulumi')
 const credFile = path.join(credDir, 'credentials.json')
 const version = String(cfg.version || '3.274.1').replace(/^v/, '')
 const [maj, min] = version.split('.').map(Number)
@@ -136,8 +137,14 @@ export class FakePulumi {
   }
 
   /** Environment for a psb run that finds this fake first on PATH. */
+  /** PATH with the fake first; PULUMI_HOME in the fake's folder unless given (never the account's real ~/.pulumi). */
   env(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-    return {PATH: `${this.dir}${delimiter}${process.env.PATH ?? ''}`, ...extra}
+    return {PATH: `${this.dir}${delimiter}${process.env.PATH ?? ''}`, PULUMI_HOME: this.home, ...extra}
+  }
+
+  /** The default PULUMI_HOME of env(). */
+  get home(): string {
+    return join(this.dir, 'pulumi-home')
   }
 
   cleanup(): void {

@@ -26,3 +26,27 @@ describe('init task list: wiring rules', () => {
     expect(needsKmsCatchUp({steps: {}})).to.equal(false)
   })
 })
+
+describe('init: what --help and docs/init.md say about concurrency is what the task list does', () => {
+  it('bucket and user run concurrently, with or without --kms-key, and both texts say so', async () => {
+    const {readFileSync} = await import('node:fs')
+    const {initTasks} = await import('../../src/cli/tasks.js')
+    const {createAwsContext} = await import('../../src/lib/aws.js')
+    const {default: Init} = await import('../../src/commands/init.js')
+    for (const kmsKey of [undefined, 'alias/state']) {
+      const plan = {
+        admin: createAwsContext({region: 'us-east-1'}),
+        bucket: {bucket: 'b-state', region: 'us-east-1', kmsKey},
+        user: {user: 'pulumi', bucket: 'b-state', kmsKeyArn: kmsKey},
+        key: {user: 'pulumi', profile: 'pulumi', region: 'us-east-1'},
+        dryRun: false,
+        env: {},
+      }
+      expect(initTasks(plan as never)[0].title).to.equal('Bucket and IAM user (concurrently)')
+    }
+    const always = /Steps 1 and 2 (\(bucket and user\) always run|run \*\*concurrently\*\*)/
+    expect(Init.description).to.match(always)
+    expect(Init.description).not.to.match(/concurrently when --kms-key/)
+    expect(readFileSync(new URL('../../docs/init.md', import.meta.url), 'utf8')).to.match(always)
+  })
+})

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, mkdirSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {parseDocument} from 'yaml'
 import {login} from '../../src/lib/login.js'
@@ -143,7 +143,8 @@ describe('the pulumi CLI wrapper', () => {
   })
 
   it('places credentials.json like Pulumi does', () => {
-    expect(pulumiCredentialsFile({HOME: '/h'})).to.equal('/h/.pulumi/credentials.json')
+    // PULUMI_HOME unset: the account's home from the password database (Go's user.Current), not $HOME.
+    expect(pulumiCredentialsFile({HOME: '/h'})).to.equal(join(userInfo().homedir, '.pulumi', 'credentials.json'))
     expect(pulumiCredentialsFile({HOME: '/h', PULUMI_HOME: '/p'})).to.equal('/p/credentials.json')
     expect(pulumiCredentialsFile({HOME: '/h', PULUMI_HOME: '/p', PULUMI_CREDENTIALS_PATH: '/c'})).to.equal('/c/credentials.json')
   })
@@ -162,6 +163,18 @@ describe('login() with a fake pulumi', () => {
     rmSync(home, {recursive: true, force: true})
   })
   const env = (extra: Record<string, string> = {}) => ({PATH: fake.dir, HOME: home, PULUMI_HOME: join(home, 'ph'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'c'), AWS_CONFIG_FILE: join(home, 'f'), ...extra})
+
+  it('HOME is not the account\'s home and PULUMI_HOME is unset: names where Pulumi really keeps the login, and says so', async () => {
+    const e: Record<string, string | undefined> = env()
+    delete e.PULUMI_HOME
+    const r = await login({bucket: 'acme-state', region: 'eu-west-1', env: e, cwd: join(home, 'work'), dryRun: true})
+    const real = join(userInfo().homedir, '.pulumi', 'credentials.json')
+    expect(r.credentialsFile).to.equal(real)
+    expect(r.warnings.join('\n')).to.contain(`HOME is ${home}, but Pulumi keeps its login in ${real}`)
+    expect(r.warnings.join('\n')).to.contain('Set PULUMI_HOME')
+    // With PULUMI_HOME set, no note.
+    expect((await login({bucket: 'acme-state', region: 'eu-west-1', env: env(), cwd: join(home, 'work'), dryRun: true})).warnings.join('\n')).not.to.contain('HOME is')
+  })
 
   it('logs in, confirms with whoami, and is unchanged the second time', async () => {
     const opts = {bucket: 'acme-state', region: 'eu-west-1', env: env(), cwd: join(home, 'work')}

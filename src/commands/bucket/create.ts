@@ -7,6 +7,7 @@ import {ensureBucket, validateBucketName, validateBucketOptions, DEFAULT_NONCURR
 import {parseDays} from '../../lib/duration.js'
 import {echo, NAME_SHAPE, plural} from '../../lib/echo.js'
 import {badInput} from '../../lib/errors.js'
+import {preflight} from '../../lib/preflight.js'
 import {redact} from '../../lib/redact.js'
 import type {Logger} from '../../lib/types.js'
 
@@ -120,6 +121,7 @@ Exit codes: 0 done (or planned with --dry-run), 1 an AWS call failed or psb refu
         if (process.stderr.isTTY || process.env.DEBUG) process.stderr.write(errStyle.dim(`${redact(message)}\n`))
       },
     }
+    await preflight(ctx, {logger})
     const result = await ensureBucket(ctx, {...opts, logger})
     if (!this.jsonEnabled()) this.render(result)
     return result

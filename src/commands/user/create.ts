@@ -5,6 +5,7 @@ import {out, status, table} from '../../cli/style.js'
 import {createAwsContext, validateEndpoint, type AwsContext} from '../../lib/aws.js'
 import {resolveRegion} from '../../lib/aws-config.js'
 import {badInput, isPsbError} from '../../lib/errors.js'
+import {preflight} from '../../lib/preflight.js'
 import {STATE_POLICY_NAME, summarizePolicy, type PolicyDocument} from '../../lib/policy.js'
 import {ACCOUNT_ID_PLACEHOLDER, ensureUser, previewStatePolicy, validateUserOptions, type UserOptions, type UserResult} from '../../lib/user.js'
 import type {Logger} from '../../lib/types.js'
@@ -43,6 +44,14 @@ export function userOptionsFromFlags(flags: UserFlags, {bucketNameRules = true}:
   }
   validateUserOptions(opts, {bucketNameRules})
   return opts
+}
+
+/** The managed policies the preflight checks exist: --attach-policy and --permissions-boundary. */
+export function policiesToCheck(opts: UserOptions): {arn: string; flag: string}[] {
+  return [
+    ...(opts.attachPolicies ?? []).map((arn) => ({arn, flag: '--attach-policy'})),
+    ...(opts.permissionsBoundary ? [{arn: opts.permissionsBoundary, flag: '--permissions-boundary'}] : []),
+  ]
 }
 
 export default class UserCreate extends BaseCommand {
@@ -138,6 +147,7 @@ Exit codes: 0 done (or nothing to do); 1 an AWS call failed, or the user exists 
     if (flags['print-policy']) return this.printPolicy(flags, opts, accountId, logger)
 
     const ctx = this.userAwsContext(flags)
+    await preflight(ctx, {policies: policiesToCheck(opts), logger})
     const result = await ensureUser(ctx, {...opts, logger})
     if (this.jsonEnabled()) return result
     this.render(result)
