@@ -72,6 +72,7 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
     'permissions-boundary': UserCreate.flags['permissions-boundary'],
     'attach-policy': UserCreate.flags['attach-policy'],
     adopt: UserCreate.flags.adopt,
+    'widen-scope': UserCreate.flags['widen-scope'],
     wait: KeysRotate.flags.wait,
     login: Flags.boolean({description: 'Run `pulumi login` with the bucket\'s URL (--no-login: skip it, e.g. without Pulumi installed).', default: true, allowNo: true}),
     verify: Flags.boolean({description: 'Finish with `psb verify` (--no-verify: skip it).', default: true, allowNo: true}),

@@ -47,6 +47,22 @@ describe('psb login (subprocess, fake pulumi)', () => {
     expect(JSON.parse(r.stdout).url).to.equal('s3://acme-state?awssdk=v2&region=eu-west-1&profile=pulumi')
   })
 
+  it('refuses an endpoint with user:password@ (exit 2) in login --print, login and verify --json, never printing the password', async () => {
+    const endpoint = 'https://admin:Pa55wordInUrl@s3.example.com'
+    const runs = [
+      await runPsb([...BASE, '--endpoint', endpoint, '--print'], home, {env: fake.env()}),
+      await runPsb([...BASE, '--endpoint', endpoint, '--json'], home, {env: fake.env()}),
+      await runPsb(['verify', '--bucket', 'acme-state', '--region', 'eu-west-1', '--profile', 'p', '--endpoint', endpoint, '--json'], home, {env: fake.env()}),
+    ]
+    for (const r of runs) {
+      expect(r.code, r.stderr).to.equal(2)
+      expect(r.stdout + r.stderr).not.to.include('Pa55wordInUrl')
+      expect(r.stdout + r.stderr).to.match(/EndpointHasCredentials|--endpoint has a user name or password/)
+    }
+    expect(fake.calls().filter((c) => c.argv[0] === 'login')).to.deep.equal([])
+    expect(existsSync(home.path('.pulumi', 'credentials.json'))).to.equal(false)
+  })
+
   it('--print prints only the URL and logs nothing in', async () => {
     const r = await runPsb([...BASE, '--print'], home, {env: fake.env()})
     expect(r.code, r.stderr).to.equal(0)
