@@ -8,7 +8,10 @@
  * - Mode 0600: a wider existing mode is narrowed, with a warning. A missing folder is
  *   created 0700 (`~/.aws`).
  * - Backed up: the previous content is kept as `<name>.psb-backup-<timestamp>` (0600),
- *   the newest few only.
+ *   the newest few only; made only when the write goes ahead. A file reached through a
+ *   symlink is backed up in psb's state folder instead (see backupDir).
+ * - Byte-exact: lockedUpdateBytes hands over and writes bytes, not decoded text.
+ * - A file whose owner has no write bit is not replaced (exit 1, hint chmod u+w).
  * - Locked: the read-modify-write runs under `<target>.psb-lock`, a file created with
  *   O_EXCL that names its holder (pid, host). A lock whose holder is gone (a dead pid on
  *   this host) is broken at once; any other lock older than the stale time is broken too,
