@@ -13,7 +13,7 @@ import {parseDuration} from '../lib/duration.js'
 import {EXIT, PsbError, badInput, isPsbError, messageOf} from '../lib/errors.js'
 import {shellExports} from '../lib/login.js'
 import {normalizePrefix} from '../lib/policy.js'
-import {callerAccount} from '../lib/user.js'
+import {callerAccount, checkUserScope} from '../lib/user.js'
 import {VERIFY_FAILED_EXIT} from '../lib/verify.js'
 import {bucketFlags, bucketOptionsFromFlags} from './bucket/create.js'
 import KeysRotate from './keys/rotate.js'
@@ -145,6 +145,8 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
     const loginOpts = flags.login ? loginOptionsFromFlags({bucket, prefix, region, profile, endpoint, 'dry-run': dryRun}, env) : undefined
     // The URL's inputs are checked now (exit 2), not after the bucket is made.
     buildBackendUrl({bucket, prefix, region, profile, endpoint})
+    // A re-run never widens an existing user's prefix scope by accident: refused before any write.
+    await checkUserScope(admin, userOpts)
 
     const plan: InitPlan = {
       admin,

@@ -312,6 +312,16 @@ function checkScope(user: string, had: string | undefined, want: string | undefi
   logger.warn(`--widen-scope: the IAM user ${user} was limited to the prefix ${had}; its policy now grants ${now}.`)
 }
 
+/**
+ * Read calls only: refuses (exit 2, checkScope's error) a run that would change the prefix
+ * scope of an existing user without `widenScope`. `psb init` calls it before its first write.
+ */
+export async function checkUserScope(ctx: AwsContext, opts: UserOptions): Promise<void> {
+  const {accountId, partition} = await callerAccount(ctx)
+  const existing = await getUser(ctx, opts.user, userArnFor(accountId, opts.user, opts.path ?? '/', partition))
+  if (existing) checkScope(opts.user, existing.tags[PREFIX_TAG] || undefined, normalizePrefix(opts.prefix), opts, silentLogger)
+}
+
 function propagationMs(opts: UserOptions): number {
   if (opts.propagationMs !== undefined) return opts.propagationMs
   const env = Number(process.env.PSB_IAM_PROPAGATION_MS)
