@@ -222,13 +222,16 @@ const STALE_TEMP_MS = 10 * 60 * 1000
 
 /**
  * Removes the temp files that writers of `target` left behind when they were killed: only
- * psb's own name pattern (`.<name>.psb-tmp-<pid>-<hex>`), and only when the writing process
+ * psb's own name patterns (`.<name>.psb-tmp-<pid>-<hex>`, and a backup copy's
+ * `.<name>.psb-backup-<time>.psb-tmp-<pid>-<hex>`), and only when the writing process
  * is gone or the file is older than 10 minutes. A live writer's temp file is never touched.
  * Such a file is 0600 but may hold a secret that was since deleted, so it must not linger.
  */
 export function removeStaleTemps(target: string): void {
   const dir = dirname(target)
-  const prefix = `.${basename(target)}${TEMP_TAG}`
+  const prefix = `.${basename(target)}`
+  // The file's own temp files, and those of a backup copy (`.<name>.psb-backup-<time>.psb-tmp-…`).
+  const rest = new RegExp(`^(${BACKUP_TAG.replaceAll('.', '\\.')}\\d{8}T\\d{9}Z(-\\d+)?)?${TEMP_TAG.replaceAll('.', '\\.')}(\\d+)-[0-9a-f]+$`)
   let names: string[]
   try {
     names = readdirSync(dir)
@@ -236,9 +239,9 @@ export function removeStaleTemps(target: string): void {
     return
   }
   for (const n of names) {
-    const m = n.startsWith(prefix) ? /^(\d+)-[0-9a-f]+$/.exec(n.slice(prefix.length)) : null
+    const m = n.startsWith(prefix) ? rest.exec(n.slice(prefix.length)) : null
     if (!m) continue
-    const pid = Number(m[1])
+    const pid = Number(m[3])
     const path = join(dir, n)
     try {
       const dead = pid !== process.pid && !pidAlive(pid)
@@ -685,7 +688,10 @@ function commitUpdate(a: {path: string; target: string; existing?: ExistingFile;
       }
       if (existing && a.keep !== undefined && existing.bytes.length > 0) {
         const dir = backupDir(a.path, a.env)
-        if (dir !== dirname(target)) ensureDir(dir)
+        if (dir !== dirname(target)) {
+          ensureDir(dir)
+          removeStaleTemps(join(dir, basename(target)))
+        }
         backup = createBackup(target, dir, existing.bytes, {owner})
       }
     })

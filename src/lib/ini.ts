@@ -87,11 +87,16 @@ export function parseIni(input: string | Buffer, file = 'the file'): IniDocument
   if (Buffer.byteLength(text) === input.length && Buffer.from(text).equals(input)) return doc
   // Not valid UTF-8: a line feed is never part of a multi-byte sequence (nor swallowed by
   // the decoder), so line i of the text is line i of the bytes.
+  // A line without U+FFFD decoded without loss (an invalid sequence always gives U+FFFD).
   let pos = 0
   for (const l of doc.lines) {
+    if (!l.text.includes('\ufffd')) {
+      pos += Buffer.byteLength(l.text) + l.eol.length
+      continue
+    }
     const nl = input.indexOf(10, pos)
     const end = nl === -1 ? input.length : nl + 1
-    const bytes = input.subarray(pos, end - Buffer.byteLength(l.eol))
+    const bytes = input.subarray(pos, end - l.eol.length)
     if (!bytes.equals(Buffer.from(l.text))) l.raw = {text: l.text, bytes: Buffer.from(bytes)}
     pos = end
   }
@@ -168,7 +173,14 @@ export function serializeIni(doc: IniDocument): string {
 export function serializeIniBytes(doc: IniDocument): Buffer {
   if (!doc.lines.some((l) => l.raw)) return Buffer.from(serializeIni(doc))
   const parts: Buffer[] = []
-  for (const l of doc.lines) parts.push(l.raw && l.raw.text === l.text ? l.raw.bytes : Buffer.from(l.text), Buffer.from(l.eol))
+  let run = ''
+  for (const l of doc.lines) {
+    if (l.raw && l.raw.text === l.text) {
+      parts.push(Buffer.from(run), l.raw.bytes)
+      run = l.eol
+    } else run += l.text + l.eol
+  }
+  parts.push(Buffer.from(run))
   return Buffer.concat(parts)
 }
 

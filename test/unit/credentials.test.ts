@@ -686,6 +686,7 @@ describe('credentials: what psb does not own is kept (issue 10 defects 6-7 and s
         foreign: '.credentials.psb-tmp-notes',
         other: '.credentials-other.psb-tmp-1-ab',
         configDead: `.config.psb-tmp-${2 ** 22 + 17}-ab`,
+        backupCopyDead: `.credentials.psb-backup-20261128T170000123Z.psb-tmp-${2 ** 22 + 17}-ab`,
       }
       for (const n of Object.values(files)) writeFileSync(aws(n), 'aws_secret_access_key = deleted/secret/deleted', {mode: 0o600})
       const old = new Date(Date.now() - 11 * 60 * 1000)
