@@ -15,7 +15,7 @@ import {EXIT, PsbError, badInput, isPsbError, messageOf} from '../lib/errors.js'
 import {shellExports} from '../lib/login.js'
 import {normalizePrefix} from '../lib/policy.js'
 import {preflight} from '../lib/preflight.js'
-import {callerAccount} from '../lib/user.js'
+import {callerAccount, checkUserScope} from '../lib/user.js'
 import {VERIFY_FAILED_EXIT} from '../lib/verify.js'
 import {bucketFlags, bucketOptionsFromFlags} from './bucket/create.js'
 import KeysRotate from './keys/rotate.js'
@@ -79,6 +79,7 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
     'permissions-boundary': UserCreate.flags['permissions-boundary'],
     'attach-policy': UserCreate.flags['attach-policy'],
     adopt: UserCreate.flags.adopt,
+    'widen-scope': UserCreate.flags['widen-scope'],
     wait: KeysRotate.flags.wait,
     login: Flags.boolean({description: 'Run `pulumi login` with the bucket\'s URL (--no-login: skip it, e.g. without Pulumi installed).', default: true, allowNo: true}),
     verify: Flags.boolean({description: 'Finish with `psb verify` (--no-verify: skip it).', default: true, allowNo: true}),
@@ -165,6 +166,8 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
 
     // Everything AWS can tell before the first write (read calls only; exit 2, nothing changed).
     await preflight(admin, {targetProfile: profile, targetUser: user, policies: policiesToCheck(userOpts), env, logger: {warn: (m) => this.note(m), info: () => {}}})
+    // A re-run never widens an existing user's prefix scope by accident: refused before any write.
+    await checkUserScope(admin, userOpts)
 
     this.say(
       `psb init${dryRun ? ' (dry run: nothing will be changed)' : ''}: s3://${bucket}${prefix ? `/${prefix}` : ''} in ${region}, user ${user}, profile ${profile}${endpoint ? `, endpoint ${endpoint}` : ''}`,

@@ -71,11 +71,22 @@ function configProfiles(env: Env): Profiles {
   return out
 }
 
-/** Every profile as the AWS SDK sees it: config-file settings, overridden key by key by the credentials file. */
+/** The settings with lower-case names (a later one wins), as botocore and the AWS CLI read them. */
+function lowerKeys(values: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(values)) out[k.toLowerCase()] = v
+  return out
+}
+
+/**
+ * Every profile as the AWS tools see it: config-file settings, overridden key by key by the
+ * credentials file. Setting names are read whatever their case (`AWS_ACCESS_KEY_ID` is
+ * `aws_access_key_id`), as botocore, the AWS CLI and psb's editor do.
+ */
 export function readProfiles(env: Env = process.env): Profiles {
   const out: Profiles = {}
-  for (const [name, values] of Object.entries(configProfiles(env))) out[name] = {...values}
-  for (const [name, values] of Object.entries(credentialsProfiles(env))) out[name] = {...out[name], ...values}
+  for (const [name, values] of Object.entries(configProfiles(env))) out[name] = lowerKeys(values)
+  for (const [name, values] of Object.entries(credentialsProfiles(env))) out[name] = {...out[name], ...lowerKeys(values)}
   return out
 }
 
@@ -86,7 +97,8 @@ export function listProfiles(env: Env = process.env): string[] {
 
 /** The region set for a profile: in the config file, else in the credentials file (as the SDK looks it up). */
 function profileRegion(profile: string, env: Env): string | undefined {
-  return configProfiles(env)[profile]?.region || credentialsProfiles(env)[profile]?.region || undefined
+  const region = (values?: Record<string, string>) => (values ? lowerKeys(values).region : undefined)
+  return region(configProfiles(env)[profile]) || region(credentialsProfiles(env)[profile]) || undefined
 }
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/

@@ -54,6 +54,14 @@ export function validateEndpoint(endpoint: string | undefined): string | undefin
   } catch {
     throw badInput(`--endpoint ${echo(endpoint, {what: 'value', shape: /^[a-z0-9.:/_-]{1,200}$/})} is not a URL.`, 'Give a full URL such as http://127.0.0.1:5000 or https://s3.example.com.', 'EndpointInvalid')
   }
+  if (url.username !== '' || url.password !== '') {
+    // Never echoed: the part before "@" may be a password.
+    throw badInput(
+      `--endpoint has a user name or password before "@" (${url.protocol}//…@${url.host}); psb would print it and Pulumi would store it in its login.`,
+      'Give the endpoint without credentials (e.g. https://s3.example.com); psb and Pulumi take the keys from the AWS profile.',
+      'EndpointHasCredentials',
+    )
+  }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw badInput(`--endpoint ${echo(endpoint, {what: 'value', shape: /^[a-z0-9.:/_-]{1,200}$/})} must use http or https.`, 'Give a full URL such as http://127.0.0.1:5000.', 'EndpointInvalid')
   }

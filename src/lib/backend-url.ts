@@ -16,6 +16,7 @@
  */
 import {describeValue, echo} from './echo.js'
 import {badInput} from './errors.js'
+import {emptyPrefix} from './policy.js'
 import {validateEndpoint} from './aws.js'
 
 export interface BackendUrlOptions {
@@ -87,12 +88,13 @@ function checkBucket(bucket: string): void {
 
 /**
  * A prefix as Pulumi will see it: no leading or trailing `/`, no empty, `.` or `..` segments,
- * no control characters. Returns undefined for an empty prefix.
+ * no control characters. Undefined only when no prefix was given: a prefix that normalises
+ * to nothing (`''`, `/`, an unset `$TEAM`) is bad input, never "the whole bucket".
  */
 export function normalizePrefix(prefix: string | undefined): string | undefined {
   if (prefix === undefined) return undefined
   const p = prefix.replace(/^\/+/, '').replace(/\/+$/, '')
-  if (p === '') return undefined
+  if (p === '') throw emptyPrefix(prefix)
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(p)) {
     throw badInput(`The prefix (${describeValue(prefix, 'value')}) contains a control character.`, 'Use letters, digits and - _ . / in prefixes.', 'PrefixInvalid')

@@ -13,8 +13,8 @@ import type {StaticCredentials} from './aws.js'
 import {configFilePath, credentialsFilePath, readProfiles, readSharedFile, validateRegion, type Env} from './aws-config.js'
 import {echo} from './echo.js'
 import {badInput} from './errors.js'
-import {fileError, lockedUpdate, resolveSymlinks, type LockedUpdateOptions, type LockedUpdateResult} from './files.js'
-import {configSectionFor, configSectionName, parseIni, sectionEntries, serializeIni, setSectionKeys, type IniDocument} from './ini.js'
+import {fileError, lockedUpdateBytes, removeStaleTemps, resolveSymlinks, type LockedUpdateOptions, type LockedUpdateResult} from './files.js'
+import {configSectionFor, configSectionName, parseIni, sectionEntries, sectionKeyNames, serializeIniBytes, setSectionKeys, type IniDocument} from './ini.js'
 import {maskKeyId, redact, registerSecret, REDACTED} from './redact.js'
 import {collectingLogger, silentLogger, type Change, type ChangeStatus, type Logger} from './types.js'
 
@@ -35,11 +35,11 @@ export type EditIniResult = LockedUpdateResult
  * that cannot be parsed safely throws IniParseError (exit 2) and nothing is written.
  */
 export async function editIniFile(path: string, mutate: (doc: IniDocument) => boolean, opts: EditIniOptions = {}): Promise<EditIniResult> {
-  return lockedUpdate(
+  return lockedUpdateBytes(
     path,
     (before) => {
       const doc = parseIni(before, path)
-      return mutate(doc) ? serializeIni(doc) : before
+      return mutate(doc) ? serializeIniBytes(doc) : before
     },
     opts,
   )
@@ -50,13 +50,13 @@ export async function editIniFile(path: string, mutate: (doc: IniDocument) => bo
  * replaced is itself backed up first, so a restore can be undone.
  */
 export async function restoreFromBackup(path: string, backup: string, opts: Pick<EditIniOptions, 'logger' | 'env' | 'lock' | 'keepBackups'> = {}): Promise<void> {
-  let content: string
+  let content: Buffer
   try {
-    content = readFileSync(backup, 'utf8')
+    content = readFileSync(backup)
   } catch (error) {
     throw fileError('read the backup', backup, error)
   }
-  await lockedUpdate(path, () => content, {...opts, backup: true})
+  await lockedUpdateBytes(path, () => content, {...opts, backup: true})
 }
 
 // ------------------------------------------------------------------ validation
@@ -330,12 +330,14 @@ export async function writeProfile(input: WriteProfileInput): Promise<WriteProfi
   // Credentials file: the key, and no stale session token.
   const credValues: Record<string, string | undefined> = {aws_access_key_id: accessKeyId, aws_secret_access_key: secretAccessKey}
   for (const k of SESSION_KEYS) credValues[k] = undefined
+  let spelled: string[] = []
   let credBefore: Record<string, string> | undefined
   let credAfter: Record<string, string> | undefined
   const cred = await editIniFile(
     credentialsFile,
     (doc) => {
       credBefore = sectionEntries(doc, profile)
+      spelled = sectionKeyNames(doc, profile).filter((k) => k !== k.toLowerCase() && k.toLowerCase() in credValues)
       const changed = setSectionKeys(doc, profile, credValues)
       credAfter = sectionEntries(doc, profile)
       return changed
@@ -343,6 +345,11 @@ export async function writeProfile(input: WriteProfileInput): Promise<WriteProfi
     fileOpts,
   )
   changes.push(...keyChanges('credentials', profile, credBefore, credAfter, ['aws_access_key_id', 'aws_secret_access_key', ...SESSION_KEYS], dryRun, showValue))
+  if (spelled.length > 0) {
+    logger.warn(
+      `The profile "${profile}" spells ${[...new Set(spelled)].join(', ')} in capitals; psb kept that spelling. The AWS CLI (botocore) reads it, but the AWS SDK for JavaScript reads only lower-case names: write them in lower case if a JavaScript tool uses this profile.`,
+    )
+  }
   diff.push(...diffLines(cred.path, cred.before, cred.after))
 
   // Config file: the region, and no stale session token there either (the SDK merges both files).
@@ -364,6 +371,8 @@ export async function writeProfile(input: WriteProfileInput): Promise<WriteProfi
         fileOpts,
       )
     : {changed: false, before: confText ?? '', after: confText ?? '', path: resolveSymlinks(configFile), created: false, warnings: []}
+  // Not written: still, no temp file that a killed writer left (it may hold a secret) stays beside it.
+  if (!needConfig && !dryRun) removeStaleTemps(conf.path)
   changes.push(...keyChanges('config', section, confBefore, confAfter, [...(region === undefined ? [] : ['region']), ...SESSION_KEYS], dryRun, showValue))
   diff.push(...diffLines(conf.path, conf.before, conf.after))
   const overriding = OVERRIDING_SETTINGS.filter((k) => confAfter?.[k] !== undefined || credAfter?.[k] !== undefined)

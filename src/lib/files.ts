@@ -8,7 +8,10 @@
  * - Mode 0600: a wider existing mode is narrowed, with a warning. A missing folder is
  *   created 0700 (`~/.aws`).
  * - Backed up: the previous content is kept as `<name>.psb-backup-<timestamp>` (0600),
- *   the newest few only.
+ *   the newest few only; made only when the write goes ahead. A file reached through a
+ *   symlink is backed up in psb's state folder instead (see backupDir).
+ * - Byte-exact: lockedUpdateBytes hands over and writes bytes, not decoded text.
+ * - A file whose owner has no write bit is not replaced (exit 1, hint chmod u+w).
  * - Locked: the read-modify-write runs under `<target>.psb-lock`, a file created with
  *   O_EXCL that names its holder (pid, host). A lock whose holder is gone (a dead pid on
  *   this host) is broken at once; any other lock older than the stale time is broken too,
@@ -38,9 +41,9 @@ import {
   writeSync,
   chmodSync,
 } from 'node:fs'
-import {hostname} from 'node:os'
-import {basename, dirname, join, resolve} from 'node:path'
-import {randomBytes} from 'node:crypto'
+import {homedir, hostname} from 'node:os'
+import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
+import {createHash, randomBytes} from 'node:crypto'
 import type {Env} from './aws-config.js'
 import {sleep} from './aws-errors.js'
 import {PsbError, messageOf} from './errors.js'
@@ -104,7 +107,8 @@ export function ensureDir(dir: string): void {
 }
 
 interface ExistingFile {
-  text: string
+  /** The file's bytes, exactly as on disk. */
+  bytes: Buffer
   mode: number
   uid: number
   gid: number
@@ -121,7 +125,7 @@ function readExisting(path: string): ExistingFile | undefined {
   try {
     const st = statSync(path)
     if (!st.isFile()) throw new PsbError(`${path} is not a regular file.`, {code: 'FileWriteFailed', hint: 'Point AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE at a regular file.'})
-    return {text: readFileSync(fd, 'utf8'), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid}
+    return {bytes: readFileSync(fd), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid}
   } catch (error) {
     throw fileError('read', path, error)
   } finally {
@@ -151,11 +155,11 @@ function tempPath(target: string): string {
 }
 
 /** Writes `content` to a new temp file beside `target` (mode, fsync'ed) and returns its path. */
-function writeTemp(target: string, content: string, mode: number, owner?: {uid: number; gid: number}): string {
+function writeTemp(target: string, content: string | Buffer, mode: number, owner?: {uid: number; gid: number}): string {
   const tmp = tempPath(target)
   const fd = openSync(tmp, 'wx', mode)
   try {
-    const buf = Buffer.from(content, 'utf8')
+    const buf = typeof content === 'string' ? Buffer.from(content, 'utf8') : content
     let off = 0
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off)
     if (owner && process.getuid?.() === 0 && (owner.uid !== 0 || owner.gid !== 0)) fchownSync(fd, owner.uid, owner.gid)
@@ -180,14 +184,25 @@ export interface AtomicWriteOptions {
 }
 
 /**
- * Replaces `target` (a resolved path, not a symlink) with `content` atomically:
- * temp file in the same folder, fsync, rename, fsync of the folder.
+ * Replaces `target` (a resolved path, not a symlink) with `content` (a string is written as
+ * UTF-8, a Buffer byte for byte) atomically: temp file in the same folder, fsync, rename,
+ * fsync of the folder. Temp files that dead writers left beside `target` are removed first.
  */
-export function writeFileAtomic(target: string, content: string, opts: AtomicWriteOptions = {}): void {
+export function writeFileAtomic(target: string, content: string | Buffer, opts: AtomicWriteOptions = {}): void {
+  removeStaleTemps(target)
+  replaceFile(target, content, opts)
+}
+
+/**
+ * The atomic replace of writeFileAtomic; `beforeRename` runs once the temp file is complete,
+ * just before the rename (a throw there cancels the write, the temp file is removed).
+ */
+function replaceFile(target: string, content: string | Buffer, opts: AtomicWriteOptions, beforeRename?: () => void): void {
   const env = opts.env ?? process.env
   let tmp: string | undefined
   try {
     tmp = writeTemp(target, content, opts.mode ?? SECRET_FILE_MODE, opts.owner)
+    beforeRename?.()
     sleepSync(envNumber(env, 'PSB_TEST_PAUSE_BEFORE_RENAME_MS', 0))
     renameSync(tmp, target)
     tmp = undefined
@@ -202,10 +217,21 @@ export function writeFileAtomic(target: string, content: string, opts: AtomicWri
   }
 }
 
-/** Removes the temp files a killed writer left beside `target`. Call only under the target's lock. */
-function removeStaleTemps(target: string): void {
+/** A temp file older than this is stale whoever wrote it (a write takes milliseconds). */
+const STALE_TEMP_MS = 10 * 60 * 1000
+
+/**
+ * Removes the temp files that writers of `target` left behind when they were killed: only
+ * psb's own name patterns (`.<name>.psb-tmp-<pid>-<hex>`, and a backup copy's
+ * `.<name>.psb-backup-<time>.psb-tmp-<pid>-<hex>`), and only when the writing process
+ * is gone or the file is older than 10 minutes. A live writer's temp file is never touched.
+ * Such a file is 0600 but may hold a secret that was since deleted, so it must not linger.
+ */
+export function removeStaleTemps(target: string): void {
   const dir = dirname(target)
-  const prefix = `.${basename(target)}${TEMP_TAG}`
+  const prefix = `.${basename(target)}`
+  // The file's own temp files, and those of a backup copy (`.<name>.psb-backup-<time>.psb-tmp-…`).
+  const rest = new RegExp(`^(${BACKUP_TAG.replaceAll('.', '\\.')}\\d{8}T\\d{9}Z(-\\d+)?)?${TEMP_TAG.replaceAll('.', '\\.')}(\\d+)-[0-9a-f]+$`)
   let names: string[]
   try {
     names = readdirSync(dir)
@@ -213,9 +239,13 @@ function removeStaleTemps(target: string): void {
     return
   }
   for (const n of names) {
-    if (!n.startsWith(prefix)) continue
+    const m = n.startsWith(prefix) ? rest.exec(n.slice(prefix.length)) : null
+    if (!m) continue
+    const pid = Number(m[3])
+    const path = join(dir, n)
     try {
-      unlinkSync(join(dir, n))
+      const dead = pid !== process.pid && !pidAlive(pid)
+      if (dead || Date.now() - lstatSync(path).mtimeMs > STALE_TEMP_MS) unlinkSync(path)
     } catch {}
   }
 }
@@ -226,10 +256,28 @@ function timestamp(d = new Date()): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.(\d{3})Z$/, '$1Z')
 }
 
-/** Backups of `target`, oldest first. */
-export function listBackups(target: string): string[] {
-  const dir = dirname(target)
-  const prefix = basename(target) + BACKUP_TAG
+/** psb's state folder: $XDG_STATE_HOME/psb, else ~/.local/state/psb. */
+export function stateDir(env: Env = process.env): string {
+  const xdg = env.XDG_STATE_HOME
+  return xdg && isAbsolute(xdg) ? join(xdg, 'psb') : join(env.HOME || homedir(), '.local', 'state', 'psb')
+}
+
+/**
+ * Where the backups of the file at `path` go. Beside the file, unless `path` is a symlink
+ * (e.g. ~/.aws/credentials into a dotfiles repository, where `git add` would pick them
+ * up): then in psb's state folder (0700), in a folder named after the real file's path.
+ */
+export function backupDir(path: string, env: Env = process.env): string {
+  const target = resolveSymlinks(path)
+  if (target === resolve(path)) return dirname(target)
+  const id = createHash('sha256').update(target).digest('hex').slice(0, 16)
+  return join(stateDir(env), 'backups', `${basename(target)}-${id}`)
+}
+
+/** Backups of the file at `path` (a symlink's backups are in the state folder), oldest first. */
+export function listBackups(path: string, env: Env = process.env): string[] {
+  const dir = backupDir(path, env)
+  const prefix = basename(resolveSymlinks(path)) + BACKUP_TAG
   let names: string[]
   try {
     names = readdirSync(dir)
@@ -247,15 +295,17 @@ export function listBackups(target: string): string[] {
 }
 
 /**
- * Keeps the previous content of `target` as a new backup beside it, mode 0600, and deletes
- * all but the newest `keep` backups. Call under the lock, before replacing `target`.
+ * Keeps the current content of `target` as a new backup in `dir`, mode 0600, and returns its
+ * path. Call under the lock, once the new content is ready to be renamed into place (so a
+ * write that cannot happen makes no backup); prune with pruneBackups after the rename.
  *
  * psb never changes a file in place (it renames a new file over it), so the current file
  * itself becomes the backup: a hard link to it, made 0600 first. That costs no copy and no
- * fsync, whatever the file's size. Where hard links are not possible, `content` is copied.
+ * fsync, whatever the file's size. Where hard links are not possible (another file system,
+ * an immutable file), `content` is copied.
  */
-function createBackup(target: string, content: string, keep: number, opts: AtomicWriteOptions = {}): string {
-  const base = `${target}${BACKUP_TAG}${timestamp()}`
+function createBackup(target: string, dir: string, content: Buffer, opts: AtomicWriteOptions = {}): string {
+  const base = join(dir, `${basename(target)}${BACKUP_TAG}${timestamp()}`)
   let path = base
   for (let i = 1; existsSync(path); i++) path = `${base}-${i}`
   let linked = false
@@ -267,7 +317,7 @@ function createBackup(target: string, content: string, keep: number, opts: Atomi
   if (!linked) {
     let tmp: string | undefined
     try {
-      tmp = writeTemp(target, content, SECRET_FILE_MODE, opts.owner)
+      tmp = writeTemp(path, content, SECRET_FILE_MODE, opts.owner)
       renameSync(tmp, path)
       tmp = undefined
     } catch (error) {
@@ -279,13 +329,12 @@ function createBackup(target: string, content: string, keep: number, opts: Atomi
       throw fileError('write the backup', path, error)
     }
   }
-  pruneBackups(target, keep)
   return path
 }
 
-/** Deletes all but the newest `keep` (at least 1) backups of `target`. */
-function pruneBackups(target: string, keep: number): void {
-  const all = listBackups(target)
+/** Deletes all but the newest `keep` (at least 1) backups of the file at `path`. */
+function pruneBackups(path: string, keep: number, env: Env): void {
+  const all = listBackups(path, env)
   for (const p of all.slice(0, Math.max(0, all.length - Math.max(1, keep)))) {
     try {
       unlinkSync(p)
@@ -512,8 +561,27 @@ export interface LockedUpdateResult {
  * Read-modify-write of one file under its lock: `update` gets the current content ('' when
  * missing) and returns the new content (or the same string for no change). Atomic, 0600,
  * backed up, through symlinks. A wider mode is narrowed even when the content is unchanged.
+ * The new content is written as UTF-8; use lockedUpdateBytes to keep bytes that are not.
  */
 export async function lockedUpdate(path: string, update: (before: string, exists: boolean) => string, opts: LockedUpdateOptions = {}): Promise<LockedUpdateResult> {
+  return lockedUpdateBytes(
+    path,
+    (bytes, exists) => {
+      const before = bytes.toString('utf8')
+      const after = update(before, exists)
+      return after === before ? bytes : Buffer.from(after, 'utf8')
+    },
+    opts,
+  )
+}
+
+/**
+ * lockedUpdate on bytes: `update` gets the file's bytes exactly as on disk (empty when
+ * missing) and returns the new bytes. The result's `before` / `after` are decoded as UTF-8
+ * (for showing a diff). A file whose owner has no write bit (0400) is refused (exit 1) when
+ * it would change: that is the owner's intent, and psb does not override it.
+ */
+export async function lockedUpdateBytes(path: string, update: (before: Buffer, exists: boolean) => Buffer, opts: LockedUpdateOptions = {}): Promise<LockedUpdateResult> {
   const env = opts.env ?? process.env
   const logger = opts.logger ?? silentLogger
   const mode = opts.mode ?? SECRET_FILE_MODE
@@ -523,17 +591,29 @@ export async function lockedUpdate(path: string, update: (before: string, exists
     warnings.push(m)
     logger.warn(m)
   }
-  const modeWarning = (old: number) =>
-    `${target} had mode ${old.toString(8).padStart(4, '0')} (readable by other users); psb narrowed it to ${mode.toString(8).padStart(4, '0')}.`
+  const run = (existing: ExistingFile | undefined) => {
+    const before = existing?.bytes ?? Buffer.alloc(0)
+    const after = update(before, existing !== undefined)
+    const changed = !after.equals(before) || (!existing && after.length > 0)
+    if (changed && existing) refuseReadOnly(target, existing.mode)
+    const result = (backup?: string): LockedUpdateResult => ({
+      path: target,
+      changed,
+      created: changed && !existing,
+      ...(backup ? {backup} : {}),
+      before: before.toString('utf8'),
+      after: after.toString('utf8'),
+      warnings,
+    })
+    return {before, after, changed, result}
+  }
 
   if (opts.dryRun) {
     const existing = readExisting(target)
-    const before = existing?.text ?? ''
-    const after = update(before, existing !== undefined)
-    if (existing && (existing.mode & 0o077 & ~mode) !== 0) {
-      warn(`${target} has mode ${existing.mode.toString(8).padStart(4, '0')} (readable by other users); psb would narrow it to ${mode.toString(8).padStart(4, '0')}.`)
-    }
-    return {path: target, changed: after !== before, created: existing === undefined && after !== '', before, after, warnings}
+    const r = run(existing)
+    const narrowTo = existing && wantedMode(existing.mode, mode, r.changed)
+    if (existing && narrowTo !== undefined) warn(`${target} has mode ${octal(existing.mode)} (readable by other users); psb would narrow it to ${octal(narrowTo)}.`)
+    return r.result()
   }
 
   ensureDir(dirname(target))
@@ -542,36 +622,93 @@ export async function lockedUpdate(path: string, update: (before: string, exists
     (lock) => {
       removeStaleTemps(target)
       const existing = readExisting(target)
-      const before = existing?.text ?? ''
-      const after = update(before, existing !== undefined)
-      const owner = existing ? {uid: existing.uid, gid: existing.gid} : undefined
-      const wider = existing !== undefined && (existing.mode & 0o077 & ~mode) !== 0
-      if (existing && after === before) {
-        if (wider) {
+      const r = run(existing)
+      const narrowTo = existing && wantedMode(existing.mode, mode, r.changed)
+      const narrowed = () => warn(`${target} had mode ${octal(existing!.mode)} (readable by other users); psb narrowed it to ${octal(narrowTo!)}.`)
+      if (!r.changed) {
+        if (existing && narrowTo !== undefined) {
           try {
-            chmodSync(target, mode)
+            chmodSync(target, narrowTo)
           } catch (error) {
             throw fileError('change the mode of', target, error)
           }
-          warn(modeWarning(existing.mode))
+          narrowed()
         }
-        return {path: target, changed: false, created: false, before, after, warnings}
+        return r.result()
       }
-      if (!existing && after === '') return {path: target, changed: false, created: false, before, after, warnings}
-      let backup: string | undefined
-      if (existing && opts.backup !== false && before !== '') {
-        backup = createBackup(target, before, opts.keepBackups ?? envNumber(env, 'PSB_BACKUPS_KEEP', DEFAULT_KEEP_BACKUPS), {owner})
-      }
-      if (!lock.held()) {
-        throw new PsbError(`The lock ${lock.path} was taken over while psb was writing ${target}; nothing was written.`, {
-          code: 'FileLocked',
-          hint: 'Another process removed psb\'s lock. Run the command again.',
-        })
-      }
-      writeFileAtomic(target, after, {mode, owner, env})
-      if (wider) warn(modeWarning(existing!.mode))
-      return {path: target, changed: true, created: !existing, backup, before, after, warnings}
+      const keep = opts.keepBackups ?? envNumber(env, 'PSB_BACKUPS_KEEP', DEFAULT_KEEP_BACKUPS)
+      const backup = commitUpdate({path, target, existing, after: r.after, lock, mode, env, keep: opts.backup === false ? undefined : keep})
+      if (narrowTo !== undefined) narrowed()
+      return r.result(backup)
     },
     {...opts.lock, env, logger},
   )
+}
+
+function octal(mode: number): string {
+  return mode.toString(8).padStart(4, '0')
+}
+
+/**
+ * The mode to narrow an existing file to, or undefined when it is not wider than `mode`.
+ * A read-only file that is not rewritten keeps lacking its write bit.
+ */
+function wantedMode(existing: number, mode: number, rewritten: boolean): number | undefined {
+  if ((existing & 0o077 & ~mode) === 0) return undefined
+  return !rewritten && (existing & 0o200) === 0 ? existing & 0o700 & mode : mode
+}
+
+/** A file its owner cannot write (no `u+w`) is not replaced: exit 1, the file untouched. */
+function refuseReadOnly(target: string, mode: number): void {
+  if ((mode & 0o200) !== 0) return
+  throw new PsbError(`${target} is read-only (mode ${octal(mode)}): its owner has no write permission, so psb leaves it as it is. Nothing was written.`, {
+    code: 'FileReadOnly',
+    hint: `If psb should change it, make it writable first: chmod u+w ${target}`,
+    data: {path: target},
+  })
+}
+
+/**
+ * Writes `after` over `target` (atomic, under `lock`). The backup of the current file is
+ * made only once the new content is ready to be renamed into place, is removed again when
+ * the rename fails, and old backups are pruned only after the write succeeded. Returns the
+ * backup's path. `keep` undefined: no backup.
+ */
+function commitUpdate(a: {path: string; target: string; existing?: ExistingFile; after: Buffer; lock: FileLock; mode: number; env: Env; keep?: number}): string | undefined {
+  const {target, existing, lock} = a
+  const owner = existing ? {uid: existing.uid, gid: existing.gid} : undefined
+  let backup: string | undefined
+  try {
+    replaceFile(target, a.after, {mode: a.mode, owner, env: a.env}, () => {
+      if (!lock.held()) {
+        throw new PsbError(`The lock ${lock.path} was taken over while psb was writing ${target}; nothing was written.`, {
+          code: 'FileLocked',
+          hint: "Another process removed psb's lock. Run the command again.",
+        })
+      }
+      if (existing && a.keep !== undefined && existing.bytes.length > 0) {
+        const dir = backupDir(a.path, a.env)
+        if (dir !== dirname(target)) {
+          ensureDir(dir)
+          removeStaleTemps(join(dir, basename(target)))
+        }
+        backup = createBackup(target, dir, existing.bytes, {owner})
+      }
+    })
+  } catch (error) {
+    if (backup) {
+      try {
+        unlinkSync(backup)
+      } catch {}
+    }
+    // The hard-link backup may have narrowed the file's mode: the file is left as it was.
+    if (existing) {
+      try {
+        if ((statSync(target).mode & 0o7777) !== existing.mode) chmodSync(target, existing.mode)
+      } catch {}
+    }
+    throw error
+  }
+  if (backup) pruneBackups(a.path, a.keep!, a.env)
+  return backup
 }

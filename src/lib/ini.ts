@@ -33,6 +33,11 @@ export interface IniLine {
   /** For 'entry' / 'subentry': the key and value as the SDK reads them (trimmed, comment removed). */
   key?: string
   value?: string
+  /**
+   * For a line that is not valid UTF-8 (a Latin-1 comment, say): its bytes as read, and the
+   * text they decoded to. While `text` is unchanged the line is written back as these bytes.
+   */
+  raw?: {text: string; bytes: Buffer}
 }
 
 export interface IniDocument {
@@ -70,7 +75,35 @@ function beforeComment(text: string): string {
   return m ? text.slice(0, m.index) : text
 }
 
-export function parseIni(text: string, file = 'the file'): IniDocument {
+/**
+ * Parses the file's text or bytes. Bytes are read as the SDK reads the file (UTF-8, an
+ * invalid sequence as U+FFFD), and every line that is not valid UTF-8 keeps its bytes, so
+ * serializeIniBytes writes it back exactly.
+ */
+export function parseIni(input: string | Buffer, file = 'the file'): IniDocument {
+  if (typeof input === 'string') return parseText(input, file)
+  const text = input.toString('utf8')
+  const doc = parseText(text, file)
+  if (Buffer.byteLength(text) === input.length && Buffer.from(text).equals(input)) return doc
+  // Not valid UTF-8: a line feed is never part of a multi-byte sequence (nor swallowed by
+  // the decoder), so line i of the text is line i of the bytes.
+  // A line without U+FFFD decoded without loss (an invalid sequence always gives U+FFFD).
+  let pos = 0
+  for (const l of doc.lines) {
+    if (!l.text.includes('\ufffd')) {
+      pos += Buffer.byteLength(l.text) + l.eol.length
+      continue
+    }
+    const nl = input.indexOf(10, pos)
+    const end = nl === -1 ? input.length : nl + 1
+    const bytes = input.subarray(pos, end - l.eol.length)
+    if (!bytes.equals(Buffer.from(l.text))) l.raw = {text: l.text, bytes: Buffer.from(bytes)}
+    pos = end
+  }
+  return doc
+}
+
+function parseText(text: string, file: string): IniDocument {
   const lines: IniLine[] = []
   let inSection = false
   let subOpen = false
@@ -129,10 +162,26 @@ export function parseIni(text: string, file = 'the file'): IniDocument {
   return {lines, eol: firstEol === '\r\n' ? '\r\n' : '\n'}
 }
 
+/** The document as text (a line that was not valid UTF-8 comes back decoded: see serializeIniBytes). */
 export function serializeIni(doc: IniDocument): string {
   let out = ''
   for (const l of doc.lines) out += l.text + l.eol
   return out
+}
+
+/** The document as bytes: every line psb did not change is written back byte for byte. */
+export function serializeIniBytes(doc: IniDocument): Buffer {
+  if (!doc.lines.some((l) => l.raw)) return Buffer.from(serializeIni(doc))
+  const parts: Buffer[] = []
+  let run = ''
+  for (const l of doc.lines) {
+    if (l.raw && l.raw.text === l.text) {
+      parts.push(Buffer.from(run), l.raw.bytes)
+      run = l.eol
+    } else run += l.text + l.eol
+  }
+  parts.push(Buffer.from(run))
+  return Buffer.concat(parts)
 }
 
 /**
@@ -177,7 +226,9 @@ function sectionRanges(doc: IniDocument): SectionRange[] {
 /**
  * The top-level entries of a section, as the SDK reads them: sections that are the same for
  * the SDK (duplicates, `[profile x]` and `[profile "x"]`) are merged, a later key wins.
- * Keys with an empty value (they open sub-keys) are left out, as the SDK does.
+ * Keys with an empty value (they open sub-keys) are left out, as the SDK does. Key names
+ * are given in lower case and match whatever their case (`AWS_ACCESS_KEY_ID` is
+ * `aws_access_key_id`), as botocore and the AWS CLI read them.
  */
 export function sectionEntries(doc: IniDocument, name: string): Record<string, string> | undefined {
   let found: Record<string, string> | undefined
@@ -186,10 +237,20 @@ export function sectionEntries(doc: IniDocument, name: string): Record<string, s
     found ??= {}
     for (let i = r.header + 1; i < r.end; i++) {
       const l = doc.lines[i]
-      if (l.kind === 'entry' && l.value !== '') found[l.key!] = l.value!
+      if (l.kind === 'entry' && l.value !== '') found[l.key!.toLowerCase()] = l.value!
     }
   }
   return found
+}
+
+/** The top-level key names of a section (all its occurrences), spelled as in the file. */
+export function sectionKeyNames(doc: IniDocument, name: string): string[] {
+  const out: string[] = []
+  for (const r of sectionRanges(doc)) {
+    if (!sameSection(r.name, name)) continue
+    for (let i = r.header + 1; i < r.end; i++) if (doc.lines[i].kind === 'entry') out.push(doc.lines[i].key!)
+  }
+  return out
 }
 
 /** Section names in file order, each once (raw, as in the headers). */
@@ -250,14 +311,30 @@ function checkValue(key: string, value: string): void {
 }
 
 /** The line with its value replaced; its key, spacing and any trailing comment stay. */
-function replaceValue(text: string, value: string): string {
+function replaceValue(text: string, value: string): {text: string; head: string; tail: string} {
   const piece = beforeComment(text)
   const eq = piece.indexOf('=')
   const end = piece.trimEnd().length
   let start = eq + 1
   while (start < end && /\s/.test(piece[start])) start++
-  if (start >= end) return `${text.slice(0, eq + 1)} ${value}${text.slice(Math.max(end, eq + 1))}`
-  return text.slice(0, start) + value + text.slice(end)
+  const [head, mid, tail] = start >= end ? [text.slice(0, eq + 1), ` ${value}`, text.slice(Math.max(end, eq + 1))] : [text.slice(0, start), value, text.slice(end)]
+  return {text: head + mid + tail, head, tail}
+}
+
+/**
+ * Sets an entry line's value. On a line that is not valid UTF-8, the bytes of its key and
+ * of its trailing comment are kept as they were (when the key and old value are valid).
+ */
+function setLineValue(l: IniLine, value: string): void {
+  const r = replaceValue(l.text, value)
+  const kept = l.text.slice(0, l.text.length - r.tail.length)
+  if (l.raw && l.raw.text === l.text && !kept.includes('\ufffd')) {
+    // The bytes before the tail are exactly the UTF-8 of `kept` (it decoded without loss).
+    const tailBytes = l.raw.bytes.subarray(Buffer.byteLength(kept))
+    l.raw = {text: r.text, bytes: Buffer.concat([Buffer.from(r.text.slice(0, r.text.length - r.tail.length)), tailBytes])}
+  }
+  l.text = r.text
+  l.value = value
 }
 
 /** `key = value` or `key=value`, following the first entry of the section. */
@@ -285,9 +362,11 @@ function entryWithSubs(doc: IniDocument, i: number, end: number): number[] {
  * Sets (or, with `undefined`, removes) top-level keys of a section, in place.
  *
  * The section is found as the SDK finds it (duplicates and `[profile "x"]` count as the
- * same section). A set key keeps the line position of its last occurrence (the one the SDK
- * reads), and other occurrences of it in the same SDK section are removed; a removed key
- * goes from every occurrence. New keys go after the last section's last entry; a missing
+ * same section). Key names match whatever their case, as botocore reads them (it takes
+ * `AWS_ACCESS_KEY_ID` and `aws_access_key_id` for the same key, and refuses a file that has
+ * both). A set key keeps the line position and spelling of its last occurrence (the one the
+ * SDK reads), and other occurrences of it in the same SDK section are removed; a removed
+ * key goes from every occurrence. New keys go after the last section's last entry; a missing
  * section is appended at the end of the file. A file without a final newline keeps lacking
  * one. Returns true when anything changed.
  */
@@ -316,7 +395,8 @@ export function setSectionKeys(doc: IniDocument, name: string, values: Record<st
   const missing: [string, string][] = []
   for (const [k, v] of Object.entries(values)) {
     const at: number[] = []
-    for (const r of ranges) for (let i = r.header + 1; i < r.end; i++) if (doc.lines[i].kind === 'entry' && doc.lines[i].key === k) at.push(i)
+    const lower = k.toLowerCase()
+    for (const r of ranges) for (let i = r.header + 1; i < r.end; i++) if (doc.lines[i].kind === 'entry' && doc.lines[i].key!.toLowerCase() === lower) at.push(i)
     if (v === undefined) {
       for (const i of at) for (const j of entryWithSubs(doc, i, doc.lines.length)) remove.add(j)
       continue
@@ -331,8 +411,7 @@ export function setSectionKeys(doc: IniDocument, name: string, values: Record<st
     if (l.value !== v) {
       // A key that opened sub-keys no longer does: its sub-keys go with the old value.
       if (l.value === '') for (const j of entryWithSubs(doc, keep, doc.lines.length).slice(1)) remove.add(j)
-      l.text = replaceValue(l.text, v)
-      l.value = v
+      setLineValue(l, v)
       changed = true
     }
   }

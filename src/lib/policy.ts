@@ -7,7 +7,7 @@
  * Pure functions: no AWS call here.
  */
 import {echo} from './echo.js'
-import {badInput} from './errors.js'
+import {badInput, type PsbError} from './errors.js'
 
 /** A condition block: operator → condition key → value(s). */
 export type PolicyCondition = Record<string, Record<string, string | string[]>>
@@ -93,14 +93,28 @@ export function userArnFor(accountId: string, user: string, path = '/', partitio
 }
 
 /**
- * A key prefix as psb stores it: without leading or trailing slashes; undefined when
- * empty. Rejects what would be unsafe in a policy (IAM wildcards `*` `?`, policy variables
- * `${...}`) or surprising in a key (empty, `.` or `..` segments). Exit 2.
+ * The error for a prefix that normalises to nothing (`''`, `/`, `//`, `--prefix "$TEAM"` with
+ * TEAM unset): it would grant the whole bucket, so it is bad input, never "no prefix".
+ */
+export function emptyPrefix(prefix: string): PsbError {
+  const what = prefix === '' ? 'is empty' : `is only slashes ("${prefix}")`
+  return badInput(
+    `--prefix ${what}; a prefix that normalises to nothing would mean the whole bucket.`,
+    'Give a prefix such as --prefix team-a (check that the variable you passed is set), or leave out --prefix for the whole bucket.',
+    'PrefixInvalid',
+  )
+}
+
+/**
+ * A key prefix as psb stores it: without leading or trailing slashes; undefined only when
+ * no prefix was given (an empty or slash-only prefix is exit 2). Rejects what would be
+ * unsafe in a policy (IAM wildcards `*` `?`, policy variables `${...}`) or surprising in a
+ * key (empty, `.` or `..` segments). Exit 2.
  */
 export function normalizePrefix(prefix: string | undefined): string | undefined {
   if (prefix === undefined) return undefined
   const p = prefix.replace(/^\/+|\/+$/g, '')
-  if (p === '') return undefined
+  if (p === '') throw emptyPrefix(prefix)
   const hint = 'Use letters, digits, "-", "_" and "." in segments separated by "/", e.g. --prefix team-a or --prefix projects/web.'
   if (p.length > 512) throw badInput(`--prefix is ${p.length} characters long; at most 512 are allowed.`, hint, 'PrefixInvalid')
   const bad = /[^A-Za-z0-9._\-/]/.exec(p)

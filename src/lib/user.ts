@@ -107,6 +107,11 @@ export interface UserOptions {
   propagationMs?: number
   /** When set, stop (exit 1, before any change) unless the credentials belong to this account. */
   expectAccountId?: string
+  /**
+   * Allow a re-run to change the prefix of a user whose psb-prefix tag names one (a wider or
+   * another scope). Without it such a run is refused (exit 2, nothing changed); with it psb warns.
+   */
+  widenScope?: boolean
 }
 
 export interface UserResult {
@@ -288,6 +293,36 @@ async function getInlinePolicy(ctx: AwsContext, name: string, arn: string): Prom
   }
 }
 
+/**
+ * A re-run never widens (or moves) a user's prefix scope unless asked: the user's psb-prefix
+ * tag names its scope; another prefix, or none (the whole bucket), is refused with exit 2
+ * before any write, unless `widenScope` is set, and then psb warns.
+ */
+function checkScope(user: string, had: string | undefined, want: string | undefined, opts: UserOptions, logger: Logger): void {
+  if (had === undefined || had === want) return
+  const now = want === undefined ? 'the whole bucket' : `the prefix ${want}`
+  if (!opts.widenScope) {
+    throw badInput(
+      `The IAM user ${user} is limited to the prefix ${had} (its ${PREFIX_TAG} tag); this run would give it ${now} instead. Nothing was changed.`,
+      want === undefined
+        ? `Pass --prefix ${had} to keep its scope, or --widen-scope if ${user} should really reach the whole bucket.`
+        : `Pass --prefix ${had} to keep its scope, use another --user for ${want}, or pass --widen-scope to move ${user} to ${want}.`,
+      'ScopeWidening',
+    )
+  }
+  logger.warn(`--widen-scope: the IAM user ${user} was limited to the prefix ${had}; its policy now grants ${now}.`)
+}
+
+/**
+ * Read calls only: refuses (exit 2, checkScope's error) a run that would change the prefix
+ * scope of an existing user without `widenScope`. `psb init` calls it before its first write.
+ */
+export async function checkUserScope(ctx: AwsContext, opts: UserOptions): Promise<void> {
+  const {accountId, partition} = await callerAccount(ctx)
+  const existing = await getUser(ctx, opts.user, userArnFor(accountId, opts.user, opts.path ?? '/', partition))
+  if (existing) checkScope(opts.user, existing.tags[PREFIX_TAG] || undefined, normalizePrefix(opts.prefix), opts, silentLogger)
+}
+
 function propagationMs(opts: UserOptions): number {
   if (opts.propagationMs !== undefined) return opts.propagationMs
   const env = Number(process.env.PSB_IAM_PROPAGATION_MS)
@@ -336,6 +371,7 @@ async function ensureUserInto(ctx: AwsContext, opts: UserOptions, changes: Chang
       hint: `Pass --adopt to let psb manage it (psb tags it and puts its inline policy ${STATE_POLICY_NAME} on it; other policies stay), or choose another --user.`,
     })
   }
+  if (existing) checkScope(name, existing.tags[PREFIX_TAG] || undefined, prefix, opts, logger)
   const adopted = Boolean(existing && !managed)
   const oldPath = existing?.user.Path ?? '/'
   const path = opts.path ?? oldPath
@@ -391,7 +427,12 @@ async function ensureUserInto(ctx: AwsContext, opts: UserOptions, changes: Chang
       }
       if (!dryRun) await call('iam:TagUser', () => iam.send(new iamSdk.TagUserCommand({UserName: name, Tags: diff.map(([Key, Value]) => ({Key, Value}))})))
       changes.push({item: 'tags', status: done('updated'), detail: diff.map(([k, v]) => `${k}=${v}${existing.tags[k] !== undefined ? ` (was ${existing.tags[k]})` : ''}`).join(', ')})
-    } else {
+    }
+    if (!prefix && existing.tags[PREFIX_TAG] !== undefined) {
+      // Only reached with widenScope (checkScope): the tag must not name a scope the policy no longer has.
+      if (!dryRun) await call('iam:UntagUser', () => iam.send(new iamSdk.UntagUserCommand({UserName: name, TagKeys: [PREFIX_TAG]})))
+      changes.push({item: 'tags', status: done('updated'), detail: `${PREFIX_TAG} removed (was ${existing.tags[PREFIX_TAG]})`})
+    } else if (diff.length === 0) {
       changes.push({item: 'tags', status: 'unchanged', detail: Object.entries(wantTags).map(([k, v]) => `${k}=${v}`).join(', ')})
     }
     if (opts.permissionsBoundary) {

@@ -5,7 +5,7 @@
 import {expect} from 'chai'
 import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {loadSharedConfigFiles} from '@smithy/shared-ini-file-loader'
 import {editIniFile} from '../../src/lib/credentials.js'
 import {listBackups, lockPathFor} from '../../src/lib/files.js'
@@ -190,6 +190,25 @@ describe('cli: psb creds write', () => {
     const r2 = await psb(['--profile', 'x', '--access-key-id', newKeyId(), '--secret-stdin'], h, {input: secret(), env: {AWS_SHARED_CREDENTIALS_FILE: h.path('plain-file', 'credentials')}})
     expect(r2.code).to.equal(1)
     expect(r2.stderr).to.match(/Cannot (read|create the folder) .*plain-file.*not a directory/)
+  })
+
+  it('a read-only (0400) credentials file: exit 1, untouched and still 0400, the hint says chmod u+w', async () => {
+    const h = tempHome()
+    const before = Buffer.from('# caf\u00e9 \n[keep]\nk = v\n', 'latin1')
+    writeFileSync(h.credentialsFile, before, {mode: 0o400})
+    chmodSync(h.credentialsFile, 0o400)
+    const r = await psb(['--profile', 'p', '--access-key-id', newKeyId(), '--secret-stdin'], h, {input: secret()})
+    expect(r.code, r.stderr).to.equal(1)
+    expect(r.stderr).to.include('is read-only')
+    expect(r.stderr).to.include(`chmod u+w ${h.credentialsFile}`)
+    expect(readFileSync(h.credentialsFile).equals(before)).to.equal(true)
+    expect(statSync(h.credentialsFile).mode & 0o777).to.equal(0o400)
+    expect(awsDirEntries(h).filter((n) => /psb-(tmp|lock|backup)/.test(n))).to.deep.equal([])
+    // Made writable, the same write goes through and keeps the Latin-1 byte of the comment.
+    chmodSync(h.credentialsFile, 0o600)
+    const ok = await psb(['--profile', 'p', '--access-key-id', newKeyId(), '--secret-stdin'], h, {input: secret()})
+    expect(ok.code, ok.stderr).to.equal(0)
+    expect(readFileSync(h.credentialsFile).subarray(0, before.length).equals(before)).to.equal(true)
   })
 
   it('20 processes at once on 20 profiles: all 20 are there', async () => {

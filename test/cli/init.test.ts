@@ -94,6 +94,18 @@ describe('psb init / psb verify (subprocess, moto, fake pulumi)', function () {
     expect(readFileSync(home.credentialsFile, 'utf8')).not.to.contain('[pulumi]')
   })
 
+  it('a re-run for a team user without its --prefix (an unset $TEAM) is exit 2 before any write; --prefix "" too (issue 10 defect 8)', async () => {
+    ok(await runPsb(initArgs('init-state', ['--user', 'pulumi-team-a', '--profile', 'team-a', '--prefix', 'team-a', '--no-login', '--no-verify']), home, {env: env()}))
+    for (const extra of [[], ['--prefix', ''], ['--prefix', '/'], ['--prefix', 'team-b'], ['--dry-run']]) {
+      resetCalls()
+      // Another bucket: without the preflight, init would create it before the user step refuses.
+      const r = await runPsb(initArgs('init-state-two', ['--user', 'pulumi-team-a', '--profile', 'team-a', '--no-login', '--no-verify', '--json', ...extra]), home, {env: env()})
+      expect(r.code, `${extra.join(' ')}: ${r.stdout}\n${r.stderr}`).to.equal(2)
+      expect(JSON.parse(r.stdout).error.code).to.equal(extra[1] === '' || extra[1] === '/' ? 'PrefixInvalid' : 'ScopeWidening')
+      expect(mutatingCalls(calls())).to.deep.equal([])
+    }
+  })
+
   it('--json prints one summary document on stdout, and nothing else', async () => {
     const r = await runPsb(initArgs('json-state', ['--json']), home, {env: env()})
     ok(r)

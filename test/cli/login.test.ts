@@ -48,6 +48,37 @@ describe('psb login (subprocess, fake pulumi)', () => {
     expect(JSON.parse(r.stdout).url).to.equal('s3://acme-state?awssdk=v2&region=eu-west-1&profile=pulumi')
   })
 
+  it('refuses an endpoint with user:password@ (exit 2) in login --print, login and verify --json, never printing the password', async () => {
+    const endpoint = 'https://admin:Pa55wordInUrl@s3.example.com'
+    const runs = [
+      await runPsb([...BASE, '--endpoint', endpoint, '--print'], home, {env: fake.env()}),
+      await runPsb([...BASE, '--endpoint', endpoint, '--json'], home, {env: fake.env()}),
+      await runPsb(['verify', '--bucket', 'acme-state', '--region', 'eu-west-1', '--profile', 'p', '--endpoint', endpoint, '--json'], home, {env: fake.env()}),
+    ]
+    for (const r of runs) {
+      expect(r.code, r.stderr).to.equal(2)
+      expect(r.stdout + r.stderr).not.to.include('Pa55wordInUrl')
+      expect(r.stdout + r.stderr).to.match(/EndpointHasCredentials|--endpoint has a user name or password/)
+    }
+    expect(fake.calls().filter((c) => c.argv[0] === 'login')).to.deep.equal([])
+    expect(existsSync(home.path('.pulumi', 'credentials.json'))).to.equal(false)
+  })
+
+  it('an empty or slash-only --prefix (e.g. an unset $TEAM) is exit 2 in login, verify and keys rotate, never "the whole bucket"', async () => {
+    for (const p of ['', '/', '//']) {
+      const runs = [
+        await runPsb([...BASE, '--prefix', p, '--print'], home, {env: fake.env()}),
+        await runPsb(['verify', '--bucket', 'acme-state', '--region', 'eu-west-1', '--profile', 'x', '--prefix', p, '--json'], home, {env: fake.env()}),
+        await runPsb(['keys', 'rotate', '--profile', 'x', '--region', 'eu-west-1', '--prefix', p, '--json'], home, {env: fake.env()}),
+      ]
+      for (const r of runs) {
+        expect(r.code, `${JSON.stringify(p)}: ${r.stdout}${r.stderr}`).to.equal(2)
+        expect(r.stdout + r.stderr).to.match(/PrefixInvalid|--prefix (is empty|is only slashes)/)
+      }
+    }
+    expect(fake.calls().filter((c) => c.argv[0] === 'login')).to.deep.equal([])
+  })
+
   it('--print prints only the URL and logs nothing in', async () => {
     const r = await runPsb([...BASE, '--print'], home, {env: fake.env()})
     expect(r.code, r.stderr).to.equal(0)

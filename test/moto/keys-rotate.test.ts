@@ -4,7 +4,7 @@
  * every secret involved.
  */
 import {expect} from 'chai'
-import {spawn} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {useMoto, type Keys} from '../support/moto.js'
@@ -81,6 +81,31 @@ describe('psb keys rotate / keys list (CLI against moto, IAM enforcement on)', (
     expect(backups).to.have.length(1)
     expect(readFileSync(home.path('.aws', backups[0]), 'utf8')).to.equal(text)
     expect(readdirSync(home.path('.aws')).filter((n) => /psb-(rotation|rotate)/.test(n))).to.deep.equal([])
+  })
+
+  it('rotates a profile whose key names are in capitals (AWS_ACCESS_KEY_ID = …) in place, in that spelling, and the lower-case profile holding the same key too (issue 10 defect 6)', async () => {
+    const u = await makeStateUser(moto.endpoint, moto.admin, 'pulumi')
+    secrets.push(u.key.secretAccessKey)
+    const k = u.key
+    writeCredentials(home.credentialsFile, `[pulumi]\nAWS_ACCESS_KEY_ID = ${k.accessKeyId}\nAWS_SECRET_ACCESS_KEY = ${k.secretAccessKey}\n\n[ci]\naws_access_key_id = ${k.accessKeyId}\naws_secret_access_key = ${k.secretAccessKey}\n`)
+    const r = await psb(['keys', 'rotate', '--profile', 'pulumi'])
+    expect(r.code, r.stderr).to.equal(0)
+    const after = readFileSync(home.credentialsFile, 'utf8')
+    const m = /^\[pulumi\]\nAWS_ACCESS_KEY_ID = (\S+)\nAWS_SECRET_ACCESS_KEY = (\S+)\n\n\[ci\]\naws_access_key_id = (\S+)\naws_secret_access_key = (\S+)\n$/.exec(after)
+    expect(m, 'one line per key, in its own spelling').to.not.equal(null)
+    secrets.push(m![2])
+    const fresh = {accessKeyId: m![1], secretAccessKey: m![2]}
+    expect(fresh.accessKeyId).to.not.equal(k.accessKeyId)
+    expect([m![3], m![4]]).to.deep.equal([fresh.accessKeyId, fresh.secretAccessKey])
+    expect(await keyWorks(moto.endpoint, fresh, 'pulumi')).to.equal('ok')
+    expect(await userKeys(moto.endpoint, moto.admin, 'pulumi')).to.deep.equal([{id: fresh.accessKeyId, status: 'Active'}])
+    // botocore (the AWS CLI) still parses the file: it refuses one with the same key twice in a section.
+    const cli = spawnSync('aws', ['configure', 'get', 'aws_access_key_id', '--profile', 'pulumi'], {
+      env: {PATH: process.env.PATH, HOME: home.dir, AWS_SHARED_CREDENTIALS_FILE: home.credentialsFile, AWS_CONFIG_FILE: home.configFile},
+      encoding: 'utf8',
+    })
+    expect(cli.status, cli.stderr).to.equal(0)
+    expect(cli.stdout.trim()).to.equal(fresh.accessKeyId)
   })
 
   it('a user limited to a prefix of the bucket (psb-prefix tag): the proof lists <prefix>/.pulumi/, which its policy allows', async () => {

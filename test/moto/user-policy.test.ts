@@ -333,6 +333,98 @@ describe('psb user create against moto (IAM enforcement on)', () => {
     expect(calls2.filter((l) => MUTATING.test(l))).to.deep.equal([])
   })
 
+  describe('the scope of a user limited to a prefix is never widened by accident (issue 10, defect 8)', () => {
+    const cliEnv = () => ({
+      AWS_ACCESS_KEY_ID: moto.admin.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: moto.admin.secretAccessKey,
+      AWS_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      PSB_CALL_LOG: join(logDir, `cli-${Math.random().toString(36).slice(2)}.log`),
+    })
+    const storedPolicy = async (user: string) => (await iam(moto.admin).send(new GetUserPolicyCommand({UserName: user, PolicyName: STATE_POLICY_NAME}))).PolicyDocument!
+    const tags = async (user: string) => (await iam(moto.admin).send(new ListUserTagsCommand({UserName: user}))).Tags!
+
+    for (const empty of ['', '/', '//']) {
+      it(`--prefix ${JSON.stringify(empty)} (e.g. an unset $TEAM) is exit 2 with no AWS call, for a new user and for an existing team user`, async () => {
+        await setUpBuckets()
+        const team = await ensureUser(adminCtx(), {user: 'pulumi-team-a', bucket: BUCKET, prefix: 'team-a'})
+        const home = new TempHome()
+        try {
+          for (const user of ['pulumi-new', 'pulumi-team-a']) {
+            const env = cliEnv()
+            const r = await runPsb(['user', 'create', '--bucket', BUCKET, '--user', user, '--prefix', empty, '--endpoint', moto.endpoint, '--json'], home, {env})
+            expect(r.code, r.stderr).to.equal(2)
+            expect(JSON.parse(r.stdout).error.code).to.equal('PrefixInvalid')
+            let calls = ''
+            try {
+              calls = readFileSync(env.PSB_CALL_LOG, 'utf8')
+            } catch {}
+            expect(calls).to.equal('')
+          }
+          const users = (await iam(moto.admin).send(new ListUsersCommand({}))).Users!.map((u) => u.UserName)
+          expect(users).not.to.include('pulumi-new')
+          expect(policiesEquivalent(await storedPolicy('pulumi-team-a'), team.policy)).to.equal(true)
+        } finally {
+          home.cleanup()
+        }
+      })
+    }
+
+    it('a re-run without --prefix, or with another prefix, is refused (exit 2, 0 writes); --widen-scope does it with a warning', async () => {
+      await setUpBuckets()
+      const team = await ensureUser(adminCtx(), {user: 'pulumi-team-a', bucket: BUCKET, prefix: 'team-a'})
+      const home = new TempHome()
+      try {
+        const base = ['user', 'create', '--bucket', BUCKET, '--user', 'pulumi-team-a', '--endpoint', moto.endpoint]
+        for (const extra of [[], ['--prefix', 'team-b'], ['--dry-run']]) {
+          const env = cliEnv()
+          const r = await runPsb([...base, ...extra, '--json'], home, {env})
+          expect(r.code, `${extra.join(' ')}: ${r.stderr}`).to.equal(2)
+          const doc = JSON.parse(r.stdout)
+          expect(doc.error.code).to.equal('ScopeWidening')
+          expect(doc.error.message).to.include('team-a')
+          expect(doc.error.hint).to.include('--widen-scope')
+          expect(readFileSync(env.PSB_CALL_LOG, 'utf8').split('\n').filter((l) => MUTATING.test(l))).to.deep.equal([])
+        }
+        expect(policiesEquivalent(await storedPolicy('pulumi-team-a'), team.policy)).to.equal(true)
+        expect((await tags('pulumi-team-a')).find((t) => t.Key === 'psb-prefix')?.Value).to.equal('team-a')
+        const k = await keyOf('pulumi-team-a')
+        expect(await denied(s3(k).send(new PutObjectCommand({Bucket: BUCKET, Key: '.pulumi/meta.yaml', Body: 'x'})))).to.equal('AccessDenied')
+
+        // The same prefix is no change at all.
+        const same = await runPsb([...base, '--prefix', 'team-a'], home, {env: cliEnv()})
+        expect(same.code, same.stderr).to.equal(0)
+
+        // --widen-scope: warned, the policy grants the whole bucket and the tag no longer names the team.
+        const wide = await runPsb([...base, '--widen-scope'], home, {env: cliEnv()})
+        expect(wide.code, wide.stderr).to.equal(0)
+        expect(wide.stderr).to.match(/--widen-scope: the IAM user pulumi-team-a was limited to the prefix team-a; its policy now grants the whole bucket/)
+        expect(policiesEquivalent(await storedPolicy('pulumi-team-a'), buildStatePolicy({bucket: BUCKET, userArn: team.arn}))).to.equal(true)
+        expect((await tags('pulumi-team-a')).map((t) => t.Key)).not.to.include('psb-prefix')
+        await stateRoundTrip(k, '')
+      } finally {
+        home.cleanup()
+      }
+    })
+
+    it('a user of the whole bucket may be narrowed to a prefix without --widen-scope', async () => {
+      await setUpBuckets()
+      await ensureUser(adminCtx(), {user: 'pulumi', bucket: BUCKET})
+      const r = await ensureUser(adminCtx(), {user: 'pulumi', bucket: BUCKET, prefix: 'team-a'})
+      expect(r.changes.find((c) => c.item === `inline policy ${STATE_POLICY_NAME}`)?.status).to.equal('updated')
+      expect((await tags('pulumi')).find((t) => t.Key === 'psb-prefix')?.Value).to.equal('team-a')
+    })
+
+    it('ensureUser refuses the widening before any call that writes (in-process, exit 2)', async () => {
+      await setUpBuckets()
+      await ensureUser(adminCtx(), {user: 'pulumi-team-a', bucket: BUCKET, prefix: 'team-a'})
+      const {value: e, calls} = await logged(() => ensureUser(adminCtx(), {user: 'pulumi-team-a', bucket: BUCKET}).then(() => undefined, (error: unknown) => error))
+      expect(e).to.be.instanceOf(PsbError)
+      expect((e as PsbError).exitCode).to.equal(2)
+      expect(calls.filter((l) => MUTATING.test(l))).to.deep.equal([])
+    })
+  })
+
   it('a second run makes zero mutating calls (with an attached policy)', async () => {
     // (moto keeps no permissions boundary for users, so the boundary is tested with nock in test/unit/user-validate.test.ts)
     await setUpBuckets()

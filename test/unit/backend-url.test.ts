@@ -88,6 +88,11 @@ describe('backend URL', () => {
       ['a prefix with a newline', {prefix: 'a\nb'}, 'PrefixInvalid'],
       ['an endpoint that is not a URL', {endpoint: 'localhost:5000'}, 'EndpointInvalid'],
       ['an ftp endpoint', {endpoint: 'ftp://x'}, 'EndpointInvalid'],
+      ['an endpoint with user:password@', {endpoint: 'https://admin:s3cretPassw0rd@s3.example.com'}, 'EndpointHasCredentials'],
+      ['an endpoint with a user name only', {endpoint: 'http://admin@127.0.0.1:5000'}, 'EndpointHasCredentials'],
+      ['an empty prefix', {prefix: ''}, 'PrefixInvalid'],
+      ['a prefix of one slash', {prefix: '/'}, 'PrefixInvalid'],
+      ['a prefix of slashes only', {prefix: '//'}, 'PrefixInvalid'],
       ['no region', {region: ''}, 'RegionMissing'],
       ['a profile with a bracket', {profile: 'a]b'}, 'ProfileNameInvalid'],
     ]
@@ -106,10 +111,22 @@ describe('backend URL', () => {
     }
   })
 
-  it('treats an empty or slash-only prefix as none', () => {
-    expect(normalizePrefix('')).to.equal(undefined)
-    expect(normalizePrefix('//')).to.equal(undefined)
-    expect(buildBackendUrl({...base, prefix: '/'})).to.equal('s3://acme-state?region=eu-west-1')
+  it('refuses a prefix that normalises to nothing (an unset $TEAM must not mean the whole bucket)', () => {
+    for (const p of ['', '/', '//', ' / '.trim()]) expect(() => normalizePrefix(p)).to.throw(PsbError).with.property('exitCode', 2)
+    expect(normalizePrefix(undefined)).to.equal(undefined)
+    expect(normalizePrefix('/team-a/')).to.equal('team-a')
+  })
+
+  it('never echoes the password of an endpoint it refuses', () => {
+    let caught: PsbError | undefined
+    try {
+      buildBackendUrl({...base, endpoint: 'https://admin:s3cretPassw0rd@s3.example.com'})
+    } catch (error) {
+      caught = error as PsbError
+    }
+    expect(caught?.exitCode).to.equal(2)
+    expect(`${caught?.message} ${caught?.hint}`).not.to.include('s3cretPassw0rd')
+    expect(`${caught?.message} ${caught?.hint}`).not.to.include('admin')
   })
 
   it('shell-quotes values that need it, safely', () => {

@@ -266,7 +266,23 @@ describe('credentials: writeProfile', () => {
     expect(readlinkSync(h.cred)).to.equal('../dotfiles/aws-credentials')
     expect(r.credentialsFile).to.equal(real)
     expect(readFileSync(real, 'utf8')).to.contain(id)
-    expect(r.backup!.startsWith(real + '.psb-backup-')).to.equal(true)
+    // The backup is not put in the dotfiles folder (a `git add` there would commit it): it is
+    // in psb's state folder (0700), in a folder named after the real file.
+    const backups = join(h.dir, '.local', 'state', 'psb', 'backups')
+    expect(r.backup!.startsWith(join(backups, 'aws-credentials-'))).to.equal(true)
+    expect(readdirSync(join(h.dir, 'dotfiles'))).to.deep.equal(['aws-credentials'])
+    expect(mode(backups)).to.equal(0o700)
+    expect(mode(r.backup!)).to.equal(0o600)
+    expect(readFileSync(r.backup!, 'utf8')).to.equal('[a]\nk = v\n')
+    expect(listBackups(h.cred, h.env)).to.deep.equal([r.backup])
+    // The backup count rule holds there too, and XDG_STATE_HOME is honoured.
+    const xdg = {...h.env, XDG_STATE_HOME: join(h.dir, 'xdg')}
+    for (let i = 0; i < 7; i++) await writeProfile({profile: 'p', accessKeyId: newKeyId(), secretAccessKey: newSecret(), env: xdg})
+    expect(listBackups(h.cred, xdg)).to.have.length(5)
+    expect(listBackups(h.cred, xdg).every((b) => b.startsWith(join(h.dir, 'xdg', 'psb', 'backups', 'aws-credentials-')))).to.equal(true)
+    expect(readdirSync(join(h.dir, 'dotfiles'))).to.deep.equal(['aws-credentials'])
+    await restoreFromBackup(h.cred, listBackups(h.cred, xdg)[0], {env: xdg})
+    expect(lstatSync(h.cred).isSymbolicLink()).to.equal(true)
     // A dangling link: the target is created.
     const h2 = home()
     symlinkSync(join(h2.dir, 'elsewhere'), h2.conf)
@@ -523,6 +539,168 @@ describe('credentials: editIniFile', () => {
   })
 })
 
+describe('credentials: what psb does not own is kept (issue 10 defects 6-7 and smaller items, issue 9 items 10-11)', () => {
+  it('writes into a profile spelled AWS_ACCESS_KEY_ID = … in place, keeping the spelling: the AWS CLI still reads every profile', async () => {
+    const h = home()
+    const old = newKeyId()
+    writeFileSync(h.cred, `[up]\nAWS_ACCESS_KEY_ID = ${old}\nAws_Secret_Access_Key = oldsecret/oldsecret/old\nregion = eu-west-1\n\n[other]\naws_access_key_id = AKIAOTHEROTHEROTHER0\naws_secret_access_key = othersecret/othersecret\n`)
+    // psb reads the capitalised names as the AWS CLI does, for the key and for who holds it.
+    expect(readProfileCredentials('up', h.env)).to.deep.equal({accessKeyId: old, secretAccessKey: 'oldsecret/oldsecret/old'})
+    expect(profilesHoldingKey(old, h.env)).to.deep.equal(['up'])
+    const id = newKeyId()
+    const sec = newSecret()
+    const r = await writeProfile({profile: 'up', accessKeyId: id, secretAccessKey: sec, env: h.env})
+    expect(readFileSync(h.cred, 'utf8')).to.equal(
+      `[up]\nAWS_ACCESS_KEY_ID = ${id}\nAws_Secret_Access_Key = ${sec}\nregion = eu-west-1\n\n[other]\naws_access_key_id = AKIAOTHEROTHEROTHER0\naws_secret_access_key = othersecret/othersecret\n`,
+    )
+    expect(r.changes.map((c) => `${c.item} ${c.status}`)).to.deep.equal(['credentials: [up] aws_access_key_id updated', 'credentials: [up] aws_secret_access_key updated'])
+    expect(r.warnings.join('\n')).to.match(/spells AWS_ACCESS_KEY_ID, Aws_Secret_Access_Key in capitals; psb kept that spelling/)
+    // botocore refuses a section with the same key twice (in any case): it parses this file.
+    expect(awsGet(h, ['aws_access_key_id', '--profile', 'up'])).to.equal(id)
+    expect(awsGet(h, ['aws_access_key_id', '--profile', 'other'])).to.equal('AKIAOTHEROTHEROTHER0')
+    expect(readProfileCredentials('up', h.env)).to.deep.equal({accessKeyId: id, secretAccessKey: sec})
+    // A second run is no change.
+    const again = await writeProfile({profile: 'up', accessKeyId: id, secretAccessKey: sec, env: h.env})
+    expect(again.credentialsChanged).to.equal(false)
+  })
+
+  it('merges a key spelled twice in two cases into one line (the one the SDK reads, in its spelling)', async () => {
+    const h = home()
+    writeFileSync(h.cred, '[p]\nAWS_ACCESS_KEY_ID = AKIAFIRSTFIRSTFIRST0\naws_access_key_id = AKIASECONDSECONDSEC0\naws_secret_access_key = s/s/s/s/s/s/s/s/s/s\n')
+    const id = newKeyId()
+    const sec = newSecret()
+    await writeProfile({profile: 'p', accessKeyId: id, secretAccessKey: sec, env: h.env})
+    expect(readFileSync(h.cred, 'utf8')).to.equal(`[p]\naws_access_key_id = ${id}\naws_secret_access_key = ${sec}\n`)
+    expect(awsGet(h, ['aws_access_key_id', '--profile', 'p'])).to.equal(id)
+  })
+
+  it('keeps a Latin-1 comment (E9 FF), a BOM, CRLF and a missing final newline byte for byte when writing another profile', async () => {
+    const h = home()
+    const original = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from('# caf'),
+      Buffer.from([0xe9, 0x20, 0xff]),
+      Buffer.from('\r\n[a]\r\naws_access_key_id = AKIAAAAAAAAAAAAAAAAA\r\naws_secret_access_key = secretA/secretA/secretA ; '),
+      Buffer.from([0xc3, 0x28, 0x80]),
+      Buffer.from('\r\nnote = '),
+      Buffer.from([0xe9, 0xe8]),
+    ])
+    writeFileSync(h.cred, original)
+    const id = newKeyId()
+    const sec = newSecret()
+    const r = await writeProfile({profile: 'b', accessKeyId: id, secretAccessKey: sec, env: h.env})
+    const after = readFileSync(h.cred)
+    expect(after.subarray(0, original.length).equals(original), after.toString('latin1')).to.equal(true)
+    expect(after.subarray(original.length).toString('utf8')).to.equal(`\r\n\r\n[b]\r\naws_access_key_id = ${id}\r\naws_secret_access_key = ${sec}`)
+    // The backup is the old file, byte for byte; restoring it gives the old bytes back.
+    expect(readFileSync(r.backup!).equals(original)).to.equal(true)
+    await restoreFromBackup(h.cred, r.backup!)
+    expect(readFileSync(h.cred).equals(original)).to.equal(true)
+    // Editing the profile that has the invalid bytes keeps them too, outside the edited line.
+    await writeProfile({profile: 'a', accessKeyId: id, secretAccessKey: sec, env: h.env})
+    const lines = (b: Buffer) => b.toString('latin1').split('\n')
+    const [o, n] = [lines(original), lines(readFileSync(h.cred))]
+    expect(n.length).to.equal(o.length)
+    expect(n.filter((l, i) => l !== o[i])).to.deep.equal([`aws_access_key_id = ${id}\r`, `aws_secret_access_key = ${sec} ; \u00c3(\u0080\r`])
+  })
+
+  it('random byte files: a write to another profile keeps every byte of the file (property test)', async () => {
+    let seed = 11
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n)
+    const noise = () => Buffer.from(Array.from({length: rand(12)}, () => [0x0a, 0x0d].includes(rand(256)) ? 0x41 : rand(256)).map((b) => (b === 0x0a || b === 0x0d ? 0x41 : b)))
+    for (let round = 0; round < 60; round++) {
+      const h = home()
+      const eol = Buffer.from(rand(2) ? '\r\n' : '\n')
+      const parts: Buffer[] = rand(3) === 0 ? [Buffer.from([0xef, 0xbb, 0xbf])] : []
+      for (let s = 0; s < 1 + rand(4); s++) {
+        parts.push(Buffer.from(`# `), noise(), eol, Buffer.from(`[s${s}]`), eol)
+        for (let k = 0; k < rand(4); k++) parts.push(Buffer.from(`k${k} = v`), noise(), eol)
+        if (rand(2)) parts.push(Buffer.from('; '), noise(), eol)
+      }
+      let original = Buffer.concat(parts)
+      if (rand(3) === 0) original = original.subarray(0, original.length - eol.length)
+      writeFileSync(h.cred, original)
+      const id = newKeyId()
+      await writeProfile({profile: 'psb-new', accessKeyId: id, secretAccessKey: newSecret(), env: h.env})
+      const after = readFileSync(h.cred)
+      expect(after.subarray(0, original.length).equals(original), `round ${round}: ${original.toString('latin1')}`).to.equal(true)
+      expect(readProfileCredentials('psb-new', h.env)!.accessKeyId).to.equal(id)
+    }
+  })
+
+  it('a write that fails (an immutable file) makes no backup and prunes none (issue 9 item 10)', async function () {
+    const h = home()
+    for (let i = 0; i < 6; i++) await writeProfile({profile: 'p', accessKeyId: newKeyId(), secretAccessKey: newSecret(), env: h.env})
+    const backups = listBackups(h.cred)
+    expect(backups).to.have.length(5)
+    const before = readFileSync(h.cred)
+    if (spawnSync('chattr', ['+i', h.cred]).status !== 0) this.skip()
+    try {
+      const e = await rejects(writeProfile({profile: 'q', accessKeyId: newKeyId(), secretAccessKey: newSecret(), env: h.env}))
+      expect(e.exitCode).to.equal(1)
+      expect(listBackups(h.cred)).to.deep.equal(backups)
+      expect(readFileSync(h.cred).equals(before)).to.equal(true)
+      expect(mode(h.cred)).to.equal(0o600)
+      expect(readdirSync(join(h.dir, '.aws')).filter((n) => /psb-(tmp|lock)/.test(n))).to.deep.equal([])
+    } finally {
+      spawnSync('chattr', ['-i', h.cred])
+    }
+  })
+
+  it('refuses to replace a read-only (0400) file: exit 1, untouched, hint chmod u+w (issue 9 item 11)', async () => {
+    const h = home()
+    const id = newKeyId()
+    const sec = newSecret()
+    await writeProfile({profile: 'p', accessKeyId: id, secretAccessKey: sec, env: h.env})
+    const before = readFileSync(h.cred)
+    chmodSync(h.cred, 0o400)
+    const e = await rejects(writeProfile({profile: 'q', accessKeyId: newKeyId(), secretAccessKey: newSecret(), env: h.env}))
+    expect(e.exitCode).to.equal(1)
+    expect(e.code).to.equal('FileReadOnly')
+    expect(e.hint).to.equal(`If psb should change it, make it writable first: chmod u+w ${h.cred}`)
+    expect(readFileSync(h.cred).equals(before)).to.equal(true)
+    expect(mode(h.cred)).to.equal(0o400)
+    expect(listBackups(h.cred)).to.deep.equal([])
+    // --dry-run says so too.
+    expect((await rejects(writeProfile({profile: 'q', accessKeyId: newKeyId(), secretAccessKey: newSecret(), env: h.env, dryRun: true}))).code).to.equal('FileReadOnly')
+    // Nothing to change: it stays read-only; a read-only file readable by others is narrowed to 0400, never made writable.
+    expect((await writeProfile({profile: 'p', accessKeyId: id, secretAccessKey: sec, env: h.env})).credentialsChanged).to.equal(false)
+    expect(mode(h.cred)).to.equal(0o400)
+    chmodSync(h.cred, 0o444)
+    const r = await writeProfile({profile: 'p', accessKeyId: id, secretAccessKey: sec, env: h.env})
+    expect(r.warnings.join('\n')).to.include('psb narrowed it to 0400')
+    expect(mode(h.cred)).to.equal(0o400)
+  })
+
+  it('removes only stale temp files of its own name pattern: a dead writer\'s, or an old one; never a live writer\'s', async () => {
+    const h = home()
+    writeFileSync(h.cred, '[a]\n')
+    writeFileSync(h.conf, '[profile a]\nregion = us-east-1\n')
+    const live = spawn('sleep', ['30'])
+    try {
+      const aws = (n: string) => join(h.dir, '.aws', n)
+      const files = {
+        dead: `.credentials.psb-tmp-${2 ** 22 + 17}-0a1b2c3d`,
+        live: `.credentials.psb-tmp-${live.pid}-0a1b2c3d`,
+        oldLive: `.credentials.psb-tmp-${live.pid}-99aa`,
+        foreign: '.credentials.psb-tmp-notes',
+        other: '.credentials-other.psb-tmp-1-ab',
+        configDead: `.config.psb-tmp-${2 ** 22 + 17}-ab`,
+        backupCopyDead: `.credentials.psb-backup-20261128T170000123Z.psb-tmp-${2 ** 22 + 17}-ab`,
+      }
+      for (const n of Object.values(files)) writeFileSync(aws(n), 'aws_secret_access_key = deleted/secret/deleted', {mode: 0o600})
+      const old = new Date(Date.now() - 11 * 60 * 1000)
+      utimesSync(aws(files.oldLive), old, old)
+      await writeProfile({profile: 'a', accessKeyId: newKeyId(), secretAccessKey: newSecret(), env: h.env})
+      const left = readdirSync(join(h.dir, '.aws')).filter((n) => n.includes('psb-tmp')).sort()
+      // The config file was not written (no --region), but its dead writer's temp file went too.
+      expect(left).to.deep.equal([files.other, files.foreign, files.live].sort())
+    } finally {
+      live.kill()
+    }
+  })
+})
+
 describe('files: the lock', () => {
   function writeLock(target: string, pid: number, ageMs = 0): void {
     const path = lockPathFor(target)
@@ -580,6 +758,8 @@ describe('files: the lock', () => {
     )
     expect(e.code).to.equal('FileLocked')
     expect(readFileSync(h.cred, 'utf8')).to.equal('[a]\n')
+    // The write did not go ahead, so no backup was made (issue 9 item 10).
+    expect(listBackups(h.cred)).to.deep.equal([])
     rmSync(lockPathFor(h.cred))
   })
 })

@@ -16,6 +16,7 @@ import {
   sectionEntries,
   sectionNames,
   serializeIni,
+  serializeIniBytes,
   setSectionKeys,
 } from '../../src/lib/ini.js'
 
@@ -329,5 +330,31 @@ describe('ini: random files (differential against the SDK)', () => {
       if (eol === '\r\n') expect(out.replace(/\r\n/g, ''), 'no bare LF in a CRLF file').not.to.contain('\n')
     }
     expect(checked).to.be.greaterThan(100)
+  })
+})
+
+describe('ini: bytes and key case (issue 10 defects 6, 7)', () => {
+  it('parses bytes as the SDK reads the file, and writes every unchanged line back byte for byte', () => {
+    const bytes = Buffer.concat([Buffer.from('\ufeff# a'), Buffer.from([0xe9, 0xff]), Buffer.from('\r\n[p]\r\nk = v ; '), Buffer.from([0xfe]), Buffer.from('\r\nx = '), Buffer.from([0xc0])])
+    const doc = parseIni(bytes)
+    // Same reading as the text the SDK decodes (invalid bytes as U+FFFD).
+    expect(sdkParse(doc)).to.deep.equal(sdkParse(parseIni(bytes.toString('utf8'))))
+    expect(sectionEntries(doc, 'p')).to.deep.equal({k: 'v', x: '\ufffd'})
+    expect(serializeIniBytes(doc).equals(bytes)).to.equal(true)
+    expect(setSectionKeys(doc, 'p', {k: 'w', y: 'z'})).to.equal(true)
+    expect(serializeIniBytes(doc).toString('latin1')).to.equal(
+      Buffer.concat([Buffer.from('\ufeff# a'), Buffer.from([0xe9, 0xff]), Buffer.from('\r\n[p]\r\nk = w ; '), Buffer.from([0xfe]), Buffer.from('\r\nx = '), Buffer.from([0xc0]), Buffer.from('\r\ny = z')]).toString('latin1'),
+    )
+    // A valid UTF-8 file carries no raw bytes at all.
+    expect(parseIni(Buffer.from('[p]\nk = caf\u00e9\n')).lines.some((l) => l.raw)).to.equal(false)
+  })
+
+  it('matches key names whatever their case, keeps the spelling, and reads them in lower case', () => {
+    const doc = parseIni('[p]\nAWS_ACCESS_KEY_ID = A\nRegion=eu-west-1\n')
+    expect(sectionEntries(doc, 'p')).to.deep.equal({aws_access_key_id: 'A', region: 'eu-west-1'})
+    expect(setSectionKeys(doc, 'p', {aws_access_key_id: 'B', region: 'us-east-1', aws_session_token: undefined})).to.equal(true)
+    expect(serializeIni(doc)).to.equal('[p]\nAWS_ACCESS_KEY_ID = B\nRegion=us-east-1\n')
+    expect(setSectionKeys(doc, 'p', {AWS_ACCESS_KEY_ID: undefined})).to.equal(true)
+    expect(serializeIni(doc)).to.equal('[p]\nRegion=us-east-1\n')
   })
 })

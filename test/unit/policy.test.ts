@@ -126,10 +126,12 @@ describe('buildStatePolicy', () => {
 })
 
 describe('normalizePrefix', () => {
-  it('strips slashes and treats empty as no prefix', () => {
+  it('strips slashes; no prefix is undefined, but an empty or slash-only one is exit 2 (never the whole bucket)', () => {
     expect(normalizePrefix(undefined)).to.equal(undefined)
-    expect(normalizePrefix('')).to.equal(undefined)
-    expect(normalizePrefix('/')).to.equal(undefined)
+    for (const empty of ['', '/', '//', '///']) {
+      expect(() => normalizePrefix(empty), JSON.stringify(empty)).to.throw(PsbError).with.property('code', 'PrefixInvalid')
+      expect(() => buildStatePolicy({bucket: 'b', prefix: empty, userArn: 'arn:aws:iam::123456789012:user/u'})).to.throw(PsbError).with.property('exitCode', 2)
+    }
     expect(normalizePrefix('/team-a/')).to.equal('team-a')
     expect(normalizePrefix('a/b.c_d')).to.equal('a/b.c_d')
   })

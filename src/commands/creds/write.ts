@@ -114,7 +114,7 @@ The secret access key is never a command-line argument (it would show in \`ps\` 
 
 Everything else in the files is kept byte for byte: other profiles, comments, key order, indented sub-keys, CRLF line endings. Other settings of the profile stay; a stale aws_session_token is removed (it would break the new key).
 
-Each write is atomic (a crash leaves the old file or the new one, never a mix), mode 0600 (a wider mode is narrowed, with a warning), goes through a symlink to its target, keeps a backup of the previous content (<file>.psb-backup-<time>, the newest 5), and runs under a lock so parallel runs never lose each other's profiles.
+Each write is atomic (a crash leaves the old file or the new one, never a mix), mode 0600 (a wider mode is narrowed, with a warning), goes through a symlink to its target, keeps a backup of the previous content (<file>.psb-backup-<time>, the newest 5; for a symlinked file in $XDG_STATE_HOME/psb/backups, not in the link's target folder), and runs under a lock so parallel runs never lose each other's profiles. Bytes psb does not change are kept exactly (also bytes that are not UTF-8); key names match whatever their case (AWS_ACCESS_KEY_ID) and keep their spelling. A file its owner made read-only (0400) is not replaced: exit 1 (chmod u+w to allow it).
 
 Exit codes: 0 written (or nothing to change), 1 the files could not be written, 2 bad input (bad profile name, key id, secret or region, or a file psb cannot parse safely): nothing was changed.`
 

@@ -19,6 +19,7 @@ export interface UserFlags {
   'permissions-boundary'?: string
   'attach-policy'?: string[]
   adopt?: boolean
+  'widen-scope'?: boolean
   'kms-key'?: string
   'account-id'?: string
   'dry-run'?: boolean
@@ -38,6 +39,7 @@ export function userOptionsFromFlags(flags: UserFlags, {bucketNameRules = true}:
     permissionsBoundary: flags['permissions-boundary'],
     attachPolicies: flags['attach-policy'] ?? [],
     adopt: flags.adopt ?? false,
+    widenScope: flags['widen-scope'] ?? false,
     kmsKeyArn: flags['kms-key'],
     expectAccountId: flags['account-id'],
     dryRun: flags['dry-run'] ?? false,
@@ -69,13 +71,13 @@ export default class UserCreate extends BaseCommand {
     SelfServiceKeyRotation: its own access keys only, so \`psb keys rotate\` can run from cron;
   - optionally a permissions boundary, and managed policies for what your Pulumi programs deploy (--attach-policy).
 
-Run it again at any time: the inline policy is compared by meaning and rewritten only when it differs (a hand-edited policy is put back); policies psb did not add are kept; a second run changes nothing. A user that psb did not create is refused unless --adopt is given.
+Run it again at any time: the inline policy is compared by meaning and rewritten only when it differs (a hand-edited policy is put back); policies psb did not add are kept; a second run changes nothing. A user that psb did not create is refused unless --adopt is given. A re-run never widens or moves a user's scope: for a user limited to a prefix (its psb-prefix tag), another --prefix or none is refused (exit 2, nothing changed) unless --widen-scope is given. An empty or slash-only --prefix (e.g. an unset $TEAM) is refused too.
 
 The customer KMS key is read from the bucket's default encryption (or given with --kms-key). IAM is global: the region only matters for reading the bucket; without one, us-east-1 is used and psb follows the bucket to its region.
 
 --print-policy prints the policy and creates nothing. The policy names the user's ARN, which holds the account id: psb asks STS for it, or takes --account-id (then no AWS call and no credentials are needed); with neither credentials nor --account-id, the ARNs show ACCOUNT_ID, with a warning.
 
-Exit codes: 0 done (or nothing to do); 1 an AWS call failed, or the user exists but is not managed by psb (pass --adopt); 2 bad input (nothing was called or changed).`
+Exit codes: 0 done (or nothing to do); 1 an AWS call failed, or the user exists but is not managed by psb (pass --adopt); 2 bad input, or a change of a user's prefix scope without --widen-scope (nothing was changed).`
 
   static override examples = [
     {description: 'Create the user "pulumi" for a state bucket:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state'},
@@ -120,6 +122,10 @@ Exit codes: 0 done (or nothing to do); 1 an AWS call failed, or the user exists 
     }),
     adopt: Flags.boolean({
       description: 'Manage an existing user that psb did not create: tag it managed-by=psb and put the state policy on it (its other policies stay).',
+      default: false,
+    }),
+    'widen-scope': Flags.boolean({
+      description: 'Let this run change the prefix of a user limited to one (its psb-prefix tag): another prefix, or none (the whole bucket). Without it psb refuses (exit 2); with it psb warns.',
       default: false,
     }),
     'kms-key': Flags.string({
