@@ -8,10 +8,17 @@ import {createAwsContext, validateEndpoint, type AwsContext} from '../lib/aws.js
 import {requireRegion} from '../lib/aws-config.js'
 import {EXIT, PsbError, isPsbError} from '../lib/errors.js'
 import {redact, redactValue} from '../lib/redact.js'
+import {installSignalHandlers} from './signals.js'
 import {err as errStyle} from './style.js'
 
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
+
+  /** SIGINT / SIGTERM end every command the same careful way (src/cli/signals.ts). */
+  override async init(): Promise<void> {
+    installSignalHandlers()
+    await super.init()
+  }
 
   /** Human output: stdout normally, stderr when --json owns stdout. */
   protected say(text = ''): void {
