@@ -1097,6 +1097,7 @@ async function putBackOldKey(state: RunState, newKeyId: string, old: StaticCrede
     const values = old ? {aws_access_key_id: old.accessKeyId, aws_secret_access_key: old.secretAccessKey} : {aws_access_key_id: undefined, aws_secret_access_key: undefined}
     let changed = false
     for (const p of ps) changed = setSectionKeys(doc, p, values) || changed
+    if (!old && changed) removeEmptySection(doc, profile)
     return changed
   }
   await lockedUpdate(
@@ -1111,6 +1112,22 @@ async function putBackOldKey(state: RunState, newKeyId: string, old: StaticCrede
     },
     {backup: false, mode: 0o600, env: state.env},
   )
+}
+
+/** Removes the section `name` when nothing but blank lines is left in it, with the blank line psb put before it. */
+function removeEmptySection(doc: IniDocument, name: string): void {
+  const h = doc.lines.findIndex((l) => l.kind === 'section' && l.section === name)
+  if (h === -1) return
+  let end = h + 1
+  while (end < doc.lines.length && doc.lines[end].kind !== 'section') {
+    if (doc.lines[end].kind !== 'blank') return
+    end++
+  }
+  const start = h > 0 && doc.lines[h - 1].kind === 'blank' ? h - 1 : h
+  const endsFile = end === doc.lines.length && doc.lines[end - 1].eol === ''
+  doc.lines.splice(start, end - start)
+  // The file ended without a newline there, and keeps doing so.
+  if (endsFile && start > 0) doc.lines[start - 1].eol = ''
 }
 
 /** What a write changed at the end of a text: `after` = common head + `suffix`, `before` = common head + `replaced`. */
