@@ -492,6 +492,9 @@ interface RecoveryOutcome {
   unproven?: string[]
 }
 
+/** Steps after which the new key is proven (and the old key may be Inactive or gone). */
+const PROVEN_STEPS: JournalEntry['step'][] = ['verified', 'deactivating', 'deactivated', 'deleting']
+
 /** What recovery knows about one journal entry. */
 interface RecoveryView {
   entry: JournalEntry
@@ -543,8 +546,13 @@ async function recoveryView(state: RunState, entry: JournalEntry): Promise<Recov
   // readProfileCredentials registers the secrets it reads.
   const newCreds = holdersOfNew.length > 0 ? readProfileCredentials(holdersOfNew[0], state.env) : undefined
   const newCtx = newCreds && credsCtx(state, newCreds)
+  // Before the new key is proven, the old key is still Active: act with it (its secret is in
+  // the backup) rather than with a new key that IAM may never accept.
+  const unproven = !PROVEN_STEPS.includes(entry.step)
+  const oldSecret = unproven && holdersOfOld.length === 0 ? secretFromBackup(entry.backup, entry.oldKeyId) : undefined
   let actor: Actor | undefined
   if (state.admin) actor = {ctx: state.admin, label: 'the administrator profile', fresh: false}
+  else if (oldSecret && entry.oldKeyId) actor = {ctx: credsCtx(state, {accessKeyId: entry.oldKeyId, secretAccessKey: oldSecret}), label: `profile ${entry.profile} (old key)`, fresh: false}
   else if (newCtx) actor = {ctx: newCtx, label: `profile ${holdersOfNew[0]} (new key)`, fresh: true}
   else if (holdersOfOld.length > 0) {
     const c = readProfileCredentials(holdersOfOld[0], state.env)!
@@ -595,7 +603,7 @@ async function recoverEntry(state: RunState, entry: JournalEntry): Promise<Recov
 async function recoverForward(state: RunState, v: RecoveryView): Promise<RecoveryOutcome> {
   const {entry, keys} = v
   const journal = state.journal!
-  const proven = ['verified', 'deactivating', 'deactivated', 'deleting'].includes(entry.step)
+  const proven = PROVEN_STEPS.includes(entry.step)
   if (entry.step === 'rolling-back') return recoverRollBack(state, v, 'the interrupted run had found the new key rejected and was rolling back')
   if (!proven) {
     try {
