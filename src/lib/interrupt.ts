@@ -35,7 +35,11 @@ export function interruptReceived(): StopSignal | undefined {
 /** The error an interrupted operation throws: `state` says what is done and what to run next. */
 export function interruptedError(state: string): PsbError {
   const signal = received ?? 'SIGINT'
-  return new PsbError(`Interrupted (${signal}): ${state}`, {code: 'Interrupted', exitCode: SIGNAL_EXIT[signal]})
+  return new PsbError(`Interrupted (${signal}): ${state}`, {
+    code: 'Interrupted',
+    exitCode: SIGNAL_EXIT[signal],
+    hint: 'Run the same command again when you want it done: it starts from what is there now, and finishes or undoes anything left in progress.',
+  })
 }
 
 export function isInterrupted(error: unknown): boolean {

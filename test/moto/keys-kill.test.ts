@@ -229,4 +229,20 @@ describe('psb keys rotate: recovery that touches only what psb made, and signals
       assertNoSecrets(outputs, [u.key.secretAccessKey, moto.admin.secretAccessKey])
     })
   }
+
+  it('SIGINT during a command with no step to undo (keys list, its STS call held): one line, exit 130, at once', async () => {
+    const u = await makeStateUser(moto.endpoint, moto.admin, 'pulumi')
+    writeCredentials(home.credentialsFile, credentialsText({pulumi: u.key}))
+    proxy.rules.push((req) => (req.action === 'GetCallerIdentity' ? {hold: new Promise(() => {})} : undefined))
+    const run = spawnPsb(args(['keys', 'list', '--profile', 'pulumi']), home.dir, env())
+    await proxy.arrived((r) => r.action === 'GetCallerIdentity')
+    run.child.kill('SIGINT')
+    const r = await run.done
+    outputs.push(r.stdout, r.stderr)
+    expect(r.code, r.stderr).to.equal(130)
+    expect(r.stderr.trim().split('\n')).to.deep.equal([
+      'psb: interrupted (SIGINT). No file is half-written (psb replaces files atomically); run the same command again to finish: a second run changes only what is still missing.',
+    ])
+    assertNoSecrets(outputs, [u.key.secretAccessKey, moto.admin.secretAccessKey])
+  })
 })
