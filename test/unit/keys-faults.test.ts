@@ -294,9 +294,9 @@ describe('keys rotate: faults (moto behind a fault-injecting proxy)', () => {
     gate = true
     const e = await run
     await writerDone
-    expect(e.message).to.match(/The old key is back in the credentials file, the new key AKIA…\w{4} is deleted/)
     const text = readFileSync(home.credentialsFile, 'utf8')
     expect(text, 'the other writer\'s profile survives the rollback').to.include(`[other]\naws_access_key_id = ${other.accessKeyId}`)
+    expect(e.message).to.match(/The old key is back in the credentials file, the new key AKIA…\w{4} is deleted/)
     expect(text.startsWith(original.replace(/\n?$/, ''))).to.equal(true)
     expect(readProfileCredentials('pulumi', home.env)?.accessKeyId).to.equal(u.key.accessKeyId)
     expect(await userKeys(moto.endpoint, moto.admin, 'rot')).to.deep.equal([{id: u.key.accessKeyId, status: 'Active'}])
