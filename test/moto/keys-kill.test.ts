@@ -26,6 +26,7 @@ import {KILL_STEPS, ROLLBACK_KILL_STEP} from '../../src/lib/keys.js'
 import {readJournalEntries} from '../../src/lib/journal.js'
 import {readProfileCredentials} from '../../src/lib/credentials.js'
 import {FaultProxy, notYetPropagated} from '../support/fault-proxy.js'
+import {FakePulumi} from '../support/fake-pulumi.js'
 
 describe('psb keys rotate killed with SIGKILL after each step, then run again (moto)', () => {
   const moto = useMoto()
@@ -244,5 +245,24 @@ describe('psb keys rotate: recovery that touches only what psb made, and signals
       'psb: interrupted (SIGINT). No file is half-written (psb replaces files atomically); run the same command again to finish: a second run changes only what is still missing.',
     ])
     assertNoSecrets(outputs, [u.key.secretAccessKey, moto.admin.secretAccessKey])
+  })
+
+  it('SIGINT during `psb init` (its S3 calls held): one line, exit 130, not listr2\'s silent 127', async () => {
+    const fake = new FakePulumi({version: '3.274.1'})
+    try {
+      writeCredentials(home.credentialsFile, `[admin]\naws_access_key_id = ${moto.admin.accessKeyId}\naws_secret_access_key = ${moto.admin.secretAccessKey}\n`)
+      proxy.rules.push((req) => (req.service === 's3' ? {hold: new Promise(() => {})} : undefined))
+      const initArgs = ['init', '--bucket', 'sigint-state', '--admin-profile', 'admin', '--profile', 'pulumi']
+      const run = spawnPsb(args(initArgs), home.dir, fake.env({...env(), PULUMI_HOME: home.path('.pulumi')}) as Record<string, string>)
+      await proxy.arrived((r) => r.service === 's3')
+      run.child.kill('SIGINT')
+      const r = await run.done
+      outputs.push(r.stdout, r.stderr)
+      expect(r.code, r.stderr).to.equal(130)
+      expect(r.stderr).to.include('psb: interrupted (SIGINT). No file is half-written (psb replaces files atomically); run the same command again to finish')
+      assertNoSecrets(outputs, [moto.admin.secretAccessKey])
+    } finally {
+      fake.cleanup()
+    }
   })
 })
