@@ -10,12 +10,15 @@ import {describeValue, echo, mayEcho, registerArgvSecrets, scrubArgv} from '../l
 import {EXIT, PsbError, isPsbError} from '../lib/errors.js'
 import {redact, redactValue} from '../lib/redact.js'
 import {closestMatch} from '../lib/suggest.js'
+import {installSignalHandlers} from './signals.js'
 import {ensureTerminalWidth, err as errStyle} from './style.js'
 
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
 
+  /** SIGINT / SIGTERM end every command the same careful way (src/cli/signals.ts). */
   override async init(): Promise<void> {
+    installSignalHandlers()
     // Before oclif parses (and may quote) anything: no secret-shaped word of argv is ever printed.
     registerArgvSecrets(this.argv)
     ensureTerminalWidth()

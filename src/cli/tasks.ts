@@ -323,6 +323,8 @@ export async function runInit(plan: InitPlan, opts: RunInitOptions): Promise<Ini
     ctx,
     concurrent: false,
     exitOnError: true,
+    // SIGINT is psb's (src/cli/signals.ts): listr2's own handler would exit 127 mid-step.
+    registerSignalListeners: false,
     renderer: opts.mode === 'tty' ? 'default' : 'simple',
     rendererOptions: opts.mode === 'tty' ? {collapseSubtasks: false, showErrorMessage: true} : opts.mode === 'json' ? {logger: stderrLogger} : {},
     // Should the TTY go away (e.g. piped through another tool): plain lines.

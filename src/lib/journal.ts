@@ -12,12 +12,13 @@
  * it breaks the stale lock under a short-lived break lock, so that two runs never break
  * the same stale lock and both go on.
  */
-import {closeSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync} from 'node:fs'
+import {closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, utimesSync, writeSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
-import {dirname} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {PsbError, messageOf} from './errors.js'
-import {writeFileAtomic} from './files.js'
+import {fileError, resolveSymlinks, writeFileAtomic} from './files.js'
 
 export const EXIT_LOCKED = 11
 
@@ -64,6 +65,14 @@ export interface JournalEntry {
   host: string
   /** The last error met (already redacted, never a secret). */
   lastError?: string
+  /**
+   * When CreateAccessKey was asked for: `from` is written before the request, `to` once the
+   * run knows the request is over (an answer, an error, or, for a run that died waiting, its
+   * last heartbeat). A key may be deleted as this run's only if IAM dates it inside.
+   */
+  createWindow?: {from: string; to?: string}
+  /** The user's key ids before CreateAccessKey: none of them can be the key this run made. */
+  keysBefore?: string[]
 }
 
 interface JournalFile {
@@ -72,13 +81,32 @@ interface JournalFile {
   rotations: JournalEntry[]
 }
 
+/**
+ * The real file behind a credentials path: symlinks followed (at the file and in its
+ * folders), so that `~/.aws/credentials` (a link into a dotfiles repository) and the
+ * target's own path share one lock and one journal.
+ */
+export function realCredentialsFile(credentialsFile: string): string {
+  const target = resolveSymlinks(credentialsFile)
+  try {
+    return join(realpathSync(dirname(target)), basename(target))
+  } catch {
+    return target
+  }
+}
+
 export function journalPath(credentialsFile: string): string {
-  return `${credentialsFile}.psb-rotation.json`
+  return `${realCredentialsFile(credentialsFile)}.psb-rotation.json`
 }
 
 export function lockPath(credentialsFile: string): string {
-  return `${credentialsFile}.psb-rotate.lock`
+  return `${realCredentialsFile(credentialsFile)}.psb-rotate.lock`
 }
+
+/** How often a run waiting on CreateAccessKey touches the journal (its proof of life). */
+export const HEARTBEAT_MS = 1000
+/** How long after its last heartbeat a dead run's request may still have been answered by IAM. */
+const AFTER_DEATH_MS = 1000
 
 function nowIso(): string {
   return new Date().toISOString()
@@ -96,9 +124,33 @@ export class Journal {
   readonly path: string
   private entries: JournalEntry[]
 
+  /**
+   * Reads the journal. Call only under the rotation lock: every entry then belongs to a run
+   * that has ended, and a CreateAccessKey window it left open is closed at its last
+   * heartbeat (the journal's modification time) before anything else writes the journal.
+   */
   constructor(readonly credentialsFile: string) {
     this.path = journalPath(credentialsFile)
     this.entries = readJournalEntries(credentialsFile)
+    const open = this.entries.filter((e) => e.createWindow && !e.createWindow.to)
+    if (open.length > 0) {
+      const lastAlive = statSync(this.path).mtimeMs
+      const to = new Date(lastAlive + HEARTBEAT_MS + AFTER_DEATH_MS).toISOString()
+      for (const e of open) e.createWindow = {...e.createWindow!, to}
+      this.save()
+    }
+  }
+
+  /** Touches the journal every HEARTBEAT_MS until the returned function is called (proof that this run is alive). */
+  heartbeat(): () => void {
+    const beat = setInterval(() => {
+      try {
+        const now = new Date()
+        utimesSync(this.path, now, now)
+      } catch {}
+    }, HEARTBEAT_MS)
+    beat.unref()
+    return () => clearInterval(beat)
   }
 
   list(): JournalEntry[] {
@@ -198,6 +250,8 @@ export interface LockHolder {
   startedAt: string
   nonce: string
   command?: string
+  /** When the holder process started, as the OS tells it: a live pid with another start time is a new process. */
+  pidStart?: string
 }
 
 export interface RotationLock {
@@ -233,11 +287,33 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/**
+ * When a process started, as the OS tells it (undefined when it cannot): field 22 of
+ * /proc/<pid>/stat (clock ticks since boot) on Linux, `ps -o lstart=` elsewhere. A pid
+ * that is alive but started at another time is a different process that reuses the pid.
+ */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name (field 2) is in parentheses and may hold spaces: count from its end.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return fields[19] ? `linux:${fields[19]}` : undefined
+  } catch {}
+  if (process.platform === 'win32') return undefined
+  const r = spawnSync('ps', ['-o', 'lstart=', '-p', String(pid)], {encoding: 'utf8', timeout: 2000})
+  const out = r.status === 0 ? r.stdout.trim() : ''
+  return out ? `ps:${out}` : undefined
+}
+
 function holderIsStale(h: LockHolder, now = Date.now()): boolean {
   const started = Date.parse(h.startedAt)
   if (Number.isFinite(started) && now - started > STALE_AFTER_MS) return true
-  if (h.host === hostname()) return !pidAlive(h.pid)
-  return false
+  if (h.host !== hostname()) return false
+  if (!pidAlive(h.pid)) return true
+  // Alive: the holder itself, or another process that got its pid after the holder died.
+  if (h.pidStart === undefined) return false
+  const current = processStartTime(h.pid)
+  return current !== undefined && current !== h.pidStart
 }
 
 function fileAgeMs(path: string): number {
@@ -290,6 +366,34 @@ function breakStaleLock(path: string, stale: LockHolder | 'unreadable'): void {
   }
 }
 
+/** The lock could not be created or written: nothing was changed, and no lock is left behind. */
+function lockFailed(path: string, error: unknown): PsbError {
+  const e = fileError('create the rotation lock', path, error)
+  const full = (error as NodeJS.ErrnoException).code === 'ENOSPC'
+  return new PsbError(full ? `The disk is full: cannot create the rotation lock ${path}. Nothing was changed.` : `${e.message}. Nothing was changed.`, {
+    code: 'LockFailed',
+    cause: error,
+    hint: e.hint,
+  })
+}
+
+/** Writes the holder into a new lock file; on failure (disk full) removes the file, so no empty lock is left. */
+function writeHolder(fd: number, path: string, holder: LockHolder): void {
+  try {
+    writeSync(fd, JSON.stringify(holder) + '\n')
+    fsyncSync(fd)
+    closeSync(fd)
+  } catch (error) {
+    try {
+      closeSync(fd)
+    } catch {}
+    try {
+      unlinkSync(path)
+    } catch {}
+    throw lockFailed(path, error)
+  }
+}
+
 /**
  * Takes the rotation lock of a credentials file, or throws `RotationLocked` (exit 11)
  * when a live run holds it. A lock left by a dead process is taken over.
@@ -297,15 +401,13 @@ function breakStaleLock(path: string, stale: LockHolder | 'unreadable'): void {
 export function acquireRotationLock(credentialsFile: string, command = 'keys rotate'): RotationLock {
   const path = lockPath(credentialsFile)
   mkdirSync(dirname(path), {recursive: true, mode: 0o700})
-  const holder: LockHolder = {pid: process.pid, host: hostname(), startedAt: nowIso(), nonce: randomBytes(8).toString('hex'), command}
+  const holder: LockHolder = {pid: process.pid, host: hostname(), startedAt: nowIso(), nonce: randomBytes(8).toString('hex'), command, pidStart: processStartTime(process.pid)}
   for (let attempt = 0; attempt < 20; attempt++) {
     let fd: number
     try {
       fd = openSync(path, 'wx', 0o600)
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new PsbError(`Cannot create the rotation lock ${path}: ${messageOf(error)}`, {code: 'LockFailed', cause: error})
-      }
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw lockFailed(path, error)
       const current = readHolder(path)
       if (current === 'missing') continue
       if (current === 'unreadable') {
@@ -318,12 +420,7 @@ export function acquireRotationLock(credentialsFile: string, command = 'keys rot
       breakStaleLock(path, current)
       continue
     }
-    try {
-      writeSync(fd, JSON.stringify(holder) + '\n')
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
+    writeHolder(fd, path, holder)
     let released = false
     const release = () => {
       if (released) return

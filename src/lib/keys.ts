@@ -24,8 +24,10 @@ import {createAwsContext, type AwsContext, type StaticCredentials} from './aws.j
 import {configFilePath, credentialsFilePath, type Env} from './aws-config.js'
 import {awsCall, awsCode, isAccessDenied, sleep, translateAwsError, withBackoff} from './aws-errors.js'
 import {EXIT, PsbError, badInput, isPsbError, messageOf} from './errors.js'
-import {editIniFile, profilesHoldingKey, readProfileCredentials, restoreFromBackup, validateProfileName, writeProfile} from './credentials.js'
-import {sectionEntries, sectionNames, setSectionKeys, type IniDocument} from './ini.js'
+import {editIniFile, profilesHoldingKey, readProfileCredentials, validateProfileName, writeProfile} from './credentials.js'
+import {lockedUpdate} from './files.js'
+import {parseIni, sectionEntries, sectionNames, serializeIni, setSectionKeys, type IniDocument} from './ini.js'
+import {interruptible, isInterrupted, sleepUnlessInterrupted, throwIfInterrupted} from './interrupt.js'
 import {EXIT_LOCKED, Journal, acquireRotationLock, newEntryId, readJournalEntries, type JournalEntry} from './journal.js'
 import {maskKeyId, redact, registerSecret} from './redact.js'
 import {silentLogger, withPartialChanges, type Change, type Logger} from './types.js'
@@ -88,7 +90,9 @@ function propagationPollMs(): number {
  * old-deactivated, old-deleted.
  */
 export const KILL_STEPS = ['journaled', 'key-created', 'key-journaled', 'file-written', 'write-journaled', 'verified', 'old-deactivated', 'old-deleted'] as const
-type KillStep = (typeof KILL_STEPS)[number]
+/** A kill point on the failure path only: after the journal says `rolling-back`, before anything is undone. */
+export const ROLLBACK_KILL_STEP = 'rollback-journaled'
+type KillStep = (typeof KILL_STEPS)[number] | typeof ROLLBACK_KILL_STEP
 
 function checkpoint(step: KillStep): void {
   if (process.env.PSB_TEST_KILL_AFTER_STEP === step) process.kill(process.pid, 'SIGKILL')
@@ -262,6 +266,50 @@ async function createKey(state: RunState, actor: Actor, user: string, arn?: stri
   return {accessKeyId: k.AccessKeyId, secretAccessKey: k.SecretAccessKey, created: k.CreateDate}
 }
 
+/**
+ * True unless IAM surely made no key: only a clean client-side refusal (4xx) of a single
+ * attempt proves that. A 5xx, a lost connection, or an error after the SDK retried (the
+ * first attempt may have made the key, its answer lost) leaves the question open.
+ */
+function mayHaveCreatedKey(error: unknown): boolean {
+  const sdk = (isPsbError(error) ? error.cause : error) as {$metadata?: {httpStatusCode?: number; attempts?: number}} | undefined
+  const status = sdk?.$metadata?.httpStatusCode
+  const attempts = sdk?.$metadata?.attempts ?? 1
+  return !(status !== undefined && status >= 400 && status < 500 && attempts <= 1)
+}
+
+/**
+ * CreateAccessKey, with its request window in the journal entry: `from` was written before,
+ * the journal is touched every second while the call runs (a dead run's last sign of life),
+ * and `to` is written when the call failed in a way that may have made a key anyway. Such an
+ * orphan is deleted by the next run only when IAM dates it inside the window.
+ */
+async function createKeyJournaled(state: RunState, actor: Actor, user: string, entry: JournalEntry, arn?: string): Promise<StaticCredentials & {created?: Date}> {
+  const journal = state.journal!
+  const stopBeat = journal.heartbeat()
+  try {
+    return await createKey(state, actor, user, arn)
+  } catch (error) {
+    if (!mayHaveCreatedKey(error)) {
+      journal.remove(entry.id)
+      throw error
+    }
+    const e = isPsbError(error) ? error : translateAwsError(error, {action: 'iam:CreateAccessKey', resource: arn})
+    journal.update(entry.id, {createWindow: {from: entry.createWindow!.from, to: new Date().toISOString()}, lastError: redact(e.message)})
+    throw fail(
+      `Creating the new access key for ${user} failed: ${e.message} IAM may have made the key even so (its answer lost on the way), so an orphan key that no profile holds may exist. Nothing else was changed: the profile holds its old key, which works.`,
+      {
+        code: 'CreateAccessKeyUncertain',
+        cause: error,
+        hint: `Run psb keys rotate again: it first removes that orphan key (only a key IAM dates inside this run's request, recorded in ${journal.path}), then rotates.`,
+        data: {user},
+      },
+    )
+  } finally {
+    stopBeat()
+  }
+}
+
 async function callerIdentity(state: RunState, actor: Actor): Promise<{arn: string; accountId: string}> {
   const {GetCallerIdentityCommand} = await stsModule()
   const sts = await actor.ctx.sts()
@@ -390,9 +438,11 @@ async function proveKeyWorks(ctx: AwsContext, opts: ProveOptions, logger: Logger
     }
   }
   // `successes` rounds in a row, `pollMs` apart: a failure retries the whole series.
+  // A signal stops the wait at once (the caller rolls back).
+  const pause = (ms: number) => sleepUnlessInterrupted(ms, 'stopped while waiting for IAM to accept the new key.')
   const series = async () => {
     for (let i = 0; i < opts.successes; i++) {
-      if (i > 0) await sleep(opts.pollMs)
+      if (i > 0) await pause(opts.pollMs)
       await round()
     }
   }
@@ -400,6 +450,7 @@ async function proveKeyWorks(ctx: AwsContext, opts: ProveOptions, logger: Logger
     await withBackoff(series, {
       maxMs: opts.waitMs,
       baseMs: Math.max(50, opts.pollMs),
+      sleep: pause,
       retryIf,
       onRetry: (error, _attempt, delay) => logger.info(`The new key is not accepted everywhere yet (${awsCode(error)}); checking again in ${formatDuration(delay)}.`),
     })
@@ -426,36 +477,82 @@ async function proveKeyWorks(ctx: AwsContext, opts: ProveOptions, logger: Logger
 // ---------------------------------------------------------------------------------------
 // The journal: finishing or undoing interrupted runs
 
-/** How long before a journal entry's start a key it created can date (clock skew). */
-const CLOCK_SKEW_MS = 5 * 60 * 1000
+/**
+ * How far IAM's clock (which dates keys) may be from this machine's. psb assumes a clock kept
+ * by NTP; a key dated outside the request window widened by this much is not provably psb's.
+ */
+const CLOCK_SKEW_MS = 2000
 
 interface RecoveryOutcome {
   entry: JournalEntry
   action: 'finished' | 'undone'
   message: string
   newKeyCreatedAt?: string
+  /** Keys recovery found but could not prove to be psb's: reported, left alone. */
+  unproven?: string[]
+}
+
+/** Steps after which the new key is proven (and the old key may be Inactive or gone). */
+const PROVEN_STEPS: JournalEntry['step'][] = ['verified', 'deactivating', 'deactivated', 'deleting']
+
+/** What recovery knows about one journal entry. */
+interface RecoveryView {
+  entry: JournalEntry
+  where: string
+  keys: IamKey[]
+  actor: Actor
+  holdersOfNew: string[]
+  holdersOfOld: string[]
+  newCtx?: AwsContext
 }
 
 /**
- * Finishes or undoes one interrupted rotation recorded in the journal, from what the
- * credentials file holds now:
- *  - the file holds the new key → the write happened: prove the new key works (unless that
- *    was already done), then deactivate and delete the old key → finished;
- *  - the file still holds the old key (or, for a first key, no key) → delete the new key
- *    (found by id, or, when the run died inside CreateAccessKey, as the key of that user
- *    that no profile holds and that was created after the run started) → undone;
- *  - the file holds neither → stop and say so; the entry stays.
+ * The keys an interrupted CreateAccessKey may have made, split by proof: a key is psb's only
+ * when it was not there before (keysBefore), no profile holds it, and IAM dates it inside the
+ * request window the journal recorded (start before the call; end at the answer, or at the
+ * dead run's last heartbeat). Anything else is someone else's: reported, never deleted.
  */
-async function recoverEntry(state: RunState, entry: JournalEntry): Promise<RecoveryOutcome> {
-  const journal = state.journal!
+export function orphanCandidates(entry: JournalEntry, keys: {id: string; created?: Date}[], heldByProfile: (id: string) => boolean): {provable: string[]; unproven: string[]} {
+  const before = new Set([...(entry.keysBefore ?? []), ...(entry.oldKeyId ? [entry.oldKeyId] : [])])
+  const unknown = keys.filter((k) => !before.has(k.id) && !heldByProfile(k.id))
+  const w = entry.createWindow
+  const from = w ? Math.floor((Date.parse(w.from) - CLOCK_SKEW_MS) / 1000) * 1000 : Number.NaN
+  const to = w?.to ? Date.parse(w.to) + CLOCK_SKEW_MS : Number.NaN
+  const inWindow = (k: {created?: Date}) => k.created !== undefined && k.created.getTime() >= from && k.created.getTime() <= to
+  return {provable: unknown.filter(inWindow).map((k) => k.id), unproven: unknown.filter((k) => !inWindow(k)).map((k) => k.id)}
+}
+
+/** The secret of `keyId` in a backup of the credentials file (the old key, for a rollback); undefined when not there. */
+function secretFromBackup(backup: string | undefined, keyId: string | undefined): string | undefined {
+  const text = backup && keyId ? readTextIfExists(backup) : undefined
+  if (!text || !keyId) return undefined
+  try {
+    const doc = parseIni(text, backup)
+    for (const name of sectionNames(doc)) {
+      const e = sectionEntries(doc, name)
+      if (e?.aws_access_key_id === keyId && e.aws_secret_access_key) {
+        registerSecret(e.aws_secret_access_key)
+        return e.aws_secret_access_key
+      }
+    }
+  } catch {}
+  return undefined
+}
+
+async function recoveryView(state: RunState, entry: JournalEntry): Promise<RecoveryView> {
   const holdersOfNew = entry.newKeyId ? profilesHoldingKey(entry.newKeyId, state.env) : []
   const holdersOfOld = entry.oldKeyId ? profilesHoldingKey(entry.oldKeyId, state.env) : []
   const where = `the interrupted ${entry.kind === 'rotate' ? 'rotation' : 'first-key creation'} of profile "${entry.profile}" (user ${entry.user}, started ${entry.startedAt})`
   // readProfileCredentials registers the secrets it reads.
   const newCreds = holdersOfNew.length > 0 ? readProfileCredentials(holdersOfNew[0], state.env) : undefined
   const newCtx = newCreds && credsCtx(state, newCreds)
+  // Before the new key is proven, the old key is still Active: act with it (its secret is in
+  // the backup) rather than with a new key that IAM may never accept.
+  const unproven = !PROVEN_STEPS.includes(entry.step)
+  const oldSecret = unproven && holdersOfOld.length === 0 ? secretFromBackup(entry.backup, entry.oldKeyId) : undefined
   let actor: Actor | undefined
   if (state.admin) actor = {ctx: state.admin, label: 'the administrator profile', fresh: false}
+  else if (oldSecret && entry.oldKeyId) actor = {ctx: credsCtx(state, {accessKeyId: entry.oldKeyId, secretAccessKey: oldSecret}), label: `profile ${entry.profile} (old key)`, fresh: false}
   else if (newCtx) actor = {ctx: newCtx, label: `profile ${holdersOfNew[0]} (new key)`, fresh: true}
   else if (holdersOfOld.length > 0) {
     const c = readProfileCredentials(holdersOfOld[0], state.env)!
@@ -464,72 +561,120 @@ async function recoverEntry(state: RunState, entry: JournalEntry): Promise<Recov
   if (!actor) {
     throw fail(`Cannot finish or undo ${where}: no profile holds its old or new key, and no --admin-profile was given.`, {
       code: 'RecoveryImpossible',
-      hint: `Run again with --admin-profile <admin> --user ${entry.user}, or check the user's keys (psb keys list) and delete the entry from ${journal.path}.`,
+      hint: `Run again with --admin-profile <admin> --user ${entry.user}, or check the user's keys (psb keys list) and delete the entry from ${state.journal!.path}.`,
     })
   }
   const keys = await listUserKeys(state, actor, entry.user)
-  const exists = (id?: string) => Boolean(id && keys.some((k) => k.id === id))
+  return {entry, where, keys, actor, holdersOfNew, holdersOfOld, newCtx}
+}
 
-  if (newCtx && exists(entry.newKeyId)) {
-    // Forward: the file holds the new key.
-    const proven = ['verified', 'deactivating', 'deactivated', 'deleting'].includes(entry.step)
-    if (!proven) {
-      const proof = await proveKeyWorks(newCtx, {user: entry.user, successes: state.successes, pollMs: state.pollMs, waitMs: state.waitMs}, state.logger)
-      state.waited += proof.waitedMs
-      journal.update(entry.id, {step: 'verified'})
-    }
-    const cleaner: Actor = state.admin ? actor : {ctx: newCtx, label: `profile ${holdersOfNew[0]} (new key)`, fresh: true}
-    const old = keys.find((k) => k.id === entry.oldKeyId)
-    if (old && holdersOfOld.length === 0) {
-      if (old.status === 'Active') await deactivateKey(state, cleaner, entry.user, old.id)
-      if (!entry.keepOld) await deleteKey(state, cleaner, entry.user, old.id)
-    }
-    journal.remove(entry.id)
-    return {
-      entry,
-      action: 'finished',
-      message: `Finished ${where}: the file holds the new key ${maskKeyId(entry.newKeyId)}${old && holdersOfOld.length === 0 ? `, the old key ${maskKeyId(old.id)} was ${entry.keepOld ? 'deactivated' : 'deleted'}` : ''}.`,
-      newKeyCreatedAt: keys.find((k) => k.id === entry.newKeyId)?.created?.toISOString(),
-    }
-  }
-
-  const fileHoldsOld = entry.kind === 'rotate' ? holdersOfOld.length > 0 : !readProfileCredentials(entry.profile, state.env)
-  if (fileHoldsOld || (entry.kind === 'create' && holdersOfNew.length === 0)) {
-    // Backward: the new key never reached the file (or the file was restored).
-    const started = Date.parse(entry.startedAt)
-    const candidates = entry.newKeyId
-      ? keys.filter((k) => k.id === entry.newKeyId)
-      : keys.filter(
-          (k) =>
-            k.id !== entry.oldKeyId &&
-            k.created !== undefined &&
-            k.created.getTime() >= started - CLOCK_SKEW_MS &&
-            profilesHoldingKey(k.id, state.env).length === 0,
-        )
-    for (const k of candidates) await deleteKey(state, actor, entry.user, k.id)
-    journal.remove(entry.id)
-    return {
-      entry,
-      action: 'undone',
-      message:
-        candidates.length > 0
-          ? `Undid ${where}: deleted the key ${candidates.map((k) => maskKeyId(k.id)).join(', ')} it had created; the file still holds ${entry.kind === 'rotate' ? `the old key ${maskKeyId(entry.oldKeyId)}` : 'no key for that profile'}.`
-          : `Undid ${where}: it had not created a key (or it was already deleted).`,
-    }
-  }
-
-  if (holdersOfNew.length > 0 && !exists(entry.newKeyId)) {
-    throw fail(`Cannot finish ${where}: the file holds the new key ${maskKeyId(entry.newKeyId)}, but IAM no longer has it.`, {
+/**
+ * Finishes or undoes one interrupted rotation recorded in the journal, from what the
+ * credentials file holds now:
+ *  - the file holds the new key → prove it works (unless done), then deactivate and delete
+ *    the old key → finished; but when the new key is still not accepted (or the run was
+ *    already rolling back), put the old key back and delete the new one → undone;
+ *  - the file still holds the old key (or, for a first key, no key) → delete the new key:
+ *    by id, or, when the run died inside CreateAccessKey, only a key it provably made
+ *    (orphanCandidates) → undone; any other key is reported and left;
+ *  - the file holds neither → stop and say so; the entry stays.
+ */
+async function recoverEntry(state: RunState, entry: JournalEntry): Promise<RecoveryOutcome> {
+  const v = await recoveryView(state, entry)
+  const exists = (id?: string) => Boolean(id && v.keys.some((k) => k.id === id))
+  if (v.newCtx && exists(entry.newKeyId)) return recoverForward(state, v)
+  const fileHoldsOld = entry.kind === 'rotate' ? v.holdersOfOld.length > 0 : !readProfileCredentials(entry.profile, state.env)
+  if (fileHoldsOld || (entry.kind === 'create' && v.holdersOfNew.length === 0)) return recoverBackward(state, v)
+  if (v.holdersOfNew.length > 0 && !exists(entry.newKeyId)) {
+    throw fail(`Cannot finish ${v.where}: the file holds the new key ${maskKeyId(entry.newKeyId)}, but IAM no longer has it.`, {
       code: 'RecoveryImpossible',
       hint: entry.backup
-        ? `Restore the previous credentials file from ${entry.backup} (it holds the old key ${maskKeyId(entry.oldKeyId)}), then delete ${journal.path} and run again.`
-        : `Write a working key into the profile (psb creds write), then delete ${journal.path}.`,
+        ? `Restore the previous credentials file from ${entry.backup} (it holds the old key ${maskKeyId(entry.oldKeyId)}), then delete ${state.journal!.path} and run again.`
+        : `Write a working key into the profile (psb creds write), then delete ${state.journal!.path}.`,
     })
   }
-  throw fail(`Cannot finish or undo ${where}: the credentials file holds neither its old key ${maskKeyId(entry.oldKeyId)} nor its new key ${maskKeyId(entry.newKeyId)}.`, {
+  throw fail(`Cannot finish or undo ${v.where}: the credentials file holds neither its old key ${maskKeyId(entry.oldKeyId)} nor its new key ${maskKeyId(entry.newKeyId)}.`, {
     code: 'RecoveryImpossible',
-    hint: `Someone changed the profile meanwhile. Check the user's keys (psb keys list --profile ${entry.profile}), delete any key no profile needs, then delete ${journal.path}.`,
+    hint: `Someone changed the profile meanwhile. Check the user's keys (psb keys list --profile ${entry.profile}), delete any key no profile needs, then delete ${state.journal!.path}.`,
   })
+}
+
+/** The file holds the new key: prove it and remove the old key; or, when it is not accepted, roll back. */
+async function recoverForward(state: RunState, v: RecoveryView): Promise<RecoveryOutcome> {
+  const {entry, keys} = v
+  const journal = state.journal!
+  const proven = PROVEN_STEPS.includes(entry.step)
+  if (entry.step === 'rolling-back') return recoverRollBack(state, v, 'the interrupted run had found the new key rejected and was rolling back')
+  if (!proven) {
+    try {
+      const proof = await proveKeyWorks(v.newCtx!, {user: entry.user, successes: state.successes, pollMs: state.pollMs, waitMs: state.waitMs}, state.logger)
+      state.waited += proof.waitedMs
+    } catch (error) {
+      if (!isPsbError(error) || error.code !== 'NewKeyNotAccepted') throw error
+      return recoverRollBack(state, v, `the new key was still not accepted (${error.message})`)
+    }
+    journal.update(entry.id, {step: 'verified'})
+  }
+  const cleaner: Actor = state.admin ? v.actor : {ctx: v.newCtx!, label: `profile ${v.holdersOfNew[0]} (new key)`, fresh: true}
+  const old = keys.find((k) => k.id === entry.oldKeyId)
+  if (old && v.holdersOfOld.length === 0) {
+    if (old.status === 'Active') await deactivateKey(state, cleaner, entry.user, old.id)
+    if (!entry.keepOld) await deleteKey(state, cleaner, entry.user, old.id)
+  }
+  journal.remove(entry.id)
+  return {
+    entry,
+    action: 'finished',
+    message: `Finished ${v.where}: the file holds the new key ${maskKeyId(entry.newKeyId)}${old && v.holdersOfOld.length === 0 ? `, the old key ${maskKeyId(old.id)} was ${entry.keepOld ? 'deactivated' : 'deleted'}` : ''}.`,
+    newKeyCreatedAt: keys.find((k) => k.id === entry.newKeyId)?.created?.toISOString(),
+  }
+}
+
+/**
+ * Rolls an interrupted rotation back although the file holds the new key: the old key (still
+ * in IAM, its secret in the backup taken when the new key was written) goes back into the
+ * profiles that hold the new key, under the file lock; then the new key is deleted. A first
+ * key is removed from its profile. Without the old key or its secret, stops and says so.
+ */
+async function recoverRollBack(state: RunState, v: RecoveryView, why: string): Promise<RecoveryOutcome> {
+  const {entry} = v
+  const journal = state.journal!
+  const oldSecret = secretFromBackup(entry.backup, entry.oldKeyId)
+  const oldInIam = entry.oldKeyId !== undefined && v.keys.some((k) => k.id === entry.oldKeyId)
+  if (entry.kind === 'rotate' && (!oldSecret || !oldInIam)) {
+    throw fail(`Cannot finish or undo ${v.where}: ${why}, and the old key ${maskKeyId(entry.oldKeyId)} ${oldInIam ? `is not in the backup ${entry.backup ?? '(none recorded)'}` : 'is no longer in IAM'}.`, {
+      code: 'RecoveryImpossible',
+      hint: `Run again later with a longer --wait (IAM may still be propagating the new key), or write a working key into the profile (psb creds write), then delete ${journal.path}.`,
+    })
+  }
+  journal.update(entry.id, {step: 'rolling-back'})
+  const oldCreds = oldSecret ? {accessKeyId: entry.oldKeyId!, secretAccessKey: oldSecret} : undefined
+  await putBackOldKey(state, entry.newKeyId!, oldCreds, entry.profile)
+  const actor: Actor = state.admin ? v.actor : oldCreds ? {ctx: credsCtx(state, oldCreds), label: `profile ${entry.profile} (old key)`, fresh: false} : v.actor
+  await deleteKey(state, actor, entry.user, entry.newKeyId!)
+  journal.remove(entry.id)
+  const holds = oldCreds ? `the old key ${maskKeyId(oldCreds.accessKeyId)} again` : 'no key again'
+  return {entry, action: 'undone', message: `Rolled back ${v.where}: ${why}; the profile(s) ${v.holdersOfNew.join(', ')} hold ${holds}, and the new key ${maskKeyId(entry.newKeyId)} is deleted.`}
+}
+
+/** The file still holds the old key: delete the key the run made, when it provably made one. */
+async function recoverBackward(state: RunState, v: RecoveryView): Promise<RecoveryOutcome> {
+  const {entry, keys} = v
+  const held = (id: string) => profilesHoldingKey(id, state.env).length > 0
+  const {provable, unproven} = entry.newKeyId
+    ? {provable: keys.some((k) => k.id === entry.newKeyId) ? [entry.newKeyId] : [], unproven: []}
+    : orphanCandidates(entry, keys, held)
+  for (const id of provable) await deleteKey(state, v.actor, entry.user, id)
+  state.journal!.remove(entry.id)
+  const holds = entry.kind === 'rotate' ? `the old key ${maskKeyId(entry.oldKeyId)}` : 'no key for that profile'
+  let message =
+    provable.length > 0
+      ? `Undid ${v.where}: deleted the key ${provable.map((k) => maskKeyId(k)).join(', ')} it had created; the file still holds ${holds}.`
+      : `Undid ${v.where}: it had not created a key (or it was already deleted); the file still holds ${holds}.`
+  if (unproven.length > 0) {
+    message += ` The user also has the key ${unproven.map((k) => maskKeyId(k)).join(', ')}, which no profile holds and which psb cannot prove it made (IAM dates it outside the interrupted run's request): left alone. If nobody uses it, delete it by hand (psb keys list shows its last use).`
+  }
+  return {entry, action: 'undone', message, unproven}
 }
 
 async function recoverForProfile(state: RunState, profile: string, user: string | undefined): Promise<RecoveryOutcome[]> {
@@ -580,10 +725,12 @@ function makeState(opts: Omit<RotateOptions, 'profile'>): RunState {
 /** Runs `fn` holding the rotation lock of the credentials file, with its journal (neither for a dry run). */
 async function underRotationLock<T>(state: RunState, dryRun: boolean | undefined, command: string, fn: () => Promise<T>): Promise<T> {
   if (dryRun) return fn()
+  throwIfInterrupted('nothing was changed.')
   const lock = acquireRotationLock(state.credentialsFile, command)
   try {
     state.journal = new Journal(state.credentialsFile)
-    return await fn()
+    // SIGINT / SIGTERM: stop at the next safe point, undo or record, release the lock.
+    return await interruptible(fn)
   } finally {
     lock.release()
   }
@@ -620,6 +767,8 @@ export async function rotateKeys(opts: RotateManyOptions): Promise<RotateResult[
         r.timings.totalMs = Date.now() - t
         if (e.data?.user) r.user = String(e.data.user)
         results.push(r)
+        // A signal ends the run: the profiles not begun yet are not touched.
+        if (isInterrupted(e)) break
       }
     }
     return results
@@ -645,6 +794,7 @@ async function rotateOne(state: RunState, opts: Omit<RotateOptions, 'profile'>, 
     return r
   }
 
+  throwIfInterrupted(`nothing was changed for profile "${profile}". Run psb keys rotate again to rotate it.`)
   // 0. Interrupted runs recorded in the journal.
   let completed: RecoveryOutcome | undefined
   if (state.journal) {
@@ -827,6 +977,7 @@ async function rotateOne(state: RunState, opts: Omit<RotateOptions, 'profile'>, 
   }
 
   // 3. The new key.
+  throwIfInterrupted(`no new key was created for profile "${profile}", which holds its old key. Run psb keys rotate again to rotate it.`)
   const entry = journal.record({
     id: newEntryId(),
     kind: 'rotate',
@@ -838,10 +989,12 @@ async function rotateOne(state: RunState, opts: Omit<RotateOptions, 'profile'>, 
     keepOld: opts.keepOld,
     acting: opts.admin ? 'admin' : 'self',
     startedAt: new Date().toISOString(),
+    createWindow: {from: new Date().toISOString()},
+    keysBefore: keys.map((k) => k.id),
   })
   checkpoint('journaled')
   logger.info(`Creating a new access key for ${user}.`)
-  const fresh = await createKey(state, actor, user, arn)
+  const fresh = await createKeyJournaled(state, actor, user, entry, arn)
   checkpoint('key-created')
   journal.update(entry.id, {step: 'created', newKeyId: fresh.accessKeyId})
   checkpoint('key-journaled')
@@ -853,10 +1006,10 @@ async function rotateOne(state: RunState, opts: Omit<RotateOptions, 'profile'>, 
 
   // 4 + 5. Write it, prove it works; roll back on any failure.
   let backup: string | undefined
-  let writtenText: string | undefined
   let written: string[] = []
   let phase = 'writing the credentials file'
   try {
+    throwIfInterrupted(`the new key ${maskKeyId(fresh.accessKeyId)} was not written yet.`)
     journal.update(entry.id, {step: 'writing'})
     const w = await editIniFile(
       state.credentialsFile,
@@ -872,7 +1025,6 @@ async function rotateOne(state: RunState, opts: Omit<RotateOptions, 'profile'>, 
     checkpoint('file-written')
     if (!w.changed) throw fail(`No profile of ${state.credentialsFile} holds the old key ${maskKeyId(current.id)} any more.`, {code: 'FileChanged', hint: 'Someone changed the file during the rotation; run again.'})
     backup = w.backup
-    writtenText = w.after
     journal.update(entry.id, {step: 'written', backup, profiles: written})
     checkpoint('write-journaled')
     res.profilesUpdated = written
@@ -890,7 +1042,8 @@ async function rotateOne(state: RunState, opts: Omit<RotateOptions, 'profile'>, 
   } catch (error) {
     const cause = isPsbError(error) ? error : translateAwsError(error, {action: phase})
     journal.update(entry.id, {step: 'rolling-back', lastError: redact(cause.message)})
-    const undo = await rollBack(state, {actor, user, arn, oldCreds: creds, newKeyId: fresh.accessKeyId, backup, writtenText, profiles: written.length > 0 ? written : holdersOfOld})
+    checkpoint(ROLLBACK_KILL_STEP)
+    const undo = await rollBack(state, {actor, user, arn, oldCreds: creds, newKeyId: fresh.accessKeyId, backup, profiles: written.length > 0 ? written : holdersOfOld})
     if (undo.newKeyDeleted && undo.fileRestored) journal.remove(entry.id)
     throw fail(
       `Key rotation of profile "${profile}" failed while ${phase}: ${cause.message} ${undo.summary}`,
@@ -899,6 +1052,9 @@ async function rotateOne(state: RunState, opts: Omit<RotateOptions, 'profile'>, 
   }
 
   // 6. The old key: deactivate, then delete, with the new key (or the administrator).
+  throwIfInterrupted(
+    `profile(s) ${written.join(', ')} hold the new key ${maskKeyId(fresh.accessKeyId)}, which works; the old key ${maskKeyId(current.id)} is still Active. Run psb keys rotate --profile ${profile} again to remove it (recorded in ${journal.path}).`,
+  )
   const cleaner: Actor = opts.admin ? actor : {ctx: newCtx, label: `profile ${profile} (new key)`, fresh: true}
   res.result = 'rotated'
   state.rotatedKeys.set(fresh.accessKeyId, res)
@@ -937,38 +1093,73 @@ function warnIfInConfigFile(state: RunState, keyId: string, warnings: string[]):
 }
 
 /**
- * Undoes steps 3-5: restores the credentials file (from the backup when nobody changed the
- * file since; else by putting the old key back into the profiles), then deletes the new key
- * with the old key (or the administrator).
+ * Puts the old key back where the new key is, as a fresh read-modify-write under the file
+ * lock: only the rotated profiles' two key lines change, so whatever anyone else wrote into
+ * the file meanwhile (another profile, a comment) is kept. Without an old key (a first key),
+ * the new key is removed from the profile instead: `undo` (the texts around psb's own write)
+ * lets the section psb appended go again byte for byte, when it is still the file's end.
+ */
+async function putBackOldKey(state: RunState, newKeyId: string, old: StaticCredentials | undefined, profile: string, undo?: {before: string; after: string}): Promise<void> {
+  const put = (doc: IniDocument): boolean => {
+    const ps = profilesWithKeyIn(doc, newKeyId)
+    const values = old ? {aws_access_key_id: old.accessKeyId, aws_secret_access_key: old.secretAccessKey} : {aws_access_key_id: undefined, aws_secret_access_key: undefined}
+    let changed = false
+    for (const p of ps) changed = setSectionKeys(doc, p, values) || changed
+    if (!old && changed) removeEmptySection(doc, profile)
+    return changed
+  }
+  await lockedUpdate(
+    state.credentialsFile,
+    (text) => {
+      const added = undo ? appendedBy(undo.before, undo.after) : undefined
+      if (!old && added && added.suffix.includes(`[${profile}]`) && added.suffix.includes(newKeyId) && text.endsWith(added.suffix)) {
+        return text.slice(0, text.length - added.suffix.length) + added.replaced
+      }
+      const doc = parseIni(text, state.credentialsFile)
+      return put(doc) ? serializeIni(doc) : text
+    },
+    {backup: false, mode: 0o600, env: state.env},
+  )
+}
+
+/** Removes the section `name` when nothing but blank lines is left in it, with the blank line psb put before it. */
+function removeEmptySection(doc: IniDocument, name: string): void {
+  const h = doc.lines.findIndex((l) => l.kind === 'section' && l.section === name)
+  if (h === -1) return
+  let end = h + 1
+  while (end < doc.lines.length && doc.lines[end].kind !== 'section') {
+    if (doc.lines[end].kind !== 'blank') return
+    end++
+  }
+  const start = h > 0 && doc.lines[h - 1].kind === 'blank' ? h - 1 : h
+  const endsFile = end === doc.lines.length && doc.lines[end - 1].eol === ''
+  doc.lines.splice(start, end - start)
+  // The file ended without a newline there, and keeps doing so.
+  if (endsFile && start > 0) doc.lines[start - 1].eol = ''
+}
+
+/** What a write changed at the end of a text: `after` = common head + `suffix`, `before` = common head + `replaced`. */
+function appendedBy(before: string, after: string): {suffix: string; replaced: string} {
+  let i = 0
+  while (i < before.length && i < after.length && before[i] === after[i]) i++
+  return {suffix: after.slice(i), replaced: before.slice(i)}
+}
+
+/**
+ * Undoes steps 3-5: puts the old key back into the profiles that hold the new key (a fresh,
+ * locked edit that keeps anyone else's change; never a whole-file restore), then deletes the
+ * new key with the old key (or the administrator).
  */
 async function rollBack(
   state: RunState,
-  o: {actor: Actor; user: string; arn: string; oldCreds: StaticCredentials; newKeyId: string; backup?: string; writtenText?: string; profiles: string[]},
+  o: {actor: Actor; user: string; arn: string; oldCreds: StaticCredentials; newKeyId: string; backup?: string; profiles: string[]},
 ): Promise<{fileRestored: boolean; newKeyDeleted: boolean; summary: string; hint?: string}> {
   let fileRestored = true
   let fileMsg = 'The credentials file is unchanged'
-  const holdersOfNew = profilesHoldingKey(o.newKeyId, state.env)
-  if (holdersOfNew.length > 0) {
+  if (profilesHoldingKey(o.newKeyId, state.env).length > 0) {
     try {
-      let restoredFromBackup = false
-      // The backup goes back only when the file is exactly what psb wrote; when someone
-      // changed it since, only the keys are put back (their change is kept).
-      if (o.backup && o.writtenText !== undefined && readTextIfExists(state.credentialsFile) === o.writtenText) {
-        await restoreFromBackup(state.credentialsFile, o.backup)
-        restoredFromBackup = true
-      }
-      if (!restoredFromBackup) {
-        await editIniFile(
-          state.credentialsFile,
-          (doc) => {
-            const ps = profilesWithKeyIn(doc, o.newKeyId)
-            for (const p of ps) setSectionKeys(doc, p, {aws_access_key_id: o.oldCreds.accessKeyId, aws_secret_access_key: o.oldCreds.secretAccessKey})
-            return ps.length > 0
-          },
-          {backup: false, mode: 0o600},
-        )
-      }
-      fileMsg = `The credentials file is restored${restoredFromBackup ? ' from its backup' : ''}`
+      await putBackOldKey(state, o.newKeyId, o.oldCreds, o.profiles[0])
+      fileMsg = 'The old key is back in the credentials file'
     } catch (error) {
       fileRestored = false
       fileMsg = `The credentials file could NOT be restored (${messageOf(error)})${o.backup ? `; its backup is ${o.backup}` : ''}`
@@ -1153,19 +1344,25 @@ async function ensureKeyLocked(
     step: 'creating',
     acting: 'admin',
     startedAt: new Date().toISOString(),
+    createWindow: {from: new Date().toISOString()},
+    keysBefore: keys.map((k) => k.id),
   })
   checkpoint('journaled')
-  const fresh = await createKey(state, actor, user)
+  const fresh = await createKeyJournaled(state, actor, user, entry)
   checkpoint('key-created')
   journal.update(entry.id, {step: 'created', newKeyId: fresh.accessKeyId})
   checkpoint('key-journaled')
   changes.push({item: `access key ${maskKeyId(fresh.accessKeyId)}`, status: 'created', detail: `for ${user}`})
   let backup: string | undefined
   let phase = 'writing the credentials file'
+  // The texts around psb's own write: a rollback takes away exactly what it appended.
+  const undo = {before: readTextIfExists(state.credentialsFile) ?? '', after: ''}
   try {
+    throwIfInterrupted(`the new key ${maskKeyId(fresh.accessKeyId)} was not written yet.`)
     journal.update(entry.id, {step: 'writing'})
     const w = await writeProfile({profile, accessKeyId: fresh.accessKeyId, secretAccessKey: fresh.secretAccessKey, region: state.region, env: state.env})
     checkpoint('file-written')
+    undo.after = readTextIfExists(state.credentialsFile) ?? ''
     backup = w.backup
     warnings.push(...w.warnings)
     journal.update(entry.id, {step: 'written', backup})
@@ -1183,14 +1380,14 @@ async function ensureKeyLocked(
     checkpoint('verified')
   } catch (error) {
     const cause = isPsbError(error) ? error : translateAwsError(error, {action: phase})
+    journal.update(entry.id, {step: 'rolling-back', lastError: redact(cause.message)})
+    checkpoint(ROLLBACK_KILL_STEP)
     let fileMsg = 'the credentials file is unchanged'
     let restored = true
     if (profilesHoldingKey(fresh.accessKeyId, state.env).length > 0) {
       try {
-        if (backup) await restoreFromBackup(state.credentialsFile, backup)
-        else {
-          await editIniFile(state.credentialsFile, (doc) => setSectionKeys(doc, profile, {aws_access_key_id: undefined, aws_secret_access_key: undefined}), {backup: false, mode: 0o600})
-        }
+        // Only this profile's keys go (a fresh, locked edit); others' writes meanwhile stay.
+        await putBackOldKey(state, fresh.accessKeyId, creds && !creds.sessionToken ? creds : undefined, profile, undo.after ? undo : undefined)
         fileMsg = 'the credentials file is restored'
       } catch (e) {
         restored = false

@@ -375,7 +375,7 @@ describe('psb keys rotate / keys list (CLI against moto, IAM enforcement on)', (
       expect(err.exitCode).to.equal(1)
       expect(err.message).to.match(/failed while proving the new key works: sts:GetCallerIdentity failed \(RegionDisabledException\)/)
       expect(err.message).to.not.match(/s3:ListBucket/)
-      expect(err.message).to.match(/restored from its backup, the new key AKIA…\w{4} is deleted/)
+      expect(err.message).to.match(/The old key is back in the credentials file, the new key AKIA…\w{4} is deleted/)
       // Not a propagation error: one STS call, no retries.
       expect(proxy.calls.filter((c) => c.service === 'sts')).to.have.length(1)
     } finally {

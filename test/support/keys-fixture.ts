@@ -2,6 +2,7 @@
  * Helpers for the key-rotation tests: IAM users with the least-privilege policy of
  * `psb user create`, credentials files, and checks that a key works or is rejected.
  */
+import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, mkdirSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -17,6 +18,7 @@ import {STSClient, GetCallerIdentityCommand} from '@aws-sdk/client-sts'
 import {S3Client, CreateBucketCommand} from '@aws-sdk/client-s3'
 import {buildStatePolicy} from '../../src/lib/policy.js'
 import {ACCOUNT_ID, type Keys} from './moto.js'
+import {RUN_JS, baseEnv, type RunResult} from './cli.js'
 
 export const iamClient = (endpoint: string, k: Keys) => new IAMClient({region: 'us-east-1', endpoint, credentials: k, maxAttempts: 1})
 export const stsClient = (endpoint: string, k: Keys) => new STSClient({region: 'us-east-1', endpoint, credentials: k, maxAttempts: 1})
@@ -126,5 +128,25 @@ export function assertNoSecrets(texts: string[], secrets: string[]): void {
     for (const s of secrets) {
       if (s && t.includes(s)) throw new Error(`a secret leaked into the output: ...${t.slice(Math.max(0, t.indexOf(s) - 80), t.indexOf(s))}<SECRET>`)
     }
+  }
+}
+
+/** Starts the built CLI like runPsb, but hands back the child, to signal or kill it mid-run. */
+export function spawnPsb(args: string[], home: string, env: Record<string, string> = {}): {child: ChildProcess; done: Promise<RunResult>} {
+  const child = spawn(process.execPath, [RUN_JS, ...args], {cwd: home, env: {...baseEnv(home), ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.setEncoding('utf8').on('data', (d) => (stdout += d))
+  child.stderr!.setEncoding('utf8').on('data', (d) => (stderr += d))
+  const done = new Promise<RunResult>((resolve) => child.on('close', (code, signal) => resolve({code, signal, stdout, stderr})))
+  return {child, done}
+}
+
+/** Polls until `check` returns true (or fails after `timeoutMs`). */
+export async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
   }
 }
