@@ -591,22 +591,7 @@ export async function lockedUpdateBytes(path: string, update: (before: Buffer, e
     warnings.push(m)
     logger.warn(m)
   }
-  const run = (existing: ExistingFile | undefined) => {
-    const before = existing?.bytes ?? Buffer.alloc(0)
-    const after = update(before, existing !== undefined)
-    const changed = !after.equals(before) || (!existing && after.length > 0)
-    if (changed && existing) refuseReadOnly(target, existing.mode)
-    const result = (backup?: string): LockedUpdateResult => ({
-      path: target,
-      changed,
-      created: changed && !existing,
-      ...(backup ? {backup} : {}),
-      before: before.toString('utf8'),
-      after: after.toString('utf8'),
-      warnings,
-    })
-    return {before, after, changed, result}
-  }
+  const run = (existing: ExistingFile | undefined) => applyUpdate(target, existing, update, warnings)
 
   if (opts.dryRun) {
     const existing = readExisting(target)
@@ -643,6 +628,24 @@ export async function lockedUpdateBytes(path: string, update: (before: Buffer, e
     },
     {...opts.lock, env, logger},
   )
+}
+
+/** Runs `update` on the file's bytes; refuses a change to a read-only file; builds the result. */
+function applyUpdate(target: string, existing: ExistingFile | undefined, update: (before: Buffer, exists: boolean) => Buffer, warnings: string[]) {
+  const before = existing?.bytes ?? Buffer.alloc(0)
+  const after = update(before, existing !== undefined)
+  const changed = !after.equals(before)
+  if (changed && existing) refuseReadOnly(target, existing.mode)
+  const result = (backup?: string): LockedUpdateResult => ({
+    path: target,
+    changed,
+    created: changed && !existing,
+    ...(backup ? {backup} : {}),
+    before: before.toString('utf8'),
+    after: after.toString('utf8'),
+    warnings,
+  })
+  return {after, changed, result}
 }
 
 function octal(mode: number): string {
