@@ -65,6 +65,8 @@ describe('psb login (subprocess, fake pulumi)', () => {
   })
 
   it('an empty or slash-only --prefix (e.g. an unset $TEAM) is exit 2 in login, verify and keys rotate, never "the whole bucket"', async () => {
+    // A real profile, so that only the prefix is wrong.
+    writeFileSync(home.credentialsFile, '[x]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n', {mode: 0o600})
     for (const p of ['', '/', '//']) {
       const runs = [
         await runPsb([...BASE, '--prefix', p, '--print'], home, {env: fake.env()}),

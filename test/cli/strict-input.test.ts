@@ -10,7 +10,8 @@ import {expect} from 'chai'
 import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {CountingServer} from '../support/counting-server.js'
-import {RUN_JS, TempHome, baseEnv, runPsb} from '../support/cli.js'
+import {RUN_JS, TempHome, baseEnv, runProcess, runPsb} from '../support/cli.js'
+import {useMoto} from '../support/moto.js'
 
 /** Shaped like an AWS secret access key (40 characters of base64). */
 const SECRET = 'q8Hn2VbR7xYt0LmK4pWz9sJd3GfA6cEeU1oIhN5r'
@@ -191,21 +192,29 @@ describe('strict input: exit 2, no AWS call, nothing echoed (subprocess)', funct
     }
   })
 
-  it('a terminal 0 columns wide falls back to 80 columns (no one-character lines)', function () {
+})
+
+describe('a terminal 0 columns wide (subprocess on a pseudo-terminal, moto)', function () {
+  this.timeout(120_000)
+  const moto = useMoto()
+  let home: TempHome
+  beforeEach(() => {
+    home = new TempHome('psb-cols-')
+  })
+  afterEach(() => home.cleanup())
+
+  it('falls back to 80 columns (no one-character lines) in init\'s task list', async function () {
     const script = spawnSync('script', ['--version'], {encoding: 'utf8'})
     if (script.error) {
       if (process.env.CI) throw new Error('`script` (util-linux) is needed for the terminal test')
       this.skip()
     }
-    // spawnSync blocks this process, so the counting server could not answer: a closed port instead.
-    const cmd = [process.execPath, RUN_JS, ...COMMANDS.init, '--endpoint', 'http://127.0.0.1:9'].map((a) => JSON.stringify(a)).join(' ')
-    const r = spawnSync('script', ['-qec', `stty cols 0 rows 0; ${cmd}`, '/dev/null'], {
-      encoding: 'utf8',
-      env: {...baseEnv(home.dir), TERM: 'xterm', PSB_MAX_ATTEMPTS: '1'},
-      timeout: 60_000,
-    })
+    writeFileSync(home.credentialsFile, `[admin]\naws_access_key_id = ${moto.admin.accessKeyId}\naws_secret_access_key = ${moto.admin.secretAccessKey}\n`, {mode: 0o600})
+    const cmd = [process.execPath, RUN_JS, ...COMMANDS.init, '--endpoint', moto.endpoint, '--no-login', '--no-verify'].map((a) => JSON.stringify(a)).join(' ')
+    const r = await runProcess('script', ['-qec', `stty cols 0 rows 0; ${cmd}`, '/dev/null'], {env: {...baseEnv(home.dir), TERM: 'xterm'}})
     // eslint-disable-next-line no-control-regex
     const lines = r.stdout.replaceAll(/\u001B\[[0-9;?]*[A-Za-z]/g, '').split(/\r?\n/)
+    expect(r.code, lines.join('\n')).to.equal(0)
     expect(lines.join('\n')).to.include('Bucket s3://good-bucket')
     expect(lines.filter((l) => /^\s*\S\s*$/.test(l)).length, lines.join('\n')).to.be.below(3)
   })
