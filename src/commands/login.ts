@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import * as shared from '../cli/flags.js'
-import {requireRegion, type Env} from '../lib/aws-config.js'
+import {checkProfile, requireRegion, type Env} from '../lib/aws-config.js'
 import {badInput} from '../lib/errors.js'
 import {login, resolveBackendUrl, shellExports, type LoginOptions, type LoginResult} from '../lib/login.js'
 import {out, status} from '../cli/style.js'
@@ -86,6 +86,9 @@ Exit codes: 0 logged in (or printed/written); 1 Pulumi is missing or failed (its
     const {flags} = await this.parse(Login)
     if (flags.shell && !flags.print) throw badInput('--shell only works with --print.', 'Run: psb login ... --print --shell', 'FlagsConflict')
     const opts = loginOptionsFromFlags(flags)
+    // Logging this machine's Pulumi in needs the profile here; --print and --project may name a
+    // profile that exists on other machines (CI, a teammate's laptop): a warning there.
+    if (!flags.print && flags.project === undefined && flags.profile) checkProfile(flags.profile, '--profile')
 
     if (flags.print) {
       const r = await resolveBackendUrl(opts)

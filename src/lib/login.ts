@@ -7,6 +7,7 @@ import type {Env} from './aws-config.js'
 import {listProfiles} from './aws-config.js'
 import {compareBackendUrls, planBackendUrl, shellQuote, type BackendUrlOptions, type BackendUrlPlan, type UrlDialect} from './backend-url.js'
 import {PsbError} from './errors.js'
+import {echo, NAME_SHAPE} from './echo.js'
 import {INSTALL_HINT, currentPulumiLogin, findPulumi, notFoundError, parseWhoami, pulumiCredentialsFile, pulumiFailed, pulumiHomeNote, pulumiVersion, runPulumi} from './pulumi.js'
 import {readProjectBackend, setProjectBackend} from './pulumi-project.js'
 import {collectingLogger, silentLogger, type Change, type Logger} from './types.js'
@@ -101,7 +102,7 @@ function warnMissingProfile(profile: string | undefined, env: Env, logger: Logge
     return
   }
   if (!names.includes(profile)) {
-    logger.warn(`The AWS profile "${profile}" is not in your AWS credentials or config file yet; Pulumi cannot reach the bucket until it is (psb creds write --profile ${profile}).`)
+    logger.warn(`The AWS profile ${echo(profile, {what: 'name', shape: NAME_SHAPE})} is not in your AWS credentials or config file yet; Pulumi cannot reach the bucket until it is (psb creds write --profile ${profile}).`)
   }
 }
 

@@ -14,6 +14,8 @@ describe('psb login (subprocess, fake pulumi)', () => {
   beforeEach(() => {
     home = new TempHome()
     fake = new FakePulumi({version: '3.274.1'})
+    // The profiles the tests name exist, as they would on a machine that logs Pulumi in.
+    writeFileSync(home.credentialsFile, ['pulumi', 'x', 'ci'].map((p) => `[${p}]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n`).join('\n'), {mode: 0o600})
   })
   afterEach(() => {
     home.cleanup()
@@ -64,9 +66,17 @@ describe('psb login (subprocess, fake pulumi)', () => {
     expect(existsSync(home.path('.pulumi', 'credentials.json'))).to.equal(false)
   })
 
+  it('a profile missing on this machine is exit 2 with "Did you mean" before pulumi login; --print still prints (the URL may be for another machine)', async () => {
+    const r = await runPsb([...BASE, '--profile', 'pulumy'], home, {env: fake.env()})
+    expect(r.code, r.stderr).to.equal(2)
+    expect(r.stderr).to.include('Did you mean "pulumi"?')
+    expect(fake.calls().filter((c) => c.argv[0] === 'login')).to.deep.equal([])
+    const p = await runPsb([...BASE, '--profile', 'ci-runner', '--print'], home, {env: fake.env()})
+    expect(p.code, p.stderr).to.equal(0)
+    expect(p.stdout).to.include('profile=ci-runner')
+  })
+
   it('an empty or slash-only --prefix (e.g. an unset $TEAM) is exit 2 in login, verify and keys rotate, never "the whole bucket"', async () => {
-    // A real profile, so that only the prefix is wrong.
-    writeFileSync(home.credentialsFile, '[x]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n', {mode: 0o600})
     for (const p of ['', '/', '//']) {
       const runs = [
         await runPsb([...BASE, '--prefix', p, '--print'], home, {env: fake.env()}),
