@@ -11,8 +11,8 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {writeProfile} from '../src/lib/credentials.js'
-import {parseIni} from '../src/lib/ini.js'
+import {writeProfile} from '../src/lib/files/credentials.js'
+import {parseIni} from '../src/lib/files/ini.js'
 import {ROOT, median} from './lib.js'
 
 

@@ -17,7 +17,7 @@ import {join} from 'node:path'
 import {MotoServer} from '../test/support/moto.js'
 import {runPsb, TempHome} from '../test/support/cli.js'
 import {credentialsText, makeStateUser, writeCredentials} from '../test/support/keys-fixture.js'
-import {rotateKey} from '../src/lib/keys.js'
+import {rotateKey} from '../src/lib/keys/rotate.js'
 import {ROOT, median} from './lib.js'
 
 

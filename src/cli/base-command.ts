@@ -4,8 +4,8 @@
  * (message, hint, exit code; a stack trace only with DEBUG).
  */
 import {Command, Errors} from '@oclif/core'
-import {createAwsContext, validateEndpoint, type AwsContext} from '../lib/aws.js'
-import {requireRegion} from '../lib/aws-config.js'
+import {createAwsContext, validateEndpoint, type AwsContext} from '../lib/aws/client.js'
+import {requireRegion} from '../lib/files/aws-config.js'
 import {describeValue, echo, mayEcho, registerArgvSecrets, scrubArgv} from '../lib/echo.js'
 import {EXIT, PsbError, isPsbError} from '../lib/errors.js'
 import {redact, redactValue} from '../lib/redact.js'

@@ -4,7 +4,7 @@
  */
 import type {ChalkInstance} from 'chalk'
 import {plural} from '../lib/echo.js'
-import type {Check} from '../lib/verify.js'
+import type {Check} from '../lib/verify/run.js'
 import {out, status} from './style.js'
 
 export function renderCheck(check: Check, c: ChalkInstance = out): string {

@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import * as shared from '../cli/flags.js'
-import {checkProfile, requireRegion, type Env} from '../lib/aws-config.js'
+import {checkProfile, requireRegion, type Env} from '../lib/files/aws-config.js'
 import {badInput} from '../lib/errors.js'
-import {login, resolveBackendUrl, shellExports, type LoginOptions, type LoginResult} from '../lib/login.js'
+import {login, resolveBackendUrl, shellExports, type LoginOptions, type LoginResult} from '../lib/pulumi/login.js'
 import {out, status} from '../cli/style.js'
 
 export interface LoginFlags {

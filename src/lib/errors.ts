@@ -6,7 +6,7 @@
  *   0  success
  *   1  an operation failed (AWS, Pulumi, the file system)
  *   2  bad input, detected before any write (before any AWS call, or by a preflight that
- *      makes read calls only: src/lib/preflight.ts); nothing was changed
+ *      makes read calls only: src/lib/iam/preflight.ts); nothing was changed
  *   Further codes are per command and documented in its help (e.g. `keys rotate`).
  */
 export const EXIT = {

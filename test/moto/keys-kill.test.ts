@@ -22,9 +22,9 @@ import {
   writeCredentials,
 } from '../support/keys-fixture.js'
 import {CreateUserCommand} from '@aws-sdk/client-iam'
-import {KILL_STEPS, ROLLBACK_KILL_STEP} from '../../src/lib/keys.js'
-import {readJournalEntries} from '../../src/lib/journal.js'
-import {readProfileCredentials} from '../../src/lib/credentials.js'
+import {KILL_STEPS, ROLLBACK_KILL_STEP} from '../../src/lib/keys/rotate.js'
+import {readJournalEntries} from '../../src/lib/keys/journal.js'
+import {readProfileCredentials} from '../../src/lib/files/credentials.js'
 import {FaultProxy, notYetPropagated} from '../support/fault-proxy.js'
 import {FakePulumi} from '../support/fake-pulumi.js'
 

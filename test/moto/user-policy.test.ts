@@ -50,10 +50,10 @@ import {
 } from '@aws-sdk/client-iam'
 import {useMoto, ACCOUNT_ID, ADMIN_USER, type Keys} from '../support/moto.js'
 import {runPsb, TempHome} from '../support/cli.js'
-import {createAwsContext} from '../../src/lib/aws.js'
+import {createAwsContext} from '../../src/lib/aws/client.js'
 import {PsbError} from '../../src/lib/errors.js'
-import {buildStatePolicy, parsePolicyDocument, policiesEquivalent, SID, STATE_POLICY_NAME, type PolicyStatement} from '../../src/lib/policy.js'
-import {ensureUser, type UserResult} from '../../src/lib/user.js'
+import {buildStatePolicy, parsePolicyDocument, policiesEquivalent, SID, STATE_POLICY_NAME, type PolicyStatement} from '../../src/lib/iam/policy.js'
+import {ensureUser, type UserResult} from '../../src/lib/iam/user.js'
 
 const BUCKET = 'acme-pulumi-state'
 const OTHER = 'someone-elses-bucket'

@@ -1,6 +1,6 @@
 /**
  * verifyBackend against moto with IAM enforcement on: every check is made with the
- * least-privilege user's own key (built with the real state policy of src/lib/policy.ts).
+ * least-privilege user's own key (built with the real state policy of src/lib/iam/policy.ts).
  */
 import {expect} from 'chai'
 import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
@@ -21,10 +21,10 @@ import {useMoto, ACCOUNT_ID, type Keys} from '../support/moto.js'
 import {FaultProxy, awsError} from '../support/fault-proxy.js'
 import {TempHome} from '../support/cli.js'
 import {FakePulumi} from '../support/fake-pulumi.js'
-import {buildStatePolicy} from '../../src/lib/policy.js'
-import {buildBackendUrl} from '../../src/lib/backend-url.js'
-import {createAwsContext} from '../../src/lib/aws.js'
-import {verifyBackend, type Check, type VerifyOptions} from '../../src/lib/verify.js'
+import {buildStatePolicy} from '../../src/lib/iam/policy.js'
+import {buildBackendUrl} from '../../src/lib/pulumi/backend-url.js'
+import {createAwsContext} from '../../src/lib/aws/client.js'
+import {verifyBackend, type Check, type VerifyOptions} from '../../src/lib/verify/run.js'
 
 const REGION = 'us-west-1'
 const BUCKET = 'verify-state'

@@ -1,5 +1,5 @@
 /**
- * Reading the PSB_CALL_LOG call log (`<service> <Operation>` per line, src/lib/aws.ts):
+ * Reading the PSB_CALL_LOG call log (`<service> <Operation>` per line, src/lib/aws/client.ts):
  * which AWS calls changed something.
  */
 export const MUTATING = / (Create|Put|Delete|Update|Attach|Detach|Tag|Untag|Copy|Upload|Restore|Abort|Complete)/

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-iam'
 import {STSClient, GetCallerIdentityCommand} from '@aws-sdk/client-sts'
 import {S3Client, CreateBucketCommand} from '@aws-sdk/client-s3'
-import {buildStatePolicy} from '../../src/lib/policy.js'
+import {buildStatePolicy} from '../../src/lib/iam/policy.js'
 import {ACCOUNT_ID, type Keys} from './moto.js'
 import {RUN_JS, baseEnv, type RunResult} from './cli.js'
 

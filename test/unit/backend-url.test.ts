@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {buildBackendUrl, dialectFor, normalizePrefix, parseVersion, planBackendUrl, shellQuote, type BackendUrlOptions} from '../../src/lib/backend-url.js'
+import {buildBackendUrl, dialectFor, normalizePrefix, parseVersion, planBackendUrl, shellQuote, type BackendUrlOptions} from '../../src/lib/pulumi/backend-url.js'
 import {PsbError} from '../../src/lib/errors.js'
 
 /** The query parameters each Pulumi version's S3 driver accepts (docs: shared/notes/pulumi-s3-backend.md). */

@@ -4,8 +4,8 @@
  */
 import {expect} from 'chai'
 import nock from 'nock'
-import {createAwsContext} from '../../src/lib/aws.js'
-import {ensureBucket, TLS_SID, hasTlsOnlyStatement, planTlsPolicy, compareKmsKeys, planLifecycle, planTags, tlsOnlyStatement, type BucketOptions, type PolicyStatement} from '../../src/lib/bucket.js'
+import {createAwsContext} from '../../src/lib/aws/client.js'
+import {ensureBucket, TLS_SID, hasTlsOnlyStatement, planTlsPolicy, compareKmsKeys, planLifecycle, planTags, tlsOnlyStatement, type BucketOptions, type PolicyStatement} from '../../src/lib/bucket/ensure.js'
 import {PsbError} from '../../src/lib/errors.js'
 
 const endpoint = 'http://127.0.0.1:1'

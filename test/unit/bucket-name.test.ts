@@ -1,10 +1,10 @@
 import {expect} from 'chai'
 import {CountingServer} from '../support/counting-server.js'
 import nock from 'nock'
-import {BUCKET_NAME_RULES, bucketNameProblem, validateBucketName, sanitizeBucketName} from '../../src/lib/bucket-name.js'
-import {ensureBucket, validateBucketOptions} from '../../src/lib/bucket.js'
+import {BUCKET_NAME_RULES, bucketNameProblem, validateBucketName, sanitizeBucketName} from '../../src/lib/bucket/name.js'
+import {ensureBucket, validateBucketOptions} from '../../src/lib/bucket/ensure.js'
 import {bucketOptionsFromFlags, parseTags} from '../../src/commands/bucket/create.js'
-import {createAwsContext} from '../../src/lib/aws.js'
+import {createAwsContext} from '../../src/lib/aws/client.js'
 import {EXIT, PsbError} from '../../src/lib/errors.js'
 import {runPsb, TempHome} from '../support/cli.js'
 

@@ -17,11 +17,11 @@ import {
   validateSecretAccessKey,
   writeProfile,
   type Env,
-} from '../../src/lib/credentials.js'
-import {listProfiles, resolveRegion} from '../../src/lib/aws-config.js'
+} from '../../src/lib/files/credentials.js'
+import {listProfiles, resolveRegion} from '../../src/lib/files/aws-config.js'
 import {PsbError} from '../../src/lib/errors.js'
-import {acquireLock, listBackups, lockPathFor, withFileLock} from '../../src/lib/files.js'
-import {setSectionKeys} from '../../src/lib/ini.js'
+import {acquireLock, listBackups, lockPathFor, withFileLock} from '../../src/lib/files/atomic.js'
+import {setSectionKeys} from '../../src/lib/files/ini.js'
 import {redact} from '../../src/lib/redact.js'
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'

@@ -7,11 +7,11 @@ import {expect} from 'chai'
 import {createServer, type Server} from 'node:http'
 import nock from 'nock'
 import {PutObjectCommand} from '@aws-sdk/client-s3'
-import {createAwsContext} from '../../src/lib/aws.js'
-import {awsCall} from '../../src/lib/aws-errors.js'
-import {isKnownRegion, validateRegion} from '../../src/lib/aws-config.js'
+import {createAwsContext} from '../../src/lib/aws/client.js'
+import {awsCall} from '../../src/lib/aws/errors.js'
+import {isKnownRegion, validateRegion} from '../../src/lib/files/aws-config.js'
 import {PsbError} from '../../src/lib/errors.js'
-import {preflight} from '../../src/lib/preflight.js'
+import {preflight} from '../../src/lib/iam/preflight.js'
 
 const creds = {accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'}
 

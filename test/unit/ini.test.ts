@@ -18,7 +18,7 @@ import {
   serializeIni,
   serializeIniBytes,
   setSectionKeys,
-} from '../../src/lib/ini.js'
+} from '../../src/lib/files/ini.js'
 
 let dir: string
 before(() => {

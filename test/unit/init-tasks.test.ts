@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {needsKmsCatchUp, overallStatus, type InitContext} from '../../src/cli/tasks.js'
-import type {BucketResult} from '../../src/lib/bucket.js'
-import type {UserResult} from '../../src/lib/user.js'
+import type {BucketResult} from '../../src/lib/bucket/ensure.js'
+import type {UserResult} from '../../src/lib/iam/user.js'
 
 const bucket = (encryption: BucketResult['encryption']) => ({encryption, changes: [], created: false}) as unknown as BucketResult
 const user = (kmsKeyArn?: string) => ({kmsKeyArn, changes: []}) as unknown as UserResult
@@ -31,7 +31,7 @@ describe('init: what --help and docs/init.md say about concurrency is what the t
   it('bucket and user run concurrently, with or without --kms-key, and both texts say so', async () => {
     const {readFileSync} = await import('node:fs')
     const {initTasks} = await import('../../src/cli/tasks.js')
-    const {createAwsContext} = await import('../../src/lib/aws.js')
+    const {createAwsContext} = await import('../../src/lib/aws/client.js')
     const {default: Init} = await import('../../src/commands/init.js')
     for (const kmsKey of [undefined, 'alias/state']) {
       const plan = {

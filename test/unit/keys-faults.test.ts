@@ -24,11 +24,11 @@ import {
   writeCredentials,
   type TestUser,
 } from '../support/keys-fixture.js'
-import {ensureProfileKey, orphanCandidates, rotateKey, type RotateOptions, type RotateResult} from '../../src/lib/keys.js'
-import {createAwsContext} from '../../src/lib/aws.js'
-import {HEARTBEAT_MS, Journal, acquireRotationLock, journalPath, lockPath, processStartTime, readJournalEntries} from '../../src/lib/journal.js'
+import {ensureProfileKey, orphanCandidates, rotateKey, type RotateOptions, type RotateResult} from '../../src/lib/keys/rotate.js'
+import {createAwsContext} from '../../src/lib/aws/client.js'
+import {HEARTBEAT_MS, Journal, acquireRotationLock, journalPath, lockPath, processStartTime, readJournalEntries} from '../../src/lib/keys/journal.js'
 import {isPsbError, type PsbError} from '../../src/lib/errors.js'
-import {readProfileCredentials, writeProfile} from '../../src/lib/credentials.js'
+import {readProfileCredentials, writeProfile} from '../../src/lib/files/credentials.js'
 import {ROOT} from '../support/cli.js'
 
 const isRoot = process.getuid?.() === 0
@@ -282,7 +282,7 @@ describe('keys rotate: faults (moto behind a fault-injecting proxy)', () => {
     await until(() => readJournalEntries(home.credentialsFile)[0]?.step === 'written', 'the new key is written')
     // Another writer (creds write of another profile) takes the file lock and pauses before its rename.
     const other = {accessKeyId: 'AKIAOTHEROTHEROTHER1', secretAccessKey: 'otherSecretotherSecretotherSecretother12'}
-    const script = `import {writeProfile} from ${JSON.stringify(join(ROOT, 'src/lib/credentials.ts'))}
+    const script = `import {writeProfile} from ${JSON.stringify(join(ROOT, 'src/lib/files/credentials.ts'))}
       await writeProfile({profile: 'other', accessKeyId: '${other.accessKeyId}', secretAccessKey: '${other.secretAccessKey}'})`
     const writer = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       cwd: ROOT,
@@ -372,7 +372,7 @@ describe('rotation lock', () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString()
     writeFileSync(lockPath(home.credentialsFile), JSON.stringify({pid: Number(dead), host: hostname(), startedAt: new Date().toISOString(), nonce: 'dead'}))
     const script = `
-      import {acquireRotationLock} from ${JSON.stringify(join(ROOT, 'src/lib/journal.ts'))}
+      import {acquireRotationLock} from ${JSON.stringify(join(ROOT, 'src/lib/keys/journal.ts'))}
       try { const l = acquireRotationLock(process.argv[1]); process.stdout.write('got'); setTimeout(() => l.release(), 1500) }
       catch (e) { process.stdout.write(e.code) }`
     const runs = Array.from({length: 4}, () =>

@@ -3,9 +3,9 @@ import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, m
 import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {parseDocument} from 'yaml'
-import {login} from '../../src/lib/login.js'
-import {findPulumi, parsePulumiVersion, parseWhoami, pulumiCredentialsFile, pulumiVersion} from '../../src/lib/pulumi.js'
-import {setProjectBackend, withProjectBackend} from '../../src/lib/pulumi-project.js'
+import {login} from '../../src/lib/pulumi/login.js'
+import {findPulumi, parsePulumiVersion, parseWhoami, pulumiCredentialsFile, pulumiVersion} from '../../src/lib/pulumi/cli.js'
+import {setProjectBackend, withProjectBackend} from '../../src/lib/pulumi/project.js'
 import {PsbError} from '../../src/lib/errors.js'
 import {FakePulumi} from '../support/fake-pulumi.js'
 

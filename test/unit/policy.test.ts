@@ -11,7 +11,7 @@ import {
   summarizePolicy,
   type PolicyDocument,
   type PolicyStatement,
-} from '../../src/lib/policy.js'
+} from '../../src/lib/iam/policy.js'
 import {PsbError} from '../../src/lib/errors.js'
 
 const USER = 'arn:aws:iam::123456789012:user/pulumi'

@@ -1,10 +1,10 @@
 import {expect} from 'chai'
 import nock from 'nock'
 import {CountingServer} from '../support/counting-server.js'
-import {createAwsContext} from '../../src/lib/aws.js'
+import {createAwsContext} from '../../src/lib/aws/client.js'
 import {PsbError} from '../../src/lib/errors.js'
-import {buildStatePolicy, STATE_POLICY_NAME} from '../../src/lib/policy.js'
-import {ensureUser, validateIamPath, validateUserName, validatePolicyArn, type UserOptions} from '../../src/lib/user.js'
+import {buildStatePolicy, STATE_POLICY_NAME} from '../../src/lib/iam/policy.js'
+import {ensureUser, validateIamPath, validateUserName, validatePolicyArn, type UserOptions} from '../../src/lib/iam/user.js'
 import {userOptionsFromFlags} from '../../src/commands/user/create.js'
 import {runPsb, TempHome} from '../support/cli.js'
 

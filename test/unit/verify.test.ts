@@ -11,7 +11,7 @@ import {
   prefixBase,
   regionOfLocation,
   userNameOfArn,
-} from '../../src/lib/verify-rules.js'
+} from '../../src/lib/verify/rules.js'
 import {renderChecks, summarizeChecks} from '../../src/cli/checks.js'
 import {Chalk} from 'chalk'
 

@@ -1,5 +1,5 @@
 import type {Hook} from '@oclif/core'
-import {checkProfile} from '../../lib/aws-config.js'
+import {checkProfile} from '../../lib/files/aws-config.js'
 import {isPsbError} from '../../lib/errors.js'
 
 /** The value of `--admin-profile` in argv (either `--admin-profile X` or `--admin-profile=X`). */

@@ -18,7 +18,7 @@
  * A line that the SDK would read differently from us, or that we cannot classify, makes
  * parsing fail with the line number, so psb never rewrites a file it does not understand.
  */
-import {PsbError, EXIT, badInput} from './errors.js'
+import {PsbError, EXIT, badInput} from '../errors.js'
 
 export type LineKind = 'section' | 'entry' | 'subentry' | 'comment' | 'blank'
 

@@ -11,16 +11,16 @@
  */
 import {randomUUID} from 'node:crypto'
 import {existsSync, statSync} from 'node:fs'
-import {createAwsContext, type AwsContext, type StaticCredentials} from './aws.js'
-import {credentialsFilePath, type Env} from './aws-config.js'
-import {awsCode, httpStatus, isAccessDenied, isBadCredentials, responseHeader, translateAwsError, withBackoff} from './aws-errors.js'
-import {buildBackendUrl, compareBackendUrls} from './backend-url.js'
-import {bucketArn as arnOfBucket, isUnsupported} from './bucket.js'
-import {readProfileCredentials} from './credentials.js'
-import {messageOf} from './errors.js'
-import {parseWhoami, pulumiVersion, runPulumi} from './pulumi.js'
-import {maskKeyId, registerSecret} from './redact.js'
-import {silentLogger, type Logger} from './types.js'
+import {createAwsContext, type AwsContext, type StaticCredentials} from '../aws/client.js'
+import {credentialsFilePath, type Env} from '../files/aws-config.js'
+import {awsCode, httpStatus, isAccessDenied, isBadCredentials, responseHeader, translateAwsError, withBackoff} from '../aws/errors.js'
+import {buildBackendUrl, compareBackendUrls} from '../pulumi/backend-url.js'
+import {bucketArn as arnOfBucket, isUnsupported} from '../bucket/ensure.js'
+import {readProfileCredentials} from '../files/credentials.js'
+import {messageOf} from '../errors.js'
+import {parseWhoami, pulumiVersion, runPulumi} from '../pulumi/cli.js'
+import {maskKeyId, registerSecret} from '../redact.js'
+import {silentLogger, type Logger} from '../types.js'
 import {
   allowsEverything,
   hasTlsOnlyStatement,
@@ -30,9 +30,9 @@ import {
   prefixBase,
   regionOfLocation,
   userNameOfArn,
-} from './verify-rules.js'
+} from './rules.js'
 
-export * from './verify-rules.js'
+export * from './rules.js'
 
 export type CheckStatus = 'pass' | 'warn' | 'fail'
 

@@ -7,10 +7,10 @@ import {readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
-import {echo, mayEcho, NAME_SHAPE} from './echo.js'
-import {PsbError, badInput, messageOf} from './errors.js'
+import {echo, mayEcho, NAME_SHAPE} from '../echo.js'
+import {PsbError, badInput, messageOf} from '../errors.js'
 import {parseIni, sdkConfigData, sdkParse} from './ini.js'
-import {closestMatch} from './suggest.js'
+import {closestMatch} from '../suggest.js'
 
 export type Env = Record<string, string | undefined>
 

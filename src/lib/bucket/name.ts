@@ -4,8 +4,8 @@
  *
  * Source: the S3 user guide, "General purpose bucket naming rules".
  */
-import {echo, mayEcho, plural} from './echo.js'
-import {badInput} from './errors.js'
+import {echo, mayEcho, plural} from '../echo.js'
+import {badInput} from '../errors.js'
 
 /** A naming rule: a stable id (for tests and --json) and the rule in words. */
 export interface BucketNameRule {

@@ -9,14 +9,14 @@
  * (used by `keys rotate` and `init`).
  */
 import {readFileSync} from 'node:fs'
-import type {StaticCredentials} from './aws.js'
+import type {StaticCredentials} from '../aws/client.js'
 import {configFilePath, credentialsFilePath, readProfiles, readSharedFile, validateRegion, type Env} from './aws-config.js'
-import {echo} from './echo.js'
-import {badInput} from './errors.js'
-import {fileError, lockedUpdateBytes, removeStaleTemps, resolveSymlinks, type LockedUpdateOptions, type LockedUpdateResult} from './files.js'
+import {echo} from '../echo.js'
+import {badInput} from '../errors.js'
+import {fileError, lockedUpdateBytes, removeStaleTemps, resolveSymlinks, type LockedUpdateOptions, type LockedUpdateResult} from './atomic.js'
 import {configSectionFor, configSectionName, parseIni, sectionEntries, sectionKeyNames, serializeIniBytes, setSectionKeys, type IniDocument} from './ini.js'
-import {maskKeyId, redact, registerSecret, REDACTED} from './redact.js'
-import {collectingLogger, silentLogger, type Change, type ChangeStatus, type Logger} from './types.js'
+import {maskKeyId, redact, registerSecret, REDACTED} from '../redact.js'
+import {collectingLogger, silentLogger, type Change, type ChangeStatus, type Logger} from '../types.js'
 
 export type {Env} from './aws-config.js'
 export type {IniDocument} from './ini.js'

@@ -6,8 +6,8 @@
 import {existsSync, readFileSync, statSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {isMap, isScalar, parseAllDocuments, parseDocument, type Document} from 'yaml'
-import {PsbError, badInput} from './errors.js'
-import {resolveSymlinks, writeFileAtomic} from './files.js'
+import {PsbError, badInput} from '../errors.js'
+import {resolveSymlinks, writeFileAtomic} from '../files/atomic.js'
 
 export const PROJECT_FILES = ['Pulumi.yaml', 'Pulumi.yml']
 

@@ -18,15 +18,15 @@ import type {
   CreateBucketCommandInput,
   TransitionDefaultMinimumObjectSize,
 } from '@aws-sdk/client-s3'
-import type {AwsContext} from './aws.js'
-import {awsCall, awsCode, httpStatus, responseHeader, translateAwsError, withBackoff, isAccessDenied, isNotFound} from './aws-errors.js'
-import {validateBucketName, sanitizeBucketName} from './bucket-name.js'
-import {echo, NAME_SHAPE, plural} from './echo.js'
-import {badInput, isPsbError, PsbError} from './errors.js'
-import {parseArn} from './policy.js'
-import {collectingLogger, silentLogger, withPartialChanges, type Change, type ChangeStatus, type Logger} from './types.js'
+import type {AwsContext} from '../aws/client.js'
+import {awsCall, awsCode, httpStatus, responseHeader, translateAwsError, withBackoff, isAccessDenied, isNotFound} from '../aws/errors.js'
+import {validateBucketName, sanitizeBucketName} from './name.js'
+import {echo, NAME_SHAPE, plural} from '../echo.js'
+import {badInput, isPsbError, PsbError} from '../errors.js'
+import {parseArn} from '../aws/arn.js'
+import {collectingLogger, silentLogger, withPartialChanges, type Change, type ChangeStatus, type Logger} from '../types.js'
 
-export {validateBucketName} from './bucket-name.js'
+export {validateBucketName} from './name.js'
 
 type S3Module = typeof import('@aws-sdk/client-s3')
 

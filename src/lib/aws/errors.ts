@@ -1,8 +1,8 @@
 /**
  * Turns AWS SDK errors into PsbErrors that say what failed, why, and what to do.
  */
-import {PsbError, EXIT, isPsbError, messageOf} from './errors.js'
-import {redact} from './redact.js'
+import {PsbError, EXIT, isPsbError, messageOf} from '../errors.js'
+import {redact} from '../redact.js'
 
 export interface AwsErrorShape {
   name?: string
@@ -106,7 +106,7 @@ export function translateAwsError(error: unknown, ctx: AwsCallContext): PsbError
   return new PsbError(`${ctx.action}${on} failed (${code}): ${raw}`, {code, cause: error, exitCode: EXIT.FAILED})
 }
 
-/** The custom endpoint of the client that made the failed call (set by src/lib/aws.ts). */
+/** The custom endpoint of the client that made the failed call (set by src/lib/aws/client.ts). */
 export function endpointOf(error: unknown): string | undefined {
   return (error as {$psbEndpoint?: string} | undefined)?.$psbEndpoint || undefined
 }

@@ -6,8 +6,10 @@
  *
  * Pure functions: no AWS call here.
  */
-import {echo} from './echo.js'
-import {badInput, type PsbError} from './errors.js'
+import {echo} from '../echo.js'
+import {parseArn} from '../aws/arn.js'
+import {emptyPrefix} from '../bucket/prefix.js'
+import {badInput} from '../errors.js'
 
 /** A condition block: operator → condition key → value(s). */
 export type PolicyCondition = Record<string, Record<string, string | string[]>>
@@ -71,39 +73,14 @@ export const ROTATION_ACTIONS = [
   'iam:GetAccessKeyLastUsed',
 ]
 
-export interface Arn {
-  partition: string
-  service: string
-  region: string
-  account: string
-  resource: string
-}
-
-/** Splits an ARN into its parts; undefined when it is not one. */
-export function parseArn(arn: string): Arn | undefined {
-  // ACCOUNT_ID: the placeholder of a policy printed for review without credentials (user.ts).
-  const m = /^arn:(aws[a-z-]*):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws|ACCOUNT_ID)?:(.+)$/.exec(arn)
-  if (!m) return undefined
-  return {partition: m[1], service: m[2], region: m[3], account: m[4] ?? '', resource: m[5]}
-}
+export {parseArn, type Arn} from '../aws/arn.js'
 
 /** The ARN of an IAM user: `arn:<partition>:iam::<account>:user<path><name>`. */
 export function userArnFor(accountId: string, user: string, path = '/', partition = 'aws'): string {
   return `arn:${partition}:iam::${accountId}:user${path}${user}`
 }
 
-/**
- * The error for a prefix that normalises to nothing (`''`, `/`, `//`, `--prefix "$TEAM"` with
- * TEAM unset): it would grant the whole bucket, so it is bad input, never "no prefix".
- */
-export function emptyPrefix(prefix: string): PsbError {
-  const what = prefix === '' ? 'is empty' : `is only slashes ("${prefix}")`
-  return badInput(
-    `--prefix ${what}; a prefix that normalises to nothing would mean the whole bucket.`,
-    'Give a prefix such as --prefix team-a (check that the variable you passed is set), or leave out --prefix for the whole bucket.',
-    'PrefixInvalid',
-  )
-}
+export {emptyPrefix} from '../bucket/prefix.js'
 
 /**
  * A key prefix as psb stores it: without leading or trailing slashes; undefined only when

@@ -1,19 +1,19 @@
 /**
  * The IAM user that Pulumi runs as: created (or brought up to date) with the tags
  * `managed-by=psb` and `psb-bucket=<bucket>`, the least-privilege inline state policy
- * (src/lib/policy.ts), an optional permissions boundary and extra managed policies.
+ * (src/lib/iam/policy.ts), an optional permissions boundary and extra managed policies.
  *
  * Idempotent: a second run with the same options makes no mutating call. Policies and
  * inline policies that psb did not add are never removed. A user without the
  * `managed-by=psb` tag is refused unless `adopt` is set.
  */
 import type {User} from '@aws-sdk/client-iam'
-import type {AwsContext} from './aws.js'
-import {awsCall, awsCode, httpStatus, isNotFound, responseHeader, translateAwsError, withBackoff} from './aws-errors.js'
-import {MANAGED_BY_KEY as MANAGED_BY_TAG, MANAGED_BY_VALUE, validateKmsKey} from './bucket.js'
-import {bucketNameProblem} from './bucket-name.js'
-import {describeValue, echo, NAME_SHAPE} from './echo.js'
-import {badInput, PsbError, EXIT} from './errors.js'
+import type {AwsContext} from '../aws/client.js'
+import {awsCall, awsCode, httpStatus, isNotFound, responseHeader, translateAwsError, withBackoff} from '../aws/errors.js'
+import {MANAGED_BY_KEY as MANAGED_BY_TAG, MANAGED_BY_VALUE, validateKmsKey} from '../bucket/ensure.js'
+import {bucketNameProblem} from '../bucket/name.js'
+import {describeValue, echo, NAME_SHAPE} from '../echo.js'
+import {badInput, PsbError, EXIT} from '../errors.js'
 import {
   STATE_POLICY_NAME,
   broadPolicyWarning,
@@ -26,14 +26,12 @@ import {
   userArnFor,
   type PolicyDocument,
 } from './policy.js'
-import {collectingLogger, silentLogger, withPartialChanges, type Change, type Logger} from './types.js'
+import {collectingLogger, silentLogger, withPartialChanges, type Change, type Logger} from '../types.js'
 
 export {STATE_POLICY_NAME} from './policy.js'
 
-/** The tags psb puts on the user (besides managed-by=psb, shared with the bucket). */
-export const BUCKET_TAG = 'psb-bucket'
-/** Set when a prefix is given, so that `keys rotate` / `verify` can test the right place. */
-export const PREFIX_TAG = 'psb-prefix'
+export {BUCKET_TAG, PREFIX_TAG} from '../aws/tags.js'
+import {BUCKET_TAG, PREFIX_TAG} from '../aws/tags.js'
 
 const USER_NAME = /^[\w+=,.@-]{1,64}$/
 

@@ -14,10 +14,10 @@
  *    AWS_PROFILE.
  * Without a known version (Pulumi not installed), the newest dialect is used.
  */
-import {describeValue, echo} from './echo.js'
-import {badInput} from './errors.js'
-import {emptyPrefix} from './policy.js'
-import {validateEndpoint} from './aws.js'
+import {describeValue, echo} from '../echo.js'
+import {badInput} from '../errors.js'
+import {emptyPrefix} from '../bucket/prefix.js'
+import {validateEndpoint} from '../aws/client.js'
 
 export interface BackendUrlOptions {
   bucket: string

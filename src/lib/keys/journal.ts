@@ -17,8 +17,8 @@ import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
 import {basename, dirname, join} from 'node:path'
-import {PsbError, messageOf} from './errors.js'
-import {fileError, resolveSymlinks, writeFileAtomic} from './files.js'
+import {PsbError, messageOf} from '../errors.js'
+import {fileError, resolveSymlinks, writeFileAtomic} from '../files/atomic.js'
 
 export const EXIT_LOCKED = 11
 

@@ -7,8 +7,8 @@ import {appendFileSync} from 'node:fs'
 import type {S3Client} from '@aws-sdk/client-s3'
 import type {IAMClient} from '@aws-sdk/client-iam'
 import type {STSClient} from '@aws-sdk/client-sts'
-import {echo} from './echo.js'
-import {badInput} from './errors.js'
+import {echo} from '../echo.js'
+import {badInput} from '../errors.js'
 
 export interface StaticCredentials {
   accessKeyId: string

@@ -45,9 +45,9 @@ import {homedir, hostname} from 'node:os'
 import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
 import {createHash, randomBytes} from 'node:crypto'
 import type {Env} from './aws-config.js'
-import {sleep} from './aws-errors.js'
-import {PsbError, messageOf} from './errors.js'
-import {type Logger, silentLogger} from './types.js'
+import {sleep} from '../aws/errors.js'
+import {PsbError, messageOf} from '../errors.js'
+import {type Logger, silentLogger} from '../types.js'
 
 const SECRET_FILE_MODE = 0o600
 const SECRET_DIR_MODE = 0o700

@@ -9,14 +9,14 @@
  *   3. Every managed policy to attach (or set as boundary) exists (iam:GetPolicy).
  *   4. The target profile holds no working key of another identity than the Pulumi user.
  */
-import type {AwsContext, StaticCredentials} from './aws.js'
-import type {Env} from './aws-config.js'
-import {awsCode, isAccessDenied, isNotFound, translateAwsError} from './aws-errors.js'
-import {isUnsupported} from './bucket.js'
-import {readProfileCredentials} from './credentials.js'
-import {EXIT, PsbError, badInput, isPsbError} from './errors.js'
-import {maskKeyId} from './redact.js'
-import {silentLogger, type Logger} from './types.js'
+import type {AwsContext, StaticCredentials} from '../aws/client.js'
+import type {Env} from '../files/aws-config.js'
+import {awsCode, isAccessDenied, isNotFound, translateAwsError} from '../aws/errors.js'
+import {isUnsupported} from '../bucket/ensure.js'
+import {readProfileCredentials} from '../files/credentials.js'
+import {EXIT, PsbError, badInput, isPsbError} from '../errors.js'
+import {maskKeyId} from '../redact.js'
+import {silentLogger, type Logger} from '../types.js'
 import {callerAccount} from './user.js'
 
 export interface PreflightOptions {

@@ -3,14 +3,14 @@
  * write it into a project's Pulumi.yaml (`project`) or run `pulumi login <url>` and confirm
  * with `pulumi whoami -v` that Pulumi now reports that URL. No AWS call is made here.
  */
-import type {Env} from './aws-config.js'
-import {listProfiles} from './aws-config.js'
+import type {Env} from '../files/aws-config.js'
+import {listProfiles} from '../files/aws-config.js'
 import {compareBackendUrls, planBackendUrl, shellQuote, type BackendUrlOptions, type BackendUrlPlan, type UrlDialect} from './backend-url.js'
-import {PsbError} from './errors.js'
-import {echo, NAME_SHAPE} from './echo.js'
-import {INSTALL_HINT, currentPulumiLogin, findPulumi, notFoundError, parseWhoami, pulumiCredentialsFile, pulumiFailed, pulumiHomeNote, pulumiVersion, runPulumi} from './pulumi.js'
-import {readProjectBackend, setProjectBackend} from './pulumi-project.js'
-import {collectingLogger, silentLogger, type Change, type Logger} from './types.js'
+import {PsbError} from '../errors.js'
+import {echo, NAME_SHAPE} from '../echo.js'
+import {INSTALL_HINT, currentPulumiLogin, findPulumi, notFoundError, parseWhoami, pulumiCredentialsFile, pulumiFailed, pulumiHomeNote, pulumiVersion, runPulumi} from './cli.js'
+import {readProjectBackend, setProjectBackend} from './project.js'
+import {collectingLogger, silentLogger, type Change, type Logger} from '../types.js'
 
 export interface LoginOptions extends BackendUrlOptions {
   /** Write backend.url into this project folder's Pulumi.yaml instead of running `pulumi login`. */

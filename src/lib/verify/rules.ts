@@ -5,16 +5,14 @@
  * verify fails exactly what `psb bucket create` would fix; backend URLs by backend-url.ts.
  */
 import type {LifecycleRule} from '@aws-sdk/client-s3'
-import {appliesToWholeBucket, bucketArn, hasTlsOnlyStatement as tlsDenyCovers, type PolicyStatement} from './bucket.js'
-import {parseArn, parsePolicyDocument} from './policy.js'
+import {appliesToWholeBucket, bucketArn, hasTlsOnlyStatement as tlsDenyCovers, type PolicyStatement} from '../bucket/ensure.js'
+import {parsePolicyDocument} from '../iam/policy.js'
 
-export {compareBackendUrls, parseBackendUrl} from './backend-url.js'
+export {userNameOfArn} from '../aws/arn.js'
+export {prefixBase} from '../bucket/prefix.js'
 
-/** `team-a/` for `/team-a/`, '' for none. */
-export function prefixBase(prefix: string | undefined): string {
-  const p = (prefix ?? '').replace(/^\/+|\/+$/g, '')
-  return p ? `${p}/` : ''
-}
+export {compareBackendUrls, parseBackendUrl} from '../pulumi/backend-url.js'
+
 
 /** The region of a GetBucketLocation answer. */
 export function regionOfLocation(constraint: string | undefined | null): string {
@@ -63,8 +61,3 @@ export function allowsEverything(policy: {Statement: PolicyStatement[]} | undefi
   return policy.Statement.some((s) => s.Effect === 'Allow' && asArray(s.Action).includes('*'))
 }
 
-/** The IAM user name of a caller ARN (`arn:aws:iam::1:user/path/name`), or undefined. */
-export function userNameOfArn(arn: string): string | undefined {
-  const a = parseArn(arn)
-  return a?.service === 'iam' && a.resource.startsWith('user/') ? a.resource.split('/').at(-1) : undefined
-}
