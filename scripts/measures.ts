@@ -5,9 +5,12 @@
  *   - at most MAX_LIB_TOP files directly in src/lib/ (the shared ground);
  *   - a domain folder of src/lib/ imports only the shared ground and the domains below it
  *     (LAYERS, lowest first), so the domains have no cycle; the ground imports only itself.
- * Exit 1 with one line per violation; exit 0 with the numbers otherwise.
+ * A ratchet: scripts/measures-baseline.json lists the violations that are still allowed, each
+ * at its size then. A violation not in it, or one that grew, fails (exit 1); one that shrank or
+ * went is reported, and `--update` rewrites the baseline (it only ever shrinks it). An empty
+ * baseline is the goal of issue 11.
  */
-import {readdirSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative, resolve, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import ts from 'typescript'
@@ -18,7 +21,7 @@ export const MAX_LIB_TOP = 8
 /** src/lib's domain folders, lowest first: each may import the ground and the ones before it. */
 export const LAYERS = ['aws', 'files', 'bucket', 'iam', 'keys', 'pulumi', 'verify', 'init']
 
-export interface Violation { rule: string; where: string; detail: string }
+export interface Violation { rule: string; where: string; detail: string; key: string; size: number }
 export interface Report {
   violations: Violation[]
   longestBody: {where: string; lines: number}
@@ -114,14 +117,14 @@ export function measure(root: string): Report {
       if (b.lines > longestBody.lines) longestBody = {where: `${rel}:${b.line} ${b.name}`, lines: b.lines}
       if (b.lines > MAX_BODY) {
         bodiesOver++
-        violations.push({rule: 'function-length', where: `${rel}:${b.line}`, detail: `${b.name} is ${b.lines} lines (at most ${MAX_BODY})`})
+        violations.push({rule: 'function-length', where: `${rel}:${b.line}`, detail: `${b.name} is ${b.lines} lines (at most ${MAX_BODY})`, key: `function-length ${rel} ${b.name}`, size: b.lines})
       }
     }
     if (file.startsWith(join(src, 'commands') + sep)) {
       const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0)
       if (lines > MAX_COMMAND) {
         commandsOver++
-        violations.push({rule: 'command-length', where: rel, detail: `${lines} lines (at most ${MAX_COMMAND})`})
+        violations.push({rule: 'command-length', where: rel, detail: `${lines} lines (at most ${MAX_COMMAND})`, key: `command-length ${rel}`, size: lines})
       }
     }
     const from = domainOf(libDir, file)
@@ -129,26 +132,46 @@ export function measure(root: string): Report {
       for (const imp of importsOf(file, text)) {
         const to = domainOf(libDir, imp)
         if (!to) {
-          violations.push({rule: 'layers', where: rel, detail: `the core imports ${relative(root, imp)}, outside src/lib`})
+          violations.push({rule: 'layers', where: rel, detail: `the core imports ${relative(root, imp)}, outside src/lib`, key: `layers ${rel} ${relative(root, imp)}`, size: 1})
           continue
         }
         const problem = layerViolation(from, to)
-        if (problem) violations.push({rule: 'layers', where: rel, detail: `${problem} (${relative(root, imp)})`})
+        if (problem) violations.push({rule: 'layers', where: rel, detail: `${problem} (${relative(root, imp)})`, key: `layers ${rel} ${relative(root, imp)}`, size: 1})
       }
     }
   }
   const libTopFiles = readdirSync(libDir).filter((n) => n.endsWith('.ts') && statSync(join(libDir, n)).isFile()).length
-  if (libTopFiles > MAX_LIB_TOP) violations.push({rule: 'lib-top', where: 'src/lib', detail: `${libTopFiles} files directly in src/lib (at most ${MAX_LIB_TOP})`})
+  if (libTopFiles > MAX_LIB_TOP) violations.push({rule: 'lib-top', where: 'src/lib', detail: `${libTopFiles} files directly in src/lib (at most ${MAX_LIB_TOP})`, key: 'lib-top src/lib', size: libTopFiles})
   return {violations, longestBody, bodiesOver, commandsOver, libTopFiles}
 }
 
+export type Baseline = Record<string, number>
+
+/** The violations the baseline does not allow (new, or grown), and the allowances no longer needed. */
+export function judge(violations: Violation[], baseline: Baseline): {failing: Violation[]; improved: string[]} {
+  const failing = violations.filter((v) => baseline[v.key] === undefined || v.size > baseline[v.key])
+  const now = new Map(violations.map((v) => [v.key, v.size]))
+  const improved = Object.keys(baseline).filter((k) => !now.has(k) || now.get(k)! < baseline[k])
+  return {failing, improved}
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const root = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..'))
+  const root = resolve(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? join(dirname(fileURLToPath(import.meta.url)), '..'))
+  const baselineFile = join(root, 'scripts', 'measures-baseline.json')
+  const baseline: Baseline = existsSync(baselineFile) ? JSON.parse(readFileSync(baselineFile, 'utf8')) : {}
   const r = measure(root)
-  console.log(`measures: longest function body ${r.longestBody.lines} lines (${r.longestBody.where}); ${r.bodiesOver} over ${MAX_BODY}; ${r.commandsOver} command files over ${MAX_COMMAND} lines; ${r.libTopFiles} files directly in src/lib (at most ${MAX_LIB_TOP})`)
-  for (const v of r.violations) console.log(`  ${v.rule}: ${v.where}: ${v.detail}`)
-  if (r.violations.length > 0) {
-    console.log(`measures: ${r.violations.length} violation(s)`)
+  const {failing, improved} = judge(r.violations, baseline)
+  console.log(`measures: longest function body ${r.longestBody.lines} lines (${r.longestBody.where}); ${r.bodiesOver} over ${MAX_BODY}; ${r.commandsOver} command files over ${MAX_COMMAND} lines; ${r.libTopFiles} files directly in src/lib (at most ${MAX_LIB_TOP}); ${r.violations.length - failing.length} still allowed by the baseline`)
+  for (const k of improved) console.log(`  better than the baseline: ${k} (run with --update to lock it in)`)
+  if (process.argv.includes('--update')) {
+    const next: Baseline = {}
+    for (const v of r.violations) if (baseline[v.key] !== undefined) next[v.key] = Math.min(v.size, baseline[v.key])
+    writeFileSync(baselineFile, JSON.stringify(next, null, 2) + '\n')
+    console.log(`measures: baseline rewritten with ${Object.keys(next).length} allowance(s)`)
+  }
+  for (const v of failing) console.log(`  ${v.rule}: ${v.where}: ${v.detail}${baseline[v.key] !== undefined ? ` (the baseline allows ${baseline[v.key]})` : ''}`)
+  if (failing.length > 0) {
+    console.log(`measures: ${failing.length} regression(s): split the code, or (only when it really is one unit) explain why in review`)
     process.exitCode = 1
   }
 }
