@@ -107,9 +107,9 @@ export function verifyContext(opts: VerifyOptions): VerifyContext {
   }
 }
 
-export async function verifyBackend(opts: VerifyOptions, table: readonly CheckUnit[] = CHECKS): Promise<VerifyResult> {
+export async function verifyBackend(opts: VerifyOptions): Promise<VerifyResult> {
   const ctx = verifyContext(opts)
-  const checks = await runChecks(table, ctx, opts.onCheck)
+  const checks = await runChecks(CHECKS, ctx, opts.onCheck)
   const result: VerifyResult = {checks, ok: !checks.some((c) => c.status === 'fail')}
   if (ctx.facts.identity) result.identity = ctx.facts.identity
   if (ctx.facts.url !== undefined) result.url = ctx.facts.url
