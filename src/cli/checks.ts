@@ -4,7 +4,7 @@
  */
 import type {ChalkInstance} from 'chalk'
 import {plural} from '../lib/echo.js'
-import type {Check} from '../lib/verify/run.js'
+import {prefixBase, type Check, type VerifyOptions, type VerifyResult} from '../lib/verify/run.js'
 import {out, status} from './style.js'
 
 export function renderCheck(check: Check, c: ChalkInstance = out): string {
@@ -21,4 +21,14 @@ export function summarizeChecks(checks: Check[]): string {
 
 export function renderChecks(checks: Check[], c: ChalkInstance = out): string {
   return [...checks.map((x) => renderCheck(x, c)), summarizeChecks(checks)].join('\n')
+}
+
+/** `psb verify`'s human output: the backend it judged, then the checklist. */
+export function renderVerify(opts: VerifyOptions, r: VerifyResult, c: ChalkInstance = out): string {
+  return [`psb verify: profile ${opts.profile}, s3://${opts.bucket}/${prefixBase(opts.prefix)} (${opts.region})`, renderChecks(r.checks, c)].join('\n')
+}
+
+/** `psb verify --json`: the backend, the verdict, who the profile is and every check. */
+export function verifyDocument(opts: VerifyOptions, r: VerifyResult) {
+  return {ok: r.ok, profile: opts.profile, bucket: opts.bucket, prefix: opts.prefix ?? null, region: opts.region, url: r.url ?? null, identity: r.identity ?? null, checks: r.checks}
 }

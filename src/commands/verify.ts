@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import * as shared from '../cli/flags.js'
-import {renderChecks} from '../cli/checks.js'
+import {renderVerify, verifyDocument} from '../cli/checks.js'
 import {createAwsContext, validateEndpoint, type AwsContext} from '../lib/aws/client.js'
 import {checkProfile, requireRegion} from '../lib/files/aws-config.js'
 import {parseBackendUrl} from '../lib/pulumi/backend-url.js'
@@ -10,7 +10,7 @@ import {badInput} from '../lib/errors.js'
 import {validateBucketName} from '../lib/bucket/name.js'
 import {normalizePrefix} from '../lib/iam/policy.js'
 import {currentPulumiLogin} from '../lib/pulumi/cli.js'
-import {VERIFY_FAILED_EXIT, prefixBase, verifyBackend, type VerifyOptions} from '../lib/verify/run.js'
+import {VERIFY_FAILED_EXIT, verifyBackend, type VerifyOptions} from '../lib/verify/run.js'
 
 export default class Verify extends BaseCommand {
   static override summary = 'Prove that a Pulumi state backend works, with the profile Pulumi uses'
@@ -57,12 +57,9 @@ Exit codes: 0 nothing failed (warnings allowed); 1 psb itself could not run; 2 b
     let admin: AwsContext | undefined
     if (flags['admin-profile']) admin = createAwsContext({region: opts.region, endpoint: opts.endpoint, profile: flags['admin-profile']})
     const r = await verifyBackend({...opts, admin, logger: {warn: (m) => this.note(m), info: () => {}}})
-    if (!this.jsonEnabled()) {
-      this.say(`psb verify: profile ${opts.profile}, s3://${opts.bucket}/${prefixBase(opts.prefix)} (${opts.region})`)
-      this.say(renderChecks(r.checks))
-    }
+    if (!this.jsonEnabled()) this.say(renderVerify(opts, r))
     if (!r.ok) process.exitCode = VERIFY_FAILED_EXIT
-    return {ok: r.ok, profile: opts.profile, bucket: opts.bucket, prefix: opts.prefix ?? null, region: opts.region, url: r.url ?? null, identity: r.identity ?? null, checks: r.checks}
+    return verifyDocument(opts, r)
   }
 }
 
