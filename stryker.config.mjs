@@ -47,6 +47,8 @@ export default {
     ]
   },
   "ignorePatterns": [
+    "dist",
+    "oclif.manifest.json",
     "bench/out",
     ".psb-tmp",
     "reports",

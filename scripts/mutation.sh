@@ -3,10 +3,9 @@
 # (stryker.config.mjs lists them). `npm run mutation [-- <stryker options>]`.
 # Incremental: reports/stryker-incremental.json (committed) holds the last results; only
 # mutants whose code or covering tests changed run again. Fails (exit 1) below 85%.
-# The CLI subprocess tests run dist/, which the mutants never reach: build first so they pass.
+# Only in-process tests run (subprocess tests of dist/ never see a mutant): no build needed.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$PSB_ROOT"
-[[ -f dist/commands/keys/rotate.js ]] || npm run build >/dev/null
 export NODE_OPTIONS="--import $PSB_ROOT/scripts/stryker/mocha12-paths.mjs ${NODE_OPTIONS:-}"
 exec npx stryker run "$@"

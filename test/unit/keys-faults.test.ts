@@ -5,7 +5,7 @@
  */
 import {expect} from 'chai'
 import {spawn, spawnSync} from 'node:child_process'
-import {chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {useMoto} from '../support/moto.js'
@@ -299,6 +299,7 @@ describe('rotation lock', () => {
 })
 
 describe('rotation journal', () => {
+  const moto = useMoto()
   let home: ReturnType<typeof tempHomeDir>
   beforeEach(() => {
     home = tempHomeDir()
@@ -327,13 +328,26 @@ describe('rotation journal', () => {
     expect(existsSync(journalPath(home.credentialsFile))).to.equal(false)
   })
 
-  it('a corrupt journal stops the run with a hint, and changes nothing', () => {
-    writeFileSync(journalPath(home.credentialsFile), '{"version": 1, "rotations": [{"id": 1}')
+  it('a corrupt journal stops the run with a hint, and changes nothing', async () => {
+    const u = await makeStateUser(moto.endpoint, moto.admin, 'corrupt')
+    const text = credentialsText({pulumi: u.key})
+    writeCredentials(home.credentialsFile, text)
+    const corrupt = '{"version": 1, "rotations": [{"id": 1}'
+    writeFileSync(journalPath(home.credentialsFile), corrupt)
+    const before = readdirSync(join(home.dir, '.aws')).sort()
+    const e = await rotateKey({profile: 'pulumi', region: 'us-east-1', endpoint: moto.endpoint, env: home.env, pollMs: 50}).then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    expect(isPsbError(e), String(e)).to.equal(true)
+    expect((e as PsbError).code).to.equal('JournalCorrupt')
+    expect((e as PsbError).message).to.match(/not readable/)
+    expect((e as PsbError).hint).to.match(/psb keys list/)
+    // Nothing changed: no key created, the file, the journal and the folder as they were, no lock left.
+    expect(await userKeys(moto.endpoint, moto.admin, 'corrupt')).to.deep.equal([{id: u.key.accessKeyId, status: 'Active'}])
+    expect(readFileSync(home.credentialsFile, 'utf8')).to.equal(text)
+    expect(readFileSync(journalPath(home.credentialsFile), 'utf8')).to.equal(corrupt)
+    expect(readdirSync(join(home.dir, '.aws')).sort()).to.deep.equal(before)
     expect(() => readJournalEntries(home.credentialsFile)).to.throw(/not readable/)
-    try {
-      readJournalEntries(home.credentialsFile)
-    } catch (error) {
-      expect((error as PsbError).hint).to.match(/psb keys list/)
-    }
   })
 })
