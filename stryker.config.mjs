@@ -40,6 +40,7 @@ export default {
       "test/unit/ini.test.ts",
       "test/unit/credentials.test.ts",
       "test/unit/verify.test.ts",
+      "test/unit/rules-strength.test.ts",
       "test/unit/files-strength.test.ts",
       "test/unit/keys-faults.test.ts",
       "test/unit/keys-strength.test.ts",
