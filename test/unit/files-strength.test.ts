@@ -4,11 +4,11 @@
  * the rotation lock. The mutant each test kills is in the comment above it.
  */
 import {expect} from 'chai'
-import fs, {closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, utimesSync, writeFileSync} from 'node:fs'
+import fs, {chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, utimesSync, writeFileSync} from 'node:fs'
 import {syncBuiltinESMExports} from 'node:module'
-import {tmpdir} from 'node:os'
+import {hostname, tmpdir} from 'node:os'
 import {basename, dirname, join} from 'node:path'
-import {lockedUpdate, writeFileAtomic} from '../../src/lib/files.js'
+import {listBackups, lockPathFor, lockedUpdate, writeFileAtomic} from '../../src/lib/files.js'
 import {acquireRotationLock, lockPath} from '../../src/lib/journal.js'
 import {isPsbError, type PsbError} from '../../src/lib/errors.js'
 
@@ -131,6 +131,111 @@ describe('rotation lock: a lock file being written', () => {
       expect(lock.holder.pid).to.equal(process.pid)
       lock.release()
       expect(existsSync(lockPath(cred))).to.equal(false)
+    }
+  })
+})
+
+describe('files: lockedUpdate and writeFileAtomic, edge by edge', () => {
+  let dir: string
+  let target: string
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'psb-locked-'))
+    target = join(dir, 'file')
+  })
+  afterEach(() => rmSync(dir, {recursive: true, force: true}))
+  const leftovers = () => readdirSync(dir).filter((n) => n !== 'file')
+
+  it('tells update whether the file exists, creates nothing for an empty result, backs up only a non-empty file', async () => {
+    const seen: boolean[] = []
+    const none = await lockedUpdate(target, (_b, exists) => (seen.push(exists), ''))
+    expect(none).to.include({changed: false, created: false})
+    expect(existsSync(target)).to.equal(false)
+    const dry = await lockedUpdate(target, (_b, exists) => (seen.push(exists), 'x\n'), {dryRun: true})
+    expect(dry).to.include({changed: true, created: true})
+    const dryEmpty = await lockedUpdate(target, (_b, exists) => (seen.push(exists), ''), {dryRun: true})
+    expect(dryEmpty).to.include({changed: false, created: false})
+    writeFileSync(target, '', {mode: 0o600})
+    const fromEmpty = await lockedUpdate(target, (_b, exists) => (seen.push(exists), 'a\n'))
+    expect(fromEmpty).to.include({changed: true, created: false})
+    expect(fromEmpty.backup).to.equal(undefined)
+    const dryExisting = await lockedUpdate(target, (_b, exists) => (seen.push(exists), 'b\n'), {dryRun: true})
+    expect(dryExisting).to.include({changed: true, created: false})
+    expect(seen).to.deep.equal([false, false, false, true, true])
+    expect(leftovers()).to.deep.equal([])
+  })
+
+  it('writes the mode asked for, exactly, whatever the umask; warns only when it narrows a wider mode', async () => {
+    const old = process.umask(0o077)
+    try {
+      const r = await lockedUpdate(target, () => 'a\n', {mode: 0o640})
+      expect(statSync(target).mode & 0o777).to.equal(0o640)
+      expect(r.warnings).to.deep.equal([])
+      writeAtomicWithMode(0o644)
+      expect(statSync(target).mode & 0o777).to.equal(0o644)
+    } finally {
+      process.umask(old)
+    }
+    writeFileSync(target, 'a\n')
+    chmodSync(target, 0o600)
+    const same = await lockedUpdate(target, () => 'a\n')
+    const changed = await lockedUpdate(target, () => 'b\n')
+    expect([...same.warnings, ...changed.warnings]).to.deep.equal([])
+    const dry = await lockedUpdate(target, () => 'c\n', {dryRun: true})
+    expect(dry.warnings).to.deep.equal([])
+    chmodSync(target, 0o644)
+    const wide = await lockedUpdate(target, () => 'c\n', {dryRun: true})
+    expect(wide.warnings.join()).to.match(/has mode 0644 \(readable by other users\); psb would narrow it to 0600/)
+    expect(statSync(target).mode & 0o777).to.equal(0o644)
+    expect(readFileSync(target, 'utf8')).to.equal('b\n')
+  })
+
+  function writeAtomicWithMode(mode: number): void {
+    writeFileAtomic(target, 'w\n', {mode})
+  }
+
+  it('keeps PSB_BACKUPS_KEEP backups, and pauses PSB_TEST_PAUSE_BEFORE_RENAME_MS before the rename', async () => {
+    writeFileSync(target, '0\n', {mode: 0o600})
+    const env = {PSB_BACKUPS_KEEP: '2'}
+    for (let i = 1; i <= 4; i++) await lockedUpdate(target, () => `${i}\n`, {env})
+    expect(listBackups(target).map((b) => readFileSync(b, 'utf8'))).to.deep.equal(['2\n', '3\n'])
+    const t0 = Date.now()
+    writeFileAtomic(target, 'paused\n', {env: {PSB_TEST_PAUSE_BEFORE_RENAME_MS: '300'}})
+    expect(Date.now() - t0).to.be.at.least(280)
+  })
+
+  it('a rename that fails leaves no temp file and says what failed (FileWriteFailed)', () => {
+    mkdirSync(join(target, 'busy'), {recursive: true})
+    let err: unknown
+    try {
+      writeFileAtomic(target, 'x\n')
+    } catch (error) {
+      err = error
+    }
+    expect(isPsbError(err)).to.equal(true)
+    expect((err as PsbError).code).to.equal('FileWriteFailed')
+    expect((err as PsbError).message).to.contain(`Cannot write ${target}`)
+    expect(leftovers()).to.deep.equal([])
+  })
+
+  it('gives up waiting for a live lock after the timeout given in its lock options', async () => {
+    writeFileSync(lockPathFor(target), JSON.stringify({pid: process.pid, host: hostname(), nonce: 'live', time: Date.now()}))
+    const t0 = Date.now()
+    const e = await lockedUpdate(target, () => 'x\n', {lock: {timeoutMs: 200}}).then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    expect((e as PsbError).code).to.equal('FileLocked')
+    expect(Date.now() - t0).to.be.lessThan(5000)
+  })
+
+  it('keeps the owner of the file it replaces (run as root)', async function () {
+    if (process.getuid?.() !== 0) this.skip()
+    for (const [uid, gid] of [[1234, 5678], [1234, 0], [0, 5678]]) {
+      writeFileSync(target, 'a\n', {mode: 0o600})
+      chownSync(target, uid, gid)
+      await lockedUpdate(target, () => `${uid}:${gid}\n`)
+      const st = statSync(target)
+      expect([st.uid, st.gid], `owner ${uid}:${gid}`).to.deep.equal([uid, gid])
     }
   })
 })
