@@ -593,6 +593,8 @@ describe('files: the lock', () => {
       }),
     )
     expect(e.code).to.equal('FileLocked')
+    expect(e.message).to.equal(`The lock ${lockPathFor(h.cred)} was taken over while psb was writing ${h.cred}; nothing was written.`)
+    expect(e.hint).to.match(/Run the command again/)
     expect(readFileSync(h.cred, 'utf8')).to.equal('[a]\n')
     rmSync(lockPathFor(h.cred))
   })
