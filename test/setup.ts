@@ -5,6 +5,7 @@
 import nock from 'nock'
 import {stopSharedMoto} from './support/moto.js'
 import {clearRegisteredSecrets} from '../src/lib/redact.js'
+import {ensureFreshDist, runsBuiltCli} from './support/fresh-dist.js'
 
 // Tests must never touch the machine's real AWS config or credentials.
 for (const k of Object.keys(process.env)) if (k.startsWith('AWS_') || k.startsWith('PULUMI_')) delete process.env[k]
@@ -13,7 +14,14 @@ process.env.AWS_CONFIG_FILE = '/nonexistent/psb-test/config'
 process.env.AWS_EC2_METADATA_DISABLED = 'true'
 
 export const mochaHooks = {
-  beforeAll() {
+  beforeAll(this: Mocha.Context) {
+    // Subprocess tests run dist/: rebuild it when src/ changed since the last build (not in
+    // Stryker's sandbox, whose dist/ is a copy the mutants never reach anyway).
+    const files = (this.test?.parent?.suites ?? []).map((s) => s.file ?? '')
+    if (!process.env.STRYKER_MUTATOR_WORKER && files.some(runsBuiltCli)) {
+      this.timeout(300_000)
+      ensureFreshDist()
+    }
     nock.disableNetConnect()
     nock.enableNetConnect((host: string) => /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(host))
   },

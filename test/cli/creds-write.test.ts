@@ -266,11 +266,12 @@ describe('cli: psb creds write', () => {
     writeFileSync(h.credentialsFile, current, {mode: 0o600})
     const outcomes: string[] = []
     const lock = lockPathFor(h.credentialsFile)
+    const temps = () => awsDirEntries(h).filter((n) => n.startsWith('.credentials.psb-tmp-'))
     /** Starts a writer; resolves when it holds the lock, with the time the lock appeared. */
-    async function start(profile: string, id: string, s: string) {
+    async function start(profile: string, id: string, s: string, pauseMs = 0) {
       const child = spawn(process.execPath, [RUN_JS, 'creds', 'write', '--profile', profile, '--access-key-id', id, '--secret-stdin'], {
         cwd: h.dir,
-        env: baseEnv(h.dir),
+        env: {...baseEnv(h.dir), ...(pauseMs ? {PSB_TEST_PAUSE_BEFORE_RENAME_MS: String(pauseMs)} : {})},
         stdio: ['pipe', 'ignore', 'ignore'],
       })
       child.stdin.end(s)
@@ -290,12 +291,27 @@ describe('cli: psb creds write', () => {
       const id = newKeyId()
       const s = secret()
       const planned = await editIniFile(h.credentialsFile, (doc) => setSectionKeys(doc, profile, {aws_access_key_id: id, aws_secret_access_key: s, aws_session_token: undefined, aws_security_token: undefined}), {dryRun: true})
-      const {child, closed} = await start(profile, id, s)
-      // Anywhere from "just locked" to "long done" (the lock time varies a lot on a busy machine).
-      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * held * 3)))
+      // Even rounds: killed while the new file is written but not yet renamed (the writer
+      // pauses before its rename; the kill lands at a random moment of the pause, and the
+      // temp file is there when it does). Odd rounds: anywhere from "just locked" to "long
+      // done" (the lock time varies a lot on a busy machine).
+      const midWrite = round % 2 === 0
+      const leftBefore = new Set(temps())
+      const fresh = () => temps().filter((n) => !leftBefore.has(n))
+      const {child, closed} = await start(profile, id, s, midWrite ? 3000 : 0)
+      if (midWrite) {
+        const deadline = Date.now() + 15000
+        while (!fresh().length && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 1000)))
+        const [tmp] = fresh()
+        expect(tmp, `round ${round}: no temp file at the kill`).to.be.a('string')
+        // The temp file is complete (written and fsync'ed before the pause): the kill lands between write and rename.
+        expect(readFileSync(h.path('.aws', tmp), 'utf8'), `round ${round}: the temp file`).to.equal(planned.after)
+      } else await new Promise((r) => setTimeout(r, Math.floor(Math.random() * held * 3)))
       child.kill('SIGKILL')
       await closed
       const now = readFileSync(h.credentialsFile, 'utf8')
+      if (midWrite) expect(now === current, `round ${round}: killed before the rename, the file must be the old one, whole`).to.equal(true)
       if (now === current) outcomes.push('old')
       else {
         expect(now, `round ${round}: neither the old nor the new file`).to.equal(planned.after)

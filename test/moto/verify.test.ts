@@ -15,6 +15,9 @@ import {
   PutBucketPolicyCommand,
   PutBucketLifecycleConfigurationCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+  GetObjectCommand,
 } from '@aws-sdk/client-s3'
 import {IAMClient, CreateUserCommand, PutUserPolicyCommand, CreateAccessKeyCommand, AttachUserPolicyCommand, DeleteAccessKeyCommand} from '@aws-sdk/client-iam'
 import {useMoto, ACCOUNT_ID, type Keys} from '../support/moto.js'
@@ -105,9 +108,10 @@ describe('verifyBackend (moto, IAM enforcement on)', function () {
   const byId = (checks: Check[]) => Object.fromEntries(checks.map((c) => [c.id, c]))
   const statuses = (checks: Check[]) => Object.fromEntries(checks.map((c) => [c.id, c.status]))
 
-  it('passes every check on a hardened bucket with the least-privilege user, and leaves nothing behind', async () => {
+  it('passes every check on a hardened bucket with the least-privilege user, and leaves nothing behind but the probe\'s noncurrent versions', async () => {
     await hardenedBucket()
     await stateUser()
+    await s3(moto.admin).send(new PutObjectCommand({Bucket: BUCKET, Key: '.pulumi/stacks/dev.json', Body: '{"checkpoint": {}}'}))
     const r = await verifyBackend(options())
     expect(statuses(r.checks)).to.deep.equal({
       credentials: 'pass',
@@ -127,7 +131,22 @@ describe('verifyBackend (moto, IAM enforcement on)', function () {
     expect(r.ok).to.equal(true)
     expect(r.identity).to.include({account: ACCOUNT_ID, user: 'pulumi'})
     const left = await s3(moto.admin).send(new ListObjectsV2Command({Bucket: BUCKET}))
-    expect(left.Contents ?? []).to.have.length(0)
+    expect((left.Contents ?? []).map((o) => o.Key)).to.deep.equal(['.pulumi/stacks/dev.json'])
+    // The bucket is versioned, and the least-privilege user may not delete versions
+    // (s3:DeleteObjectVersion would let it erase state history). So each of verify's two
+    // probe objects stays as one noncurrent version under a delete marker, which the
+    // noncurrent-expiry rule removes; nothing else in the bucket gains or loses a version.
+    const versions = await s3(moto.admin).send(new ListObjectVersionsCommand({Bucket: BUCKET}))
+    const probe = /^\.pulumi\/\.psb-verify-[0-9a-f-]{36}(\.copy)?\.json$/
+    const all = [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]
+    expect(all.filter((v) => !probe.test(v.Key ?? '')).map((v) => v.Key), 'versions of other objects').to.deep.equal(['.pulumi/stacks/dev.json'])
+    expect((versions.Versions ?? []).filter((v) => probe.test(v.Key!)).map((v) => v.IsLatest)).to.deep.equal([false, false])
+    expect((versions.DeleteMarkers ?? []).map((m) => [probe.test(m.Key!), m.IsLatest])).to.deep.equal([
+      [true, true],
+      [true, true],
+    ])
+    const state = await s3(moto.admin).send(new GetObjectCommand({Bucket: BUCKET, Key: '.pulumi/stacks/dev.json'}))
+    expect(await state.Body?.transformToString()).to.equal('{"checkpoint": {}}')
   })
 
   it('works under a prefix, with the prefix-limited policy', async () => {
@@ -190,6 +209,39 @@ describe('verifyBackend (moto, IAM enforcement on)', function () {
       expect(r.ok).to.equal(false)
     } finally {
       await proxy.stop()
+    }
+  })
+
+  // Mutant (verify.ts): a bucket without default encryption passes.
+  it('fails a bucket without default encryption (S3 answers ServerSideEncryptionConfigurationNotFoundError), with the fix', async () => {
+    await hardenedBucket()
+    await stateUser()
+    const proxy = new FaultProxy(moto.endpoint)
+    proxy.rules.push(({service, method, path}) =>
+      service === 's3' && method === 'GET' && path.includes('encryption')
+        ? awsError('s3', 404, 'ServerSideEncryptionConfigurationNotFoundError', 'The server side encryption configuration was not found')
+        : undefined,
+    )
+    await proxy.start()
+    try {
+      const r = await verifyBackend(options({endpoint: proxy.endpoint}))
+      const c = byId(r.checks)
+      expect(c.encryption).to.include({status: 'fail', detail: 'no default encryption.'})
+      expect(c.encryption.hint).to.contain(`psb bucket create --bucket ${BUCKET}`)
+      expect(r.ok).to.equal(false)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  // Mutant (verify.ts): the mode mask narrowed to "others" (0o007) lets a group-readable file pass.
+  it('fails a credentials file its group can read (0640) or write (0620), passes 0600 and 0400', async () => {
+    await hardenedBucket()
+    const k = await stateUser()
+    for (const [mode, status] of [[0o640, 'fail'], [0o620, 'fail'], [0o604, 'fail'], [0o600, 'pass'], [0o400, 'pass']] as const) {
+      writeProfile('pulumi', k, mode)
+      const r = await verifyBackend(options())
+      expect(byId(r.checks)['credentials-file'].status, `mode 0${mode.toString(8)}`).to.equal(status)
     }
   })
 

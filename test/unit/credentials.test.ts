@@ -741,10 +741,24 @@ describe('files: the lock', () => {
 
   it('breaks an empty lock file (a holder killed while creating it) after a short while', async () => {
     const h = home()
+    // A fresh one may be a holder that is writing it right now: respected.
     writeFileSync(lockPathFor(h.cred), '')
+    const young = await rejects(acquireLock(h.cred, {timeoutMs: 300, staleMs: 30000}))
+    expect(young.code).to.equal('FileLocked')
+    expect(readFileSync(lockPathFor(h.cred), 'utf8')).to.equal('')
+    // Left for 3 s: its holder was killed; broken at once, and the lock is ours.
     const past = new Date(Date.now() - 3000)
     utimesSync(lockPathFor(h.cred), past, past)
-    await withFileLock(h.cred, () => {}, {timeoutMs: 1000})
+    const infos: string[] = []
+    const t0 = Date.now()
+    let ran = false
+    await withFileLock(h.cred, (lock) => {
+      ran = lock.held()
+    }, {timeoutMs: 1000, logger: {warn() {}, info: (m) => infos.push(m)}})
+    expect(ran).to.equal(true)
+    expect(Date.now() - t0).to.be.lessThan(1000)
+    expect(infos.join()).to.match(/empty or unreadable/)
+    expect(existsSync(lockPathFor(h.cred))).to.equal(false)
   })
 
   it('refuses to write when its lock was taken over meanwhile', async () => {
@@ -757,6 +771,8 @@ describe('files: the lock', () => {
       }),
     )
     expect(e.code).to.equal('FileLocked')
+    expect(e.message).to.equal(`The lock ${lockPathFor(h.cred)} was taken over while psb was writing ${h.cred}; nothing was written.`)
+    expect(e.hint).to.match(/Run the command again/)
     expect(readFileSync(h.cred, 'utf8')).to.equal('[a]\n')
     // The write did not go ahead, so no backup was made (issue 9 item 10).
     expect(listBackups(h.cred)).to.deep.equal([])

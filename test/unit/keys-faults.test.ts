@@ -458,6 +458,7 @@ describe('rotation lock', () => {
 })
 
 describe('rotation journal', () => {
+  const moto = useMoto()
   let home: ReturnType<typeof tempHomeDir>
   beforeEach(() => {
     home = tempHomeDir()
@@ -486,14 +487,27 @@ describe('rotation journal', () => {
     expect(existsSync(journalPath(home.credentialsFile))).to.equal(false)
   })
 
-  it('a corrupt journal stops the run with a hint, and changes nothing', () => {
-    writeFileSync(journalPath(home.credentialsFile), '{"version": 1, "rotations": [{"id": 1}')
+  it('a corrupt journal stops the run with a hint, and changes nothing', async () => {
+    const u = await makeStateUser(moto.endpoint, moto.admin, 'corrupt')
+    const text = credentialsText({pulumi: u.key})
+    writeCredentials(home.credentialsFile, text)
+    const corrupt = '{"version": 1, "rotations": [{"id": 1}'
+    writeFileSync(journalPath(home.credentialsFile), corrupt)
+    const before = readdirSync(join(home.dir, '.aws')).sort()
+    const e = await rotateKey({profile: 'pulumi', region: 'us-east-1', endpoint: moto.endpoint, env: home.env, pollMs: 50}).then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    expect(isPsbError(e), String(e)).to.equal(true)
+    expect((e as PsbError).code).to.equal('JournalCorrupt')
+    expect((e as PsbError).message).to.match(/not readable/)
+    expect((e as PsbError).hint).to.match(/psb keys list/)
+    // Nothing changed: no key created, the file, the journal and the folder as they were, no lock left.
+    expect(await userKeys(moto.endpoint, moto.admin, 'corrupt')).to.deep.equal([{id: u.key.accessKeyId, status: 'Active'}])
+    expect(readFileSync(home.credentialsFile, 'utf8')).to.equal(text)
+    expect(readFileSync(journalPath(home.credentialsFile), 'utf8')).to.equal(corrupt)
+    expect(readdirSync(join(home.dir, '.aws')).sort()).to.deep.equal(before)
     expect(() => readJournalEntries(home.credentialsFile)).to.throw(/not readable/)
-    try {
-      readJournalEntries(home.credentialsFile)
-    } catch (error) {
-      expect((error as PsbError).hint).to.match(/psb keys list/)
-    }
   })
   it('a CreateAccessKey window left open by a dead run is closed at its last heartbeat', () => {
     const j = new Journal(home.credentialsFile)
