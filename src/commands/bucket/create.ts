@@ -1,77 +1,13 @@
-import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
-import {awsFlags, bucket as bucketFlag, dryRun as dryRunFlag} from '../../cli/flags.js'
-import {status as statusWord, table, err as errStyle} from '../../cli/style.js'
-import {requireRegion} from '../../lib/files/aws-config.js'
-import {ensureBucket, validateBucketName, validateBucketOptions, DEFAULT_NONCURRENT_DAYS, type BucketOptions, type BucketResult} from '../../lib/bucket/ensure.js'
-import {parseDays} from '../../lib/duration.js'
-import {echo, NAME_SHAPE, plural} from '../../lib/echo.js'
-import {badInput} from '../../lib/errors.js'
+import {bucketFlags, bucketOptionsFromFlags, renderBucketResult} from '../../cli/bucket.js'
+import {awsFlags, dryRun as dryRunFlag} from '../../cli/flags.js'
+import {err as errStyle} from '../../cli/style.js'
+import {ensureBucket, validateBucketName, type BucketResult} from '../../lib/bucket/ensure.js'
 import {preflight} from '../../lib/iam/preflight.js'
 import {redact} from '../../lib/redact.js'
 import type {Logger} from '../../lib/types.js'
 
-/** The flags of `bucket create` that `init` reuses. */
-export const bucketFlags = {
-  bucket: Flags.string({description: bucketFlag.description, helpValue: '<name>', required: true}),
-  'kms-key': Flags.string({
-    description:
-      'Encrypt with SSE-KMS and this KMS key (key id, key ARN or alias/name), with the S3 bucket key on. Default: SSE-S3 (AES256). A bucket already on SSE-KMS keeps its key; psb refuses to switch it to another key.',
-    helpValue: '<key>',
-  }),
-  'noncurrent-days': Flags.string({
-    description: `Delete noncurrent (old) versions of state files after this many days (a number, or a duration in whole days such as 90d or 12w); 0 keeps them forever (no rule). Default: ${DEFAULT_NONCURRENT_DAYS} for a new rule; a psb rule already on the bucket keeps its days unless this flag is given.`,
-    helpValue: '<days>',
-  }),
-  tag: Flags.string({
-    description: 'A bucket tag as key=value; repeat for more. Merged with the tags already on the bucket; managed-by=psb is always added.',
-    multiple: true,
-    multipleNonGreedy: true,
-    helpValue: '<key=value>',
-  }),
-}
-
-export interface BucketFlagValues {
-  bucket: string
-  'kms-key'?: string
-  'noncurrent-days'?: string | number
-  tag?: string[]
-  'dry-run'?: boolean
-  region?: string
-  'admin-profile'?: string
-}
-
-/** Parses repeatable `--tag key=value` flags; bad input (exit 2) on a malformed or conflicting one. */
-export function parseTags(values: string[] | undefined): Record<string, string> | undefined {
-  if (!values || values.length === 0) return undefined
-  const tags: Record<string, string> = {}
-  for (const v of values) {
-    const eq = v.indexOf('=')
-    if (eq <= 0) throw badInput(`--tag ${echo(v, {what: 'value'})} is not key=value.`, 'Write tags as --tag team=platform (repeat --tag for more).', 'TagInvalid')
-    const key = v.slice(0, eq).trim()
-    const value = v.slice(eq + 1).trim()
-    if (key in tags && tags[key] !== value) throw badInput(`--tag ${echo(key, {what: 'tag key', shape: NAME_SHAPE})} is given twice with different values.`, 'Give each tag key once.', 'TagInvalid')
-    tags[key] = value
-  }
-  return tags
-}
-
-/**
- * Parsed flags → core options (used by `bucket create` and `init`). Validates everything
- * before any AWS call. `region` defaults to the one resolved from the flags/environment.
- */
-export function bucketOptionsFromFlags(flags: BucketFlagValues, region?: string): BucketOptions {
-  const opts: BucketOptions = {
-    bucket: flags.bucket,
-    region: region ?? requireRegion(flags.region, flags['admin-profile']),
-    kmsKey: flags['kms-key'],
-    noncurrentDays: flags['noncurrent-days'] === undefined ? undefined : parseDays(flags['noncurrent-days'], {flag: '--noncurrent-days'}),
-    tags: parseTags(flags.tag),
-    dryRun: Boolean(flags['dry-run']),
-  }
-  validateBucketOptions(opts)
-  return opts
-}
+export {bucketFlags, bucketOptionsFromFlags, parseTags, type BucketFlagValues} from '../../cli/bucket.js'
 
 export default class BucketCreate extends BaseCommand {
   static override summary = 'Create the S3 bucket for Pulumi state, or bring an existing one up to standard'
@@ -123,24 +59,7 @@ Exit codes: 0 done (or planned with --dry-run), 1 an AWS call failed or psb refu
     }
     await preflight(ctx, {logger})
     const result = await ensureBucket(ctx, {...opts, logger})
-    if (!this.jsonEnabled()) this.render(result)
+    if (!this.jsonEnabled()) renderBucketResult(result, (line) => this.say(line))
     return result
-  }
-
-  private render(result: BucketResult): void {
-    const rows = result.changes.map((c) => [c.item, statusWord(c.status), c.detail ?? ''])
-    this.say(table(['SETTING', 'STATUS', 'DETAIL'], rows))
-    this.say()
-    const changed = result.changes.filter((c) => c.status === 'created' || c.status === 'updated').length
-    const planned = result.changes.filter((c) => c.status === 'planned').length
-    const where = `${result.bucket} (${result.region})`
-    if (result.dryRun) {
-      this.say(planned === 0 ? `Dry run: ${where} is up to standard; nothing would change.` : `Dry run: ${plural(planned, 'setting')} of ${where} would change. Nothing was changed.`)
-    } else if (result.created) {
-      this.say(`Created ${where} and applied ${changed - 1} setting(s).`)
-    } else {
-      this.say(changed === 0 ? `${where} is up to standard; nothing changed.` : `Brought ${where} up to standard: ${changed} setting(s) changed.`)
-    }
-    if (result.warnings.length > 0) this.say(`${result.warnings.length} warning(s); see above.`)
   }
 }
