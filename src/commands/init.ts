@@ -10,7 +10,6 @@ import {preflight} from '../lib/iam/preflight.js'
 import {checkUserScope} from '../lib/iam/user.js'
 import {bucketFlags, bucketOptionsFromFlags} from './bucket/create.js'
 import KeysRotate from './keys/rotate.js'
-import UserCreate from './user/create.js'
 import {verifyOptionsFromFlags} from './verify.js'
 
 export default class Init extends BaseCommand {
@@ -55,7 +54,7 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
   static override flags = {
     bucket: Flags.string({description: `${shared.bucket.description} Created if missing, hardened if it exists (asked for on a terminal; default offered: pulumi-state-<account>-<region>).`, helpValue: '<name>'}),
     prefix: shared.prefix,
-    user: UserCreate.flags.user,
+    user: shared.userFlags.user,
     profile: Flags.string({
       description: 'The AWS profile (in the credentials file) that gets the user\'s key and that Pulumi uses. Default: the user name (e.g. pulumi). It must not be the profile psb acts with as administrator.',
       helpValue: '<profile>',
@@ -63,11 +62,11 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
     'kms-key': bucketFlags['kms-key'],
     'noncurrent-days': bucketFlags['noncurrent-days'],
     tag: bucketFlags.tag,
-    path: UserCreate.flags.path,
-    'permissions-boundary': UserCreate.flags['permissions-boundary'],
-    'attach-policy': UserCreate.flags['attach-policy'],
-    adopt: UserCreate.flags.adopt,
-    'widen-scope': UserCreate.flags['widen-scope'],
+    path: shared.userFlags.path,
+    'permissions-boundary': shared.userFlags['permissions-boundary'],
+    'attach-policy': shared.userFlags['attach-policy'],
+    adopt: shared.userFlags.adopt,
+    'widen-scope': shared.userFlags['widen-scope'],
     wait: KeysRotate.flags.wait,
     login: Flags.boolean({description: 'Run `pulumi login` with the bucket\'s URL (--no-login: skip it, e.g. without Pulumi installed).', default: true, allowNo: true}),
     verify: Flags.boolean({description: 'Finish with `psb verify` (--no-verify: skip it).', default: true, allowNo: true}),

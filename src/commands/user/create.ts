@@ -45,15 +45,8 @@ Exit codes: 0 done (or nothing to do); 1 an AWS call failed, or the user exists 
   ]
 
   static override flags = {
-    user: Flags.string({
-      description: 'Name of the IAM user that Pulumi runs as (IAM rules: 1-64 characters of letters, digits and _+=,.@-).',
-      helpValue: '<name>',
-      default: 'pulumi',
-    }),
-    path: Flags.string({
-      description: 'IAM path of the user, e.g. /ci/ (default: / for a new user; an existing user keeps its path unless this is given).',
-      helpValue: '<path>',
-    }),
+    user: shared.userFlags.user,
+    path: shared.userFlags.path,
     bucket: Flags.string({
       description: 'Name of the S3 bucket that holds Pulumi state (e.g. one made by `psb bucket create`); the policy grants this bucket only.',
       helpValue: '<name>',
@@ -63,24 +56,10 @@ Exit codes: 0 done (or nothing to do); 1 an AWS call failed, or the user exists 
       description: 'Limit the user to this key prefix of the bucket (state under <prefix>/.pulumi/), for several teams sharing one bucket.',
       helpValue: '<prefix>',
     }),
-    'permissions-boundary': Flags.string({
-      description: 'ARN of a managed policy to set as the user\'s permissions boundary (the most the user can ever be allowed).',
-      helpValue: '<arn>',
-    }),
-    'attach-policy': Flags.string({
-      description: 'ARN of a managed policy to attach, for what your Pulumi programs deploy (repeatable). psb never detaches policies.',
-      helpValue: '<arn>',
-      multiple: true,
-      multipleNonGreedy: true,
-    }),
-    adopt: Flags.boolean({
-      description: 'Manage an existing user that psb did not create: tag it managed-by=psb and put the state policy on it (its other policies stay).',
-      default: false,
-    }),
-    'widen-scope': Flags.boolean({
-      description: 'Let this run change the prefix of a user limited to one (its psb-prefix tag): another prefix, or none (the whole bucket). Without it psb refuses (exit 2); with it psb warns.',
-      default: false,
-    }),
+    'permissions-boundary': shared.userFlags['permissions-boundary'],
+    'attach-policy': shared.userFlags['attach-policy'],
+    adopt: shared.userFlags.adopt,
+    'widen-scope': shared.userFlags['widen-scope'],
     'kms-key': Flags.string({
       description: 'The customer KMS key the bucket encrypts with (key ARN, key id or alias/<name>), to grant it. Default: read from the bucket\'s default encryption.',
       helpValue: '<key>',
