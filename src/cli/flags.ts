@@ -44,6 +44,37 @@ export const user = Flags.string({
   helpValue: '<name>',
 })
 
+/** The IAM user's flags, shared by `psb user create` and `psb init`. */
+export const userFlags = {
+  user: Flags.string({
+    description: 'Name of the IAM user that Pulumi runs as (IAM rules: 1-64 characters of letters, digits and _+=,.@-).',
+    helpValue: '<name>',
+    default: 'pulumi',
+  }),
+  path: Flags.string({
+    description: 'IAM path of the user, e.g. /ci/ (default: / for a new user; an existing user keeps its path unless this is given).',
+    helpValue: '<path>',
+  }),
+  'permissions-boundary': Flags.string({
+    description: 'ARN of a managed policy to set as the user\'s permissions boundary (the most the user can ever be allowed).',
+    helpValue: '<arn>',
+  }),
+  'attach-policy': Flags.string({
+    description: 'ARN of a managed policy to attach, for what your Pulumi programs deploy (repeatable). psb never detaches policies.',
+    helpValue: '<arn>',
+    multiple: true,
+    multipleNonGreedy: true,
+  }),
+  adopt: Flags.boolean({
+    description: 'Manage an existing user that psb did not create: tag it managed-by=psb and put the state policy on it (its other policies stay).',
+    default: false,
+  }),
+  'widen-scope': Flags.boolean({
+    description: 'Let this run change the prefix of a user limited to one (its psb-prefix tag): another prefix, or none (the whole bucket). Without it psb refuses (exit 2); with it psb warns.',
+    default: false,
+  }),
+}
+
 export const yes = Flags.boolean({
   description: 'Never prompt: fail with exit code 2 when a value is missing.',
   default: false,

@@ -116,191 +116,217 @@ function bucketIsNew(ctx: InitContext): boolean {
   return Boolean(ctx.bucket && (ctx.bucket.created || ctx.bucket.changes.some((c) => c.item === ITEMS.bucket && (c.status === 'created' || c.status === 'planned'))))
 }
 
-export function initTasks(plan: InitPlan): ListrTask<InitContext>[] {
-  const dry = plan.dryRun
-  const bucketLabel = `Bucket s3://${plan.bucket.bucket} (${plan.bucket.region})`
-  const step = <T>(id: StepId, run: (ctx: InitContext, setOutput: (s: string) => void) => Promise<T>) =>
-    async (ctx: InitContext, task: {title: string; output: string}) => {
-      // In a dry run the command prints the whole plan afterwards: no lines under the steps.
-      // Once a step has failed the list is over: the command lists what is left, in order.
-      const setOutput = (s: string) => {
-        if (!s || dry || ctx.error !== undefined) return
-        task.output = redact(s)
-        if (ctx.steps[id]) ctx.steps[id].listed = true
-      }
-      const running = run(ctx, setOutput)
-      ;(ctx.running ??= []).push(running.catch(() => undefined))
-      try {
-        return await running
-      } catch (error) {
-        ctx.error ??= error
-        ctx.failedStep ??= id
-        // What the failed step did change before it threw (e.g. the user it created).
-        ctx.steps[id] ??= {status: 'failed', summary: messageOf(error), changes: changesOf(error), warnings: []}
-        // listr2 shows this message; the command renders the real error (with its hint) afterwards.
-        throw new Error(redact(messageOf(error)), {cause: error})
+/**
+ * One step of `psb init`, described once: its title, when it is skipped, and the core call it
+ * makes (`run` fills ctx.steps[id] and returns the summary shown after the title).
+ */
+interface InitStep {
+  id: StepId
+  title: (plan: InitPlan) => string
+  skip?: (plan: InitPlan) => false | string
+  run: (plan: InitPlan, ctx: InitContext, out: (s: string) => void) => Promise<string>
+}
+
+const bucketStep: InitStep = {
+  id: 'bucket',
+  title: (plan) => `Bucket s3://${plan.bucket.bucket} (${plan.bucket.region})`,
+  async run(plan, ctx, out) {
+    const warnings: string[] = []
+    const r = await ensureBucket(plan.admin, {...plan.bucket, logger: collect(warnings)})
+    ctx.bucket = r
+    const status = overallStatus(r.changes, plan.dryRun)
+    const enc = r.encryption.algorithm === 'aws:kms' ? `SSE-KMS ${r.encryption.kmsKeyId ?? ''}`.trim() : 'SSE-S3'
+    const summary = `${status} (${countChanges(r.changes)}; ${enc})`
+    ctx.steps.bucket = {status, summary, changes: r.changes, warnings: r.warnings ?? warnings}
+    out(changeLines(r.changes))
+    return summary
+  },
+}
+
+const userStep: InitStep = {
+  id: 'user',
+  title: (plan) => `IAM user ${plan.user.user}`,
+  async run(plan, ctx, out) {
+    const warnings: string[] = []
+    // Without --kms-key the user step reads the bucket's encryption itself (an existing
+    // bucket keeps its key; a new one gets SSE-S3, which needs no grant).
+    const r = await ensureUser(plan.admin, {...plan.user, logger: collect(warnings)})
+    ctx.user = r
+    const status = overallStatus(r.changes, plan.dryRun)
+    const summary = `${status} (${countChanges(r.changes)}; policy ${r.policyName}${r.attachedPolicies.length ? `, attached: ${r.attachedPolicies.map((a) => a.split('/').at(-1)).join(', ')}` : ''})`
+    ctx.steps.user = {status, summary, changes: r.changes, warnings: r.warnings ?? warnings}
+    out(changeLines(r.changes))
+    return summary
+  },
+}
+
+const keyStep: InitStep = {
+  id: 'key',
+  title: (plan) => `Access key of ${plan.key.user} in profile ${plan.key.profile}`,
+  async run(plan, ctx, out) {
+    const warnings: string[] = []
+    let r: EnsureProfileKeyResult
+    try {
+      r = await ensureProfileKey(plan.admin, {...plan.key, bucket: plan.bucket.bucket, logger: collect(warnings)})
+    } catch (error) {
+      // A plan for a user that the user step has yet to create: it has no keys to look at.
+      if (!(plan.dryRun && (isPsbError(error) ? error.code : awsCode(error)) === 'NoSuchEntity')) throw error
+      r = {
+        status: 'planned',
+        changes: [
+          {item: 'access key', status: 'planned', detail: `create for ${plan.key.user} (the user does not exist yet)`},
+          {item: `profile ${plan.key.profile}`, status: 'planned', detail: `write the key into ${credentialsFilePath(plan.env)}, then prove it works`},
+        ],
+        warnings: [],
+        timings: {totalMs: 0, propagationWaitMs: 0},
       }
     }
+    ctx.key = r
+    const status = r.status
+    const summary =
+      r.status === 'created'
+        ? `created (${maskKeyId(r.accessKeyId)}${r.reusedFrom ? `, copied from profile ${r.reusedFrom}` : ''}; written and proven to work)`
+        : r.status === 'unchanged'
+          ? `unchanged (${maskKeyId(r.accessKeyId)} works)`
+          : `planned (${countChanges(r.changes)})`
+    ctx.steps.key = {status, summary, changes: r.changes, warnings: [...r.warnings, ...warnings]}
+    out(changeLines(r.changes))
+    return summary
+  },
+}
 
-  const bucketTask: ListrTask<InitContext> = {
-    title: bucketLabel,
-    task: step('bucket', async (ctx, out) => {
-      const warnings: string[] = []
-      const r = await ensureBucket(plan.admin, {...plan.bucket, logger: collect(warnings)})
-      ctx.bucket = r
-      const status = overallStatus(r.changes, dry)
-      const enc = r.encryption.algorithm === 'aws:kms' ? `SSE-KMS ${r.encryption.kmsKeyId ?? ''}`.trim() : 'SSE-S3'
-      const summary = `${status} (${countChanges(r.changes)}; ${enc})`
-      ctx.steps.bucket = {status, summary, changes: r.changes, warnings: r.warnings ?? warnings}
-      out(changeLines(r.changes))
-      return summary
-    }),
-  }
+const loginStep: InitStep = {
+  id: 'login',
+  title: () => 'Pulumi login',
+  skip: (plan) => (plan.login ? false : 'skipped (--no-login)'),
+  async run(plan, ctx, out) {
+    const warnings: string[] = []
+    const r = await login({...plan.login!, pulumiVersion: plan.login!.pulumiVersion ?? (await ctx.pulumiVersion), logger: collect(warnings)})
+    ctx.login = r
+    const status: StepReport['status'] = plan.dryRun
+      ? r.changes.some((c) => c.status === 'planned')
+        ? 'planned'
+        : 'unchanged'
+      : r.changes.some((c) => c.status !== 'unchanged')
+        ? 'updated'
+        : 'unchanged'
+    const where = `s3://${plan.bucket.bucket}${plan.login!.prefix ? `/${plan.login!.prefix}` : ''}`
+    const summary = `${status === 'unchanged' ? 'unchanged' : plan.dryRun ? 'planned' : 'logged in'} (${where}${r.pulumiVersion ? `, Pulumi ${r.pulumiVersion}` : ''})`
+    ctx.steps.login = {status, summary, changes: r.changes, warnings: r.warnings ?? warnings}
+    out(changeLines(r.changes))
+    return summary
+  },
+}
 
-  const userTask: ListrTask<InitContext> = {
-    title: `IAM user ${plan.user.user}`,
-    task: step('user', async (ctx, out) => {
-      const warnings: string[] = []
-      // Without --kms-key the user step reads the bucket's encryption itself (an existing
-      // bucket keeps its key; a new one gets SSE-S3, which needs no grant).
-      const r = await ensureUser(plan.admin, {...plan.user, logger: collect(warnings)})
-      ctx.user = r
-      const status = overallStatus(r.changes, dry)
-      const summary = `${status} (${countChanges(r.changes)}; policy ${r.policyName}${r.attachedPolicies.length ? `, attached: ${r.attachedPolicies.map((a) => a.split('/').at(-1)).join(', ')}` : ''})`
-      ctx.steps.user = {status, summary, changes: r.changes, warnings: r.warnings ?? warnings}
-      out(changeLines(r.changes))
-      return summary
-    }),
-  }
-
-  const keyTask: ListrTask<InitContext> = {
-    title: `Access key of ${plan.key.user} in profile ${plan.key.profile}`,
-    task: step('key', async (ctx, out) => {
-      const warnings: string[] = []
-      let r: EnsureProfileKeyResult
-      try {
-        r = await ensureProfileKey(plan.admin, {...plan.key, bucket: plan.bucket.bucket, logger: collect(warnings)})
-      } catch (error) {
-        // A plan for a user that the user step has yet to create: it has no keys to look at.
-        if (!(dry && (isPsbError(error) ? error.code : awsCode(error)) === 'NoSuchEntity')) throw error
-        r = {
-          status: 'planned',
-          changes: [
-            {item: 'access key', status: 'planned', detail: `create for ${plan.key.user} (the user does not exist yet)`},
-            {item: `profile ${plan.key.profile}`, status: 'planned', detail: `write the key into ${credentialsFilePath(plan.env)}, then prove it works`},
-          ],
-          warnings: [],
-          timings: {totalMs: 0, propagationWaitMs: 0},
-        }
-      }
-      ctx.key = r
-      const status = r.status
-      const summary =
-        r.status === 'created'
-          ? `created (${maskKeyId(r.accessKeyId)}${r.reusedFrom ? `, copied from profile ${r.reusedFrom}` : ''}; written and proven to work)`
-          : r.status === 'unchanged'
-            ? `unchanged (${maskKeyId(r.accessKeyId)} works)`
-            : `planned (${countChanges(r.changes)})`
-      ctx.steps.key = {status, summary, changes: r.changes, warnings: [...r.warnings, ...warnings]}
-      out(changeLines(r.changes))
-      return summary
-    }),
-  }
-
-  const loginTask: ListrTask<InitContext> = {
-    title: 'Pulumi login',
-    skip: () => (plan.login ? false : 'skipped (--no-login)'),
-    task: step('login', async (ctx, out) => {
-      const warnings: string[] = []
-      const r = await login({...plan.login!, pulumiVersion: plan.login!.pulumiVersion ?? (await ctx.pulumiVersion), logger: collect(warnings)})
-      ctx.login = r
-      const status: StepReport['status'] = dry
-        ? r.changes.some((c) => c.status === 'planned')
-          ? 'planned'
-          : 'unchanged'
-        : r.changes.some((c) => c.status !== 'unchanged')
-          ? 'updated'
-          : 'unchanged'
-      const where = `s3://${plan.bucket.bucket}${plan.login!.prefix ? `/${plan.login!.prefix}` : ''}`
-      const summary = `${status === 'unchanged' ? 'unchanged' : dry ? 'planned' : 'logged in'} (${where}${r.pulumiVersion ? `, Pulumi ${r.pulumiVersion}` : ''})`
-      ctx.steps.login = {status, summary, changes: r.changes, warnings: r.warnings ?? warnings}
-      out(changeLines(r.changes))
-      return summary
-    }),
-  }
-
-  const verifyTask: ListrTask<InitContext> = {
-    title: 'Verify (with the profile\'s own key)',
-    skip: () => (dry ? 'skipped (dry run: verify writes a sentinel object)' : plan.verify ? false : 'skipped (--no-verify)'),
-    task: step('verify', async (ctx, out) => {
-      const r = await verifyBackend({
-        ...plan.verify!,
-        expectUrl: ctx.login?.url,
-        // What the login step learnt moments ago: no second `pulumi version` / `pulumi whoami -v`.
-        pulumiVersion: ctx.login?.pulumiVersion,
-        whoamiUrl: ctx.login?.backendUrl,
-        admin: plan.admin,
-        // A key created by this run may still be propagating through IAM.
-        newKeyGraceMs: ctx.key?.status === 'created' ? NEW_KEY_GRACE_MS : 0,
+const verifyStep: InitStep = {
+  id: 'verify',
+  title: () => 'Verify (with the profile\'s own key)',
+  skip: (plan) => (plan.dryRun ? 'skipped (dry run: verify writes a sentinel object)' : plan.verify ? false : 'skipped (--no-verify)'),
+  async run(plan, ctx, out) {
+    const r = await verifyBackend({
+      ...plan.verify!,
+      expectUrl: ctx.login?.url,
+      // What the login step learnt moments ago: no second `pulumi version` / `pulumi whoami -v`.
+      pulumiVersion: ctx.login?.pulumiVersion,
+      whoamiUrl: ctx.login?.backendUrl,
+      admin: plan.admin,
+      // A key created by this run may still be propagating through IAM.
+      newKeyGraceMs: ctx.key?.status === 'created' ? NEW_KEY_GRACE_MS : 0,
+    })
+    ctx.verify = r
+    const has = (s: string) => r.checks.some((c) => c.status === s)
+    const status = has('fail') ? 'fail' : has('warn') ? 'warn' : 'pass'
+    const summary = summarizeChecks(r.checks)
+    ctx.steps.verify = {status, summary, changes: [], warnings: []}
+    out(
+      r.checks
+        .filter((c) => c.status !== 'pass')
+        .map((c) => `${c.status} ${c.title}${c.detail ? `: ${c.detail}` : ''}`)
+        .join('\n'),
+    )
+    if (!r.ok) {
+      const failed = r.checks.filter((c) => c.status === 'fail')
+      throw new PsbError(`The backend is set up, but ${failed.length} verify check${failed.length === 1 ? '' : 's'} failed: ${failed.map((c) => c.title).join('; ')}.`, {
+        code: 'VerifyFailed',
+        exitCode: VERIFY_FAILED_EXIT,
+        hint: 'Each failed check above says how to fix it; then run the same psb init again (or psb verify).',
       })
-      ctx.verify = r
-      const has = (s: string) => r.checks.some((c) => c.status === s)
-      const status = has('fail') ? 'fail' : has('warn') ? 'warn' : 'pass'
-      const summary = summarizeChecks(r.checks)
-      ctx.steps.verify = {status, summary, changes: [], warnings: []}
-      out(
-        r.checks
-          .filter((c) => c.status !== 'pass')
-          .map((c) => `${c.status} ${c.title}${c.detail ? `: ${c.detail}` : ''}`)
-          .join('\n'),
-      )
-      if (!r.ok) {
-        const failed = r.checks.filter((c) => c.status === 'fail')
-        throw new PsbError(`The backend is set up, but ${failed.length} verify check${failed.length === 1 ? '' : 's'} failed: ${failed.map((c) => c.title).join('; ')}.`, {
-          code: 'VerifyFailed',
-          exitCode: VERIFY_FAILED_EXIT,
-          hint: 'Each failed check above says how to fix it; then run the same psb init again (or psb verify).',
-        })
-      }
-      return summary
-    }),
-  }
+    }
+    return summary
+  },
+}
 
-  // Title updates: "<label>: <summary>".
-  const titled = (id: StepId, t: ListrTask<InitContext>): ListrTask<InitContext> => ({
-    ...t,
+// Should the user have read the bucket's encryption before the bucket step set it (a
+// race that only a customer KMS key on a bucket made outside psb could expose), the
+// policy is brought up to date with the key the bucket ended up with.
+const kmsCatchUpStep: InitStep = {
+  id: 'user',
+  title: () => 'IAM user policy: grant the bucket\'s KMS key',
+  async run(plan, ctx, out) {
+    const r = await ensureUser(plan.admin, {...plan.user, kmsKeyArn: ctx.bucket!.encryption.kmsKeyId, logger: collect(ctx.steps.user?.warnings ?? [])})
+    ctx.user = r
+    const prev = ctx.steps.user
+    ctx.steps.user = {status: overallStatus([...(prev?.changes ?? []), ...r.changes], plan.dryRun), summary: prev?.summary ?? '', changes: [...(prev?.changes ?? []), ...r.changes], warnings: prev?.warnings ?? []}
+    out(changeLines(r.changes))
+    return `${overallStatus(r.changes, plan.dryRun)} (${countChanges(r.changes)})`
+  },
+}
+
+/** A step's run, guarded: a failure is recorded in ctx (error, failedStep, what it changed) and shown redacted. */
+function guarded(plan: InitPlan, s: InitStep) {
+  const dry = plan.dryRun
+  return async (ctx: InitContext, task: {title: string; output: string}): Promise<string> => {
+    // In a dry run the command prints the whole plan afterwards: no lines under the steps.
+    // Once a step has failed the list is over: the command lists what is left, in order.
+    const setOutput = (text: string) => {
+      if (!text || dry || ctx.error !== undefined) return
+      task.output = redact(text)
+      if (ctx.steps[s.id]) ctx.steps[s.id]!.listed = true
+    }
+    const running = s.run(plan, ctx, setOutput)
+    ;(ctx.running ??= []).push(running.catch(() => undefined))
+    try {
+      return await running
+    } catch (error) {
+      ctx.error ??= error
+      ctx.failedStep ??= s.id
+      // What the failed step did change before it threw (e.g. the user it created).
+      ctx.steps[s.id] ??= {status: 'failed', summary: messageOf(error), changes: changesOf(error), warnings: []}
+      // listr2 shows this message; the command renders the real error (with its hint) afterwards.
+      throw new Error(redact(messageOf(error)), {cause: error})
+    }
+  }
+}
+
+/** The listr2 task of a step; its title becomes "<title>: <summary> [<time>]" when it ends. */
+function titled(plan: InitPlan, s: InitStep): ListrTask<InitContext> {
+  const title = s.title(plan)
+  const run = guarded(plan, s)
+  return {
+    title,
+    ...(s.skip ? {skip: () => s.skip!(plan)} : {}),
     // Keep each step's lines (what changed) on screen after it completes.
     rendererOptions: {persistentOutput: true},
     task: async (ctx, task) => {
       const started = Date.now()
-      const summary = (await (t.task as (c: InitContext, tk: typeof task) => Promise<string>)(ctx, task)) ?? ''
+      const summary = (await run(ctx, task)) ?? ''
       const ms = Date.now() - started
-      if (ctx.steps[id]) ctx.steps[id].ms = ms
-      task.title = redact(`${t.title}: ${summary} [${(ms / 1000).toFixed(1)} s]`)
+      if (ctx.steps[s.id]) ctx.steps[s.id]!.ms = ms
+      task.title = redact(`${title}: ${summary} [${(ms / 1000).toFixed(1)} s]`)
     },
-  })
-
-  // Should the user have read the bucket's encryption before the bucket step set it (a
-  // race that only a customer KMS key on a bucket made outside psb could expose), the
-  // policy is brought up to date with the key the bucket ended up with.
-  const kmsCatchUp: ListrTask<InitContext> = {
-    title: 'IAM user policy: grant the bucket\'s KMS key',
-    enabled: (ctx) => needsKmsCatchUp(ctx),
-    task: step('user', async (ctx, out) => {
-      const r = await ensureUser(plan.admin, {...plan.user, kmsKeyArn: ctx.bucket!.encryption.kmsKeyId, logger: collect(ctx.steps.user?.warnings ?? [])})
-      ctx.user = r
-      const prev = ctx.steps.user
-      ctx.steps.user = {status: overallStatus([...(prev?.changes ?? []), ...r.changes], dry), summary: prev?.summary ?? '', changes: [...(prev?.changes ?? []), ...r.changes], warnings: prev?.warnings ?? []}
-      out(changeLines(r.changes))
-      return `${overallStatus(r.changes, dry)} (${countChanges(r.changes)})`
-    }),
   }
+}
+
+export function initTasks(plan: InitPlan): ListrTask<InitContext>[] {
   return [
-    {title: 'Bucket and IAM user (concurrently)', task: (_ctx, task) => task.newListr([titled('bucket', bucketTask), titled('user', userTask)], {concurrent: true, exitOnError: true})},
-    kmsCatchUp,
-    titled('key', keyTask),
-    titled('login', loginTask),
-    titled('verify', verifyTask),
+    {
+      title: 'Bucket and IAM user (concurrently)',
+      task: (_ctx, task) => task.newListr([titled(plan, bucketStep), titled(plan, userStep)], {concurrent: true, exitOnError: true}),
+    },
+    {title: kmsCatchUpStep.title(plan), enabled: (ctx) => needsKmsCatchUp(ctx), task: guarded(plan, kmsCatchUpStep)},
+    titled(plan, keyStep),
+    titled(plan, loginStep),
+    titled(plan, verifyStep),
   ]
 }
 

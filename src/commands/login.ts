@@ -1,35 +1,11 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import * as shared from '../cli/flags.js'
-import {checkProfile, requireRegion, type Env} from '../lib/files/aws-config.js'
+import {loginOptionsFromFlags} from '../cli/login-options.js'
+import {checkProfile} from '../lib/files/aws-config.js'
 import {badInput} from '../lib/errors.js'
-import {login, resolveBackendUrl, shellExports, type LoginOptions, type LoginResult} from '../lib/pulumi/login.js'
-import {out, status} from '../cli/style.js'
-
-export interface LoginFlags {
-  bucket?: string
-  prefix?: string
-  region?: string
-  profile?: string
-  endpoint?: string
-  project?: string
-  'dry-run'?: boolean
-}
-
-/** The core options of `psb login` from its parsed flags (reused by `psb init`). Bad input: exit 2. */
-export function loginOptionsFromFlags(flags: LoginFlags, env: Env = process.env): LoginOptions {
-  if (!flags.bucket) throw badInput('--bucket is required.', 'Pass the state bucket, e.g. --bucket acme-pulumi-state.', 'BucketMissing')
-  return {
-    bucket: flags.bucket,
-    prefix: flags.prefix,
-    region: requireRegion(flags.region, flags.profile, env),
-    profile: flags.profile,
-    endpoint: flags.endpoint,
-    project: flags.project,
-    dryRun: flags['dry-run'] ?? false,
-    env,
-  }
-}
+import {login, resolveBackendUrl, shellExports, type LoginResult} from '../lib/pulumi/login.js'
+import {renderLogin} from '../cli/login-render.js'
 
 export default class Login extends BaseCommand {
   static override summary = 'Point Pulumi at the S3 bucket: build the backend URL and run `pulumi login` with it.'
@@ -101,29 +77,7 @@ Exit codes: 0 logged in (or printed/written); 1 Pulumi is missing or failed (its
     }
 
     const result = await login({...opts, logger: {warn: (m) => this.note(m), info: (m) => this.say(m)}})
-    if (this.jsonEnabled()) return result
-    this.say(`Backend URL: ${result.url}`)
-    this.say(`Pulumi:      ${result.pulumiVersion ? `v${result.pulumiVersion}` : 'not installed'} (URL for ${describeDialect(result.dialect)})`)
-    for (const c of result.changes) this.say(`${status(c.status, out)}  ${c.item}${c.detail ? `: ${c.detail}` : ''}`)
-    if (flags['dry-run']) {
-      if (result.projectFile === undefined) for (const cmd of result.commands) this.say(`would run: ${cmd}`)
-      this.say('Dry run: nothing was changed.')
-    } else if (result.projectFile === undefined) {
-      this.say(`Logged in: Pulumi now uses ${result.url}${result.whoami ? ` as ${result.whoami}` : ''} (recorded in ${result.credentialsFile}).`)
-    }
-    const envNeeded = Object.entries(result.env)
-    if (envNeeded.length > 0) this.say(`Every pulumi command needs: ${envNeeded.map(([k, v]) => `${k}=${v}`).join(' ')}`)
+    if (!this.jsonEnabled()) renderLogin(result, flags['dry-run'], (line) => this.say(line))
     return result
-  }
-}
-
-function describeDialect(d: string): string {
-  switch (d) {
-    case 'v2':
-      return 'Pulumi 3.245 or newer'
-    case 'v1-or-v2':
-      return 'Pulumi 3.113 to 3.244'
-    default:
-      return 'Pulumi older than 3.113'
   }
 }

@@ -1,88 +1,11 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {dryRun} from '../../cli/flags.js'
-import {out, status, table} from '../../cli/style.js'
+import {renderCredsWrite} from '../../cli/creds-render.js'
+import {guardArgv, readSecret} from '../../cli/secret-input.js'
 import {validateRegion} from '../../lib/files/aws-config.js'
 import {validateAccessKeyId, validateProfileName, writeProfile, type WriteProfileInput, type WriteProfileResult} from '../../lib/files/credentials.js'
-import {echo} from '../../lib/echo.js'
-import {badInput} from '../../lib/errors.js'
-import {maskKeyId, registerSecret} from '../../lib/redact.js'
 import type {Logger} from '../../lib/types.js'
-
-/** Flags that take a value (so the word after them is not a stray argument). */
-const VALUE_FLAGS = new Set(['--profile', '--access-key-id', '--region', '--secret-env'])
-/** Flags people try for the secret, which psb refuses: a secret on the command line shows in `ps`. */
-const SECRET_ARG_FLAGS = ['--secret', '--secret-access-key', '--aws-secret-access-key', '--secret-key', '--aws-secret-key']
-const LOOKS_LIKE_SECRET = /^[A-Za-z0-9/+=]{30,128}$/
-
-/**
- * Refuses a secret given on the command line, and registers anything on argv that looks like
- * a secret so that no error message (e.g. "Unexpected argument: …") can print it.
- */
-function guardArgv(argv: string[]): void {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]
-    const name = a.split('=')[0]
-    if (SECRET_ARG_FLAGS.includes(name)) {
-      const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1]
-      registerSecret(value)
-      throw badInput(
-        `psb never takes the secret access key as a command-line argument (${name}): other users can read it with \`ps\`, and it stays in your shell history.`,
-        'Pipe it in with --secret-stdin (e.g. `pbpaste | psb creds write … --secret-stdin`), or put it in AWS_SECRET_ACCESS_KEY (or the variable named by --secret-env).',
-        'SecretOnCommandLine',
-      )
-    }
-    if (a.startsWith('-')) {
-      if (VALUE_FLAGS.has(a)) i++
-      continue
-    }
-    if (LOOKS_LIKE_SECRET.test(a) && !/^[A-Z0-9]+$/.test(a)) registerSecret(a)
-  }
-}
-
-/** Removes one trailing line break (what `echo` or a here-string adds). */
-function trimOneNewline(text: string): string {
-  return text.replace(/\r?\n$/, '')
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
-  return Buffer.concat(chunks).toString('utf8')
-}
-
-interface SecretSource {
-  'secret-stdin'?: boolean
-  'secret-env'?: string
-}
-
-/** The secret from stdin or the environment (never argv), registered for redaction at once. */
-async function readSecret(flags: SecretSource, env: Record<string, string | undefined> = process.env): Promise<string> {
-  let secret: string
-  if (flags['secret-stdin']) {
-    if (process.stdin.isTTY) {
-      const {password} = await import('@inquirer/prompts')
-      secret = await password({message: 'Secret access key', mask: '*'}, {output: process.stderr})
-    } else secret = trimOneNewline(await readStdin())
-    registerSecret(secret)
-    if (secret === '') throw badInput('--secret-stdin was given but stdin was empty.', 'Pipe the secret access key into psb, e.g. `psb creds write … --secret-stdin < secret.txt`.', 'SecretMissing')
-    return secret
-  }
-  const name = flags['secret-env'] ?? 'AWS_SECRET_ACCESS_KEY'
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-    throw badInput(`--secret-env ${echo(name, {what: 'value', shape: /^[A-Z][A-Z0-9_]{0,63}$/})} is not an environment variable name.`, 'Give the name of the variable, e.g. --secret-env PULUMI_AWS_SECRET.', 'SecretEnvInvalid')
-  }
-  secret = env[name] ?? ''
-  registerSecret(secret)
-  if (secret === '') {
-    throw badInput(
-      `No secret access key: ${name} is not set${flags['secret-env'] ? '' : ' and --secret-stdin was not given'}.`,
-      `Pipe the secret in with --secret-stdin, or export ${name} first (psb never takes the secret as an argument: it would show in \`ps\`).`,
-      'SecretMissing',
-    )
-  }
-  return secret
-}
 
 export interface CredsWriteFlags {
   profile: string
@@ -174,33 +97,7 @@ Exit codes: 0 written (or nothing to change), 1 the files could not be written, 
     const secret = await readSecret(flags)
     const logger: Logger = {warn: (m) => this.note(m), info: () => {}}
     const result = await writeProfile(writeProfileInputFromFlags(flags, secret, {logger}))
-    if (!this.jsonEnabled()) this.render(result, flags['access-key-id'])
+    if (!this.jsonEnabled()) renderCredsWrite(result, flags['access-key-id'], (line) => this.say(line))
     return result
-  }
-
-  private render(r: WriteProfileResult, keyId: string): void {
-    if (r.dryRun) {
-      if (r.diff.length === 0) {
-        this.say(`Dry run: the profile "${r.profile}" already holds this key; nothing would change.`)
-        return
-      }
-      this.say(`Dry run: nothing was written. These lines would change (secrets shown as ****):`)
-      let file = ''
-      for (const d of r.diff) {
-        if (d.file !== file) {
-          file = d.file
-          this.say(out.bold(file))
-        }
-        const text = `${d.op} ${String(d.line).padStart(4)}: ${d.text}`
-        this.say(`  ${d.op === '+' ? out.green(text) : out.red(text)}`)
-      }
-      return
-    }
-    const rows = r.changes.map((c) => [c.item, status(c.status), c.detail ?? ''])
-    const anyChange = r.credentialsChanged || r.configChanged
-    this.say(anyChange ? `Wrote the profile "${r.profile}" (key ${maskKeyId(keyId)}).` : `The profile "${r.profile}" already holds the key ${maskKeyId(keyId)}; nothing to change.`)
-    if (rows.length > 0) this.say(table(['Setting', 'Status', 'Value'], rows))
-    if (r.credentialsChanged) this.say(`Credentials file: ${r.credentialsFile}${r.backup ? ` (previous content kept in ${r.backup})` : ''}`)
-    if (r.configChanged) this.say(`Config file:      ${r.configFile}${r.configBackup ? ` (previous content kept in ${r.configBackup})` : ''}`)
   }
 }

@@ -1,60 +1,13 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import * as shared from '../../cli/flags.js'
-import {out, status, table} from '../../cli/style.js'
-import {createAwsContext, validateEndpoint, type AwsContext} from '../../lib/aws/client.js'
-import {resolveRegion} from '../../lib/files/aws-config.js'
-import {badInput, isPsbError} from '../../lib/errors.js'
+import {policiesToCheck, printablePolicy, renderUserResult, userAwsContext, userOptionsFromFlags} from '../../cli/user-create.js'
 import {preflight} from '../../lib/iam/preflight.js'
-import {STATE_POLICY_NAME, summarizePolicy, type PolicyDocument} from '../../lib/iam/policy.js'
-import {ACCOUNT_ID_PLACEHOLDER, ensureUser, previewStatePolicy, validateUserOptions, type UserOptions, type UserResult} from '../../lib/iam/user.js'
+import {STATE_POLICY_NAME, type PolicyDocument} from '../../lib/iam/policy.js'
+import {ensureUser, type UserResult} from '../../lib/iam/user.js'
 import type {Logger} from '../../lib/types.js'
 
-/** The parsed flags `userOptionsFromFlags` reads (a subset of `psb user create`'s, reused by `psb init`). */
-export interface UserFlags {
-  user?: string
-  path?: string
-  bucket?: string
-  prefix?: string
-  'permissions-boundary'?: string
-  'attach-policy'?: string[]
-  adopt?: boolean
-  'widen-scope'?: boolean
-  'kms-key'?: string
-  'account-id'?: string
-  'dry-run'?: boolean
-}
-
-/**
- * The core options of `psb user create` from its parsed flags. Bad input: exit 2, before any
- * AWS call. `bucketNameRules: false` (for --print-policy) accepts any policy-safe bucket name.
- */
-export function userOptionsFromFlags(flags: UserFlags, {bucketNameRules = true}: {bucketNameRules?: boolean} = {}): UserOptions {
-  if (!flags.bucket) throw badInput('--bucket is required.', 'Pass the state bucket, e.g. --bucket acme-pulumi-state.', 'BucketMissing')
-  const opts: UserOptions = {
-    user: flags.user ?? 'pulumi',
-    path: flags.path,
-    bucket: flags.bucket,
-    prefix: flags.prefix,
-    permissionsBoundary: flags['permissions-boundary'],
-    attachPolicies: flags['attach-policy'] ?? [],
-    adopt: flags.adopt ?? false,
-    widenScope: flags['widen-scope'] ?? false,
-    kmsKeyArn: flags['kms-key'],
-    expectAccountId: flags['account-id'],
-    dryRun: flags['dry-run'] ?? false,
-  }
-  validateUserOptions(opts, {bucketNameRules})
-  return opts
-}
-
-/** The managed policies the preflight checks exist: --attach-policy and --permissions-boundary. */
-export function policiesToCheck(opts: UserOptions): {arn: string; flag: string}[] {
-  return [
-    ...(opts.attachPolicies ?? []).map((arn) => ({arn, flag: '--attach-policy'})),
-    ...(opts.permissionsBoundary ? [{arn: opts.permissionsBoundary, flag: '--permissions-boundary'}] : []),
-  ]
-}
+export {policiesToCheck, userOptionsFromFlags, type UserFlags} from '../../cli/user-create.js'
 
 export default class UserCreate extends BaseCommand {
   static override summary = 'Create the IAM user Pulumi runs as, with a least-privilege policy for the state bucket.'
@@ -92,15 +45,8 @@ Exit codes: 0 done (or nothing to do); 1 an AWS call failed, or the user exists 
   ]
 
   static override flags = {
-    user: Flags.string({
-      description: 'Name of the IAM user that Pulumi runs as (IAM rules: 1-64 characters of letters, digits and _+=,.@-).',
-      helpValue: '<name>',
-      default: 'pulumi',
-    }),
-    path: Flags.string({
-      description: 'IAM path of the user, e.g. /ci/ (default: / for a new user; an existing user keeps its path unless this is given).',
-      helpValue: '<path>',
-    }),
+    user: shared.userFlags.user,
+    path: shared.userFlags.path,
     bucket: Flags.string({
       description: 'Name of the S3 bucket that holds Pulumi state (e.g. one made by `psb bucket create`); the policy grants this bucket only.',
       helpValue: '<name>',
@@ -110,24 +56,10 @@ Exit codes: 0 done (or nothing to do); 1 an AWS call failed, or the user exists 
       description: 'Limit the user to this key prefix of the bucket (state under <prefix>/.pulumi/), for several teams sharing one bucket.',
       helpValue: '<prefix>',
     }),
-    'permissions-boundary': Flags.string({
-      description: 'ARN of a managed policy to set as the user\'s permissions boundary (the most the user can ever be allowed).',
-      helpValue: '<arn>',
-    }),
-    'attach-policy': Flags.string({
-      description: 'ARN of a managed policy to attach, for what your Pulumi programs deploy (repeatable). psb never detaches policies.',
-      helpValue: '<arn>',
-      multiple: true,
-      multipleNonGreedy: true,
-    }),
-    adopt: Flags.boolean({
-      description: 'Manage an existing user that psb did not create: tag it managed-by=psb and put the state policy on it (its other policies stay).',
-      default: false,
-    }),
-    'widen-scope': Flags.boolean({
-      description: 'Let this run change the prefix of a user limited to one (its psb-prefix tag): another prefix, or none (the whole bucket). Without it psb refuses (exit 2); with it psb warns.',
-      default: false,
-    }),
+    'permissions-boundary': shared.userFlags['permissions-boundary'],
+    'attach-policy': shared.userFlags['attach-policy'],
+    adopt: shared.userFlags.adopt,
+    'widen-scope': shared.userFlags['widen-scope'],
     'kms-key': Flags.string({
       description: 'The customer KMS key the bucket encrypts with (key ARN, key id or alias/<name>), to grant it. Default: read from the bucket\'s default encryption.',
       helpValue: '<key>',
@@ -150,94 +82,16 @@ Exit codes: 0 done (or nothing to do); 1 an AWS call failed, or the user exists 
     const accountId = opts.expectAccountId
     const logger: Logger = {warn: (m) => this.note(m), info: (m) => this.logToStderr(m)}
 
-    if (flags['print-policy']) return this.printPolicy(flags, opts, accountId, logger)
+    if (flags['print-policy']) {
+      const policy = await printablePolicy(flags, opts, accountId, logger)
+      if (!this.jsonEnabled()) this.say(JSON.stringify(policy, null, 2))
+      return policy
+    }
 
-    const ctx = this.userAwsContext(flags)
+    const ctx = userAwsContext(flags)
     await preflight(ctx, {policies: policiesToCheck(opts), logger})
     const result = await ensureUser(ctx, {...opts, logger})
-    if (this.jsonEnabled()) return result
-    this.render(result)
+    if (!this.jsonEnabled()) renderUserResult(result, (line) => this.say(line))
     return result
   }
-
-  private userAwsContext(flags: {region?: string; endpoint?: string; 'admin-profile'?: string}): AwsContext {
-    const profile = flags['admin-profile']
-    const endpoint = validateEndpoint(flags.endpoint)
-    // IAM is global: without a region, us-east-1 (psb follows the bucket to its region).
-    const region = resolveRegion(flags.region, profile) ?? 'us-east-1'
-    return createAwsContext({region, endpoint, profile})
-  }
-
-  private async printPolicy(flags: {region?: string; endpoint?: string; 'admin-profile'?: string}, opts: UserOptions, accountId: string | undefined, logger: Logger): Promise<PolicyDocument> {
-    let preview
-    if (accountId) {
-      preview = await previewStatePolicy(undefined, {...opts, accountId, region: resolveRegion(flags.region, flags['admin-profile'])})
-      if (!opts.kmsKeyArn) logger.info('Offline (--account-id): the bucket\'s encryption was not read; pass --kms-key if it uses a customer-managed KMS key.')
-    } else {
-      try {
-        preview = await previewStatePolicy(this.userAwsContext(flags), {...opts, logger})
-      } catch (error) {
-        if (isPsbError(error) && error.code === 'NoCredentials') {
-          // A reviewer may read the policy before any credentials exist: print it, with the
-          // account id visibly left to fill in.
-          logger.warn(
-            `No AWS credentials, so no account id: the ARNs below show it as ${ACCOUNT_ID_PLACEHOLDER}. Pass --account-id <12 digits> (or give credentials) for a policy you can apply as it is.`,
-          )
-          preview = await previewStatePolicy(undefined, {...opts, accountId: ACCOUNT_ID_PLACEHOLDER, region: resolveRegion(flags.region, flags['admin-profile'])})
-        } else if (isPsbError(error) && error.code === 'BadCredentials') {
-          throw badInput(
-            `The policy names the user's ARN, which needs the AWS account id, and psb could not ask STS for it: ${error.message}`,
-            'Pass --account-id <12 digits> to print the policy without AWS credentials, or give credentials (--admin-profile, AWS_PROFILE).',
-            'AccountIdMissing',
-          )
-        } else throw error
-      }
-    }
-    logger.info(`Policy ${STATE_POLICY_NAME} for ${preview.userArn}${accountId ? ' (account from --account-id)' : ''}:`)
-    if (!this.jsonEnabled()) this.say(JSON.stringify(preview.policy, null, 2))
-    return preview.policy
-  }
-
-  private render(r: UserResult): void {
-    this.say(`${r.dryRun ? 'Plan for' : 'User'} ${r.user} (${r.arn})`)
-    this.say(table(['ITEM', 'STATUS', 'DETAIL'], r.changes.map((c) => [c.item, status(c.status, out), c.detail ?? ''])))
-    this.say('')
-    this.say(`Policy ${r.policyName} (one statement per purpose):`)
-    this.say(renderPolicySummary(r.policy))
-    if (r.attachedPolicies.length > 0) this.say(`\nAttached policies: ${r.attachedPolicies.join(', ')}`)
-    if (r.dryRun) {
-      this.say('\nThe policy as JSON:')
-      this.say(JSON.stringify(r.policy, null, 2))
-      this.say('\nDry run: nothing was changed.')
-    } else {
-      const changed = r.changes.filter((c) => c.status !== 'unchanged').length
-      this.say(changed === 0 ? '\nNothing to change: the user is up to date.' : `\n${changed} change${changed === 1 ? '' : 's'} made.`)
-      if (r.created) this.say('Next: give Pulumi an access key of this user in an AWS profile (`psb init` does all steps; see `psb keys rotate --help`).')
-    }
-  }
-}
-
-/** A policy as a readable list: each Sid, then its actions (wrapped), resources and condition. */
-export function renderPolicySummary(policy: PolicyDocument, width = 100): string {
-  const rows = summarizePolicy(policy)
-  const pad = Math.max(...rows.map((r) => r.sid.length)) + 4
-  const indent = ' '.repeat(pad)
-  const lines: string[] = []
-  for (const r of rows) {
-    const wrapped: string[] = []
-    let line = ''
-    for (const a of r.actions) {
-      const next = line ? `${line}, ${a}` : a
-      if (line && pad + next.length > width) {
-        wrapped.push(line + ',')
-        line = a
-      } else line = next
-    }
-    wrapped.push(line)
-    lines.push(`  ${out.bold(r.sid)}${' '.repeat(pad - 2 - r.sid.length)}${r.effect === 'Allow' ? '' : r.effect + ' '}${wrapped[0]}`)
-    for (const w of wrapped.slice(1)) lines.push(indent + w)
-    lines.push(`${indent}on ${r.resources.join(', ')}`)
-    if (r.condition) lines.push(`${indent}if ${r.condition}`)
-  }
-  return lines.join('\n')
 }

@@ -297,12 +297,8 @@ function showValue(key: string, value: string): string {
  * atomically under its lock, with a backup. With `dryRun`, returns the planned change.
  */
 export async function writeProfile(input: WriteProfileInput): Promise<WriteProfileResult> {
-  const {profile, accessKeyId, secretAccessKey, region} = input
-  registerSecret(secretAccessKey)
-  validateProfileName(profile)
-  validateAccessKeyId(accessKeyId)
-  validateSecretAccessKey(secretAccessKey)
-  if (region !== undefined) validateRegion(region)
+  const {profile, accessKeyId, region} = input
+  validateProfileInput(input)
   const env = input.env ?? process.env
   const dryRun = input.dryRun ?? false
   const warnings: string[] = []
@@ -315,86 +311,115 @@ export async function writeProfile(input: WriteProfileInput): Promise<WriteProfi
   // to remove a stale session token.
   const confText = readSharedFile(configFile)
   const confDoc = confText === undefined ? undefined : parseIni(confText, configFile)
-  let section = confDoc ? configSectionFor(confDoc, profile) : configSectionName(profile)
-  const confHasToken = confDoc !== undefined && SESSION_KEYS.some((k) => sectionEntries(confDoc, section)?.[k] !== undefined)
-  const needConfig = region !== undefined || confHasToken
-
   if (accessKeyId.startsWith('ASIA')) {
     logger.warn(`The key ${maskKeyId(accessKeyId)} is a temporary (ASIA…) key: it works only with its session token, which psb does not write. Write a long-term IAM user key (AKIA…) instead.`)
   }
-
   const fileOpts = {dryRun, logger, env, keepBackups: input.keepBackups}
-  const changes: Change[] = []
-  const diff: DiffLine[] = []
+  const cred = await writeCredentialsSection(input, credentialsFile, fileOpts)
+  const conf = await writeConfigSection({profile, region, configFile, confText, confDoc}, fileOpts)
+  const changes = [...cred.changes, ...conf.changes]
+  const overriding = OVERRIDING_SETTINGS.filter((k) => conf.after?.[k] !== undefined || cred.after?.[k] !== undefined)
+  if (overriding.length > 0) {
+    logger.warn(`The profile "${profile}" also sets ${overriding.join(', ')}: AWS tools may use that instead of the access key psb wrote. Remove it from ${configFile} if the profile should use the key.`)
+  }
+  if (!dryRun && !cred.edit.changed && !conf.edit.changed && changes.every((c) => c.status === 'unchanged')) {
+    logger.info(`The profile "${profile}" already holds this key${region === undefined ? '' : ' and region'}; nothing to write.`)
+  }
+  return {
+    profile,
+    dryRun,
+    credentialsFile: cred.edit.path,
+    configFile: conf.edit.path,
+    credentialsChanged: cred.edit.changed,
+    configChanged: conf.edit.changed,
+    ...(cred.edit.backup ? {backup: cred.edit.backup} : {}),
+    ...(conf.edit.backup ? {configBackup: conf.edit.backup} : {}),
+    changes,
+    diff: [...diffLines(cred.edit.path, cred.edit.before, cred.edit.after), ...diffLines(conf.edit.path, conf.edit.before, conf.edit.after)],
+    warnings,
+  }
+}
 
-  // Credentials file: the key, and no stale session token.
-  const credValues: Record<string, string | undefined> = {aws_access_key_id: accessKeyId, aws_secret_access_key: secretAccessKey}
+/** Bad input (exit 2) before anything is read or written; the secret is registered for redaction first. */
+function validateProfileInput(input: WriteProfileInput): void {
+  registerSecret(input.secretAccessKey)
+  validateProfileName(input.profile)
+  validateAccessKeyId(input.accessKeyId)
+  validateSecretAccessKey(input.secretAccessKey)
+  if (input.region !== undefined) validateRegion(input.region)
+}
+
+type ProfileFileOptions = EditIniOptions & {dryRun: boolean; logger: Logger}
+
+interface SectionWrite {
+  edit: EditIniResult
+  changes: Change[]
+  after: Record<string, string> | undefined
+}
+
+/** Credentials file: the key, and no stale session token. */
+async function writeCredentialsSection(input: WriteProfileInput, credentialsFile: string, fileOpts: ProfileFileOptions): Promise<SectionWrite> {
+  const {profile, dryRun, logger} = {...input, ...fileOpts}
+  const credValues: Record<string, string | undefined> = {aws_access_key_id: input.accessKeyId, aws_secret_access_key: input.secretAccessKey}
   for (const k of SESSION_KEYS) credValues[k] = undefined
   let spelled: string[] = []
-  let credBefore: Record<string, string> | undefined
-  let credAfter: Record<string, string> | undefined
-  const cred = await editIniFile(
+  let before: Record<string, string> | undefined
+  let after: Record<string, string> | undefined
+  const edit = await editIniFile(
     credentialsFile,
     (doc) => {
-      credBefore = sectionEntries(doc, profile)
+      before = sectionEntries(doc, profile)
       spelled = sectionKeyNames(doc, profile).filter((k) => k !== k.toLowerCase() && k.toLowerCase() in credValues)
       const changed = setSectionKeys(doc, profile, credValues)
-      credAfter = sectionEntries(doc, profile)
+      after = sectionEntries(doc, profile)
       return changed
     },
     fileOpts,
   )
-  changes.push(...keyChanges('credentials', profile, credBefore, credAfter, ['aws_access_key_id', 'aws_secret_access_key', ...SESSION_KEYS], dryRun, showValue))
+  const changes = keyChanges('credentials', profile, before, after, ['aws_access_key_id', 'aws_secret_access_key', ...SESSION_KEYS], dryRun, showValue)
   if (spelled.length > 0) {
     logger.warn(
       `The profile "${profile}" spells ${[...new Set(spelled)].join(', ')} in capitals; psb kept that spelling. The AWS CLI (botocore) reads it, but the AWS SDK for JavaScript reads only lower-case names: write them in lower case if a JavaScript tool uses this profile.`,
     )
   }
-  diff.push(...diffLines(cred.path, cred.before, cred.after))
+  return {edit, changes, after}
+}
 
-  // Config file: the region, and no stale session token there either (the SDK merges both files).
-  let confBefore = confDoc && sectionEntries(confDoc, section)
-  let confAfter = confBefore
-  const conf: EditIniResult = needConfig
+interface ConfigTarget {
+  profile: string
+  region?: string
+  configFile: string
+  confText: string | undefined
+  confDoc: IniDocument | undefined
+}
+
+/** Config file: the region, and no stale session token there either (the SDK merges both files). */
+async function writeConfigSection(t: ConfigTarget, fileOpts: ProfileFileOptions): Promise<SectionWrite> {
+  const {profile, region, confDoc, confText} = t
+  const dryRun = fileOpts.dryRun
+  let section = confDoc ? configSectionFor(confDoc, profile) : configSectionName(profile)
+  const confHasToken = confDoc !== undefined && SESSION_KEYS.some((k) => sectionEntries(confDoc, section)?.[k] !== undefined)
+  const needConfig = region !== undefined || confHasToken
+  let before = confDoc && sectionEntries(confDoc, section)
+  let after = before
+  const edit: EditIniResult = needConfig
     ? await editIniFile(
-        configFile,
+        t.configFile,
         (doc) => {
           section = configSectionFor(doc, profile)
           const values: Record<string, string | undefined> = {}
           for (const k of SESSION_KEYS) values[k] = undefined
           if (region !== undefined) values.region = region
-          confBefore = sectionEntries(doc, section)
+          before = sectionEntries(doc, section)
           const changed = setSectionKeys(doc, section, values)
-          confAfter = sectionEntries(doc, section)
+          after = sectionEntries(doc, section)
           return changed
         },
         fileOpts,
       )
-    : {changed: false, before: confText ?? '', after: confText ?? '', path: resolveSymlinks(configFile), created: false, warnings: []}
+    : {changed: false, before: confText ?? '', after: confText ?? '', path: resolveSymlinks(t.configFile), created: false, warnings: []}
   // Not written: still, no temp file that a killed writer left (it may hold a secret) stays beside it.
-  if (!needConfig && !dryRun) removeStaleTemps(conf.path)
-  changes.push(...keyChanges('config', section, confBefore, confAfter, [...(region === undefined ? [] : ['region']), ...SESSION_KEYS], dryRun, showValue))
-  diff.push(...diffLines(conf.path, conf.before, conf.after))
-  const overriding = OVERRIDING_SETTINGS.filter((k) => confAfter?.[k] !== undefined || credAfter?.[k] !== undefined)
-  if (overriding.length > 0) {
-    logger.warn(`The profile "${profile}" also sets ${overriding.join(', ')}: AWS tools may use that instead of the access key psb wrote. Remove it from ${configFile} if the profile should use the key.`)
-  }
-
-  if (!dryRun && !cred.changed && !conf.changed && changes.every((c) => c.status === 'unchanged')) {
-    logger.info(`The profile "${profile}" already holds this key${region === undefined ? '' : ' and region'}; nothing to write.`)
-  }
-
-  return {
-    profile,
-    dryRun,
-    credentialsFile: cred.path,
-    configFile: conf.path,
-    credentialsChanged: cred.changed,
-    configChanged: conf.changed,
-    ...(cred.backup ? {backup: cred.backup} : {}),
-    ...(conf.backup ? {configBackup: conf.backup} : {}),
-    changes,
-    diff,
-    warnings,
-  }
+  if (!needConfig && !dryRun) removeStaleTemps(edit.path)
+  const changes = keyChanges('config', section, before, after, [...(region === undefined ? [] : ['region']), ...SESSION_KEYS], dryRun, showValue)
+  return {edit, changes, after}
 }

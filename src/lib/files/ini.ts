@@ -377,19 +377,36 @@ export function setSectionKeys(doc: IniDocument, name: string, values: Record<st
     } else checkValue(k, v)
   }
   const ranges = sectionRanges(doc).filter((r) => sameSection(r.name, name))
-  const toSet = Object.entries(values).filter(([, v]) => v !== undefined) as [string, string][]
   if (ranges.length === 0) {
+    const toSet = Object.entries(values).filter(([, v]) => v !== undefined) as [string, string][]
     if (toSet.length === 0) return false
-    const last = doc.lines.at(-1)
-    const noFinalEol = last !== undefined && last.eol === ''
-    if (last && noFinalEol) last.eol = doc.eol
-    if (last && last.kind !== 'blank') doc.lines.push({text: '', eol: doc.eol, kind: 'blank'})
-    doc.lines.push({text: `[${name}]`, eol: doc.eol, kind: 'section', section: name})
-    for (const [k, v] of toSet) doc.lines.push({text: `${k} = ${v}`, eol: doc.eol, kind: 'entry', key: k, value: v})
-    if (noFinalEol) doc.lines.at(-1)!.eol = ''
+    appendSection(doc, name, toSet)
     return true
   }
+  const edits = editExistingKeys(doc, ranges, values)
+  let changed = edits.changed || edits.remove.size > 0
+  let insertAt = -1
+  if (edits.missing.length > 0) {
+    insertAt = insertMissing(doc, ranges.at(-1)!, edits.missing, edits.remove)
+    changed = true
+  }
+  removeLines(doc, edits.remove, insertAt, edits.missing.length)
+  return changed
+}
 
+/** A new section with these keys at the end of the file (which keeps lacking a final newline if it did). */
+function appendSection(doc: IniDocument, name: string, toSet: [string, string][]): void {
+  const last = doc.lines.at(-1)
+  const noFinalEol = last !== undefined && last.eol === ''
+  if (last && noFinalEol) last.eol = doc.eol
+  if (last && last.kind !== 'blank') doc.lines.push({text: '', eol: doc.eol, kind: 'blank'})
+  doc.lines.push({text: `[${name}]`, eol: doc.eol, kind: 'section', section: name})
+  for (const [k, v] of toSet) doc.lines.push({text: `${k} = ${v}`, eol: doc.eol, kind: 'entry', key: k, value: v})
+  if (noFinalEol) doc.lines.at(-1)!.eol = ''
+}
+
+/** Sets the keys that exist in place; returns the lines to remove and the keys still missing. */
+function editExistingKeys(doc: IniDocument, ranges: SectionRange[], values: Record<string, string | undefined>): {changed: boolean; remove: Set<number>; missing: [string, string][]} {
   let changed = false
   const remove = new Set<number>()
   const missing: [string, string][] = []
@@ -415,33 +432,32 @@ export function setSectionKeys(doc: IniDocument, name: string, values: Record<st
       changed = true
     }
   }
-  if (remove.size > 0) changed = true
+  return {changed, remove, missing}
+}
 
-  let inserted = 0
-  let insertAt = -1
-  if (missing.length > 0) {
-    const r = ranges.at(-1)!
-    let at = r.end
-    while (at - 1 > r.header && (doc.lines[at - 1].kind === 'blank' || doc.lines[at - 1].kind === 'comment' || remove.has(at - 1))) at--
-    const prev = doc.lines[at - 1]
-    const added: IniLine[] = missing.map(([k, v]) => ({text: entryText(doc, r.header, r.end, k, v), eol: doc.eol, kind: 'entry', key: k, value: v}))
-    if (prev.eol === '') {
-      // The file ended here without a newline, and keeps ending without one.
-      prev.eol = doc.eol
-      added.at(-1)!.eol = ''
-    }
-    doc.lines.splice(at, 0, ...added)
-    inserted = added.length
-    insertAt = at
-    changed = true
+/** The missing keys after the last entry of the section `r`; returns where they went. */
+function insertMissing(doc: IniDocument, r: SectionRange, missing: [string, string][], remove: Set<number>): number {
+  let at = r.end
+  while (at - 1 > r.header && (doc.lines[at - 1].kind === 'blank' || doc.lines[at - 1].kind === 'comment' || remove.has(at - 1))) at--
+  const prev = doc.lines[at - 1]
+  const added: IniLine[] = missing.map(([k, v]) => ({text: entryText(doc, r.header, r.end, k, v), eol: doc.eol, kind: 'entry', key: k, value: v}))
+  if (prev.eol === '') {
+    // The file ended here without a newline, and keeps ending without one.
+    prev.eol = doc.eol
+    added.at(-1)!.eol = ''
   }
+  doc.lines.splice(at, 0, ...added)
+  return at
+}
+
+/** Removes the lines (indexes from before `inserted` lines went in at `insertAt`, -1 for none). */
+function removeLines(doc: IniDocument, remove: Set<number>, insertAt: number, inserted: number): void {
   const removals = [...remove].map((i) => (insertAt !== -1 && i >= insertAt ? i + inserted : i)).sort((a, b) => b - a)
   for (const i of removals) {
     const gone = doc.lines[i]
     doc.lines.splice(i, 1)
     if (i === doc.lines.length && gone.eol === '' && doc.lines.length > 0) doc.lines[doc.lines.length - 1].eol = ''
   }
-  return changed
 }
 
 /**

@@ -341,11 +341,58 @@ async function ensureUserInto(ctx: AwsContext, opts: UserOptions, changes: Chang
   const warnings: string[] = []
   const logger = collectingLogger(warnings, opts.logger ?? silentLogger)
   const dryRun = Boolean(opts.dryRun)
-  const name = opts.user
   const prefix = normalizePrefix(opts.prefix)
   const attach = [...new Set(opts.attachPolicies ?? [])]
-  const principal = principalOf(ctx)
+  const target = await userTarget(ctx, opts, prefix, attach, logger)
+  const {account, existing, adopted, path, arn} = target
+  let kmsKeyArn: string | undefined
+  if (opts.kmsKeyArn) kmsKeyArn = isAwsManagedKmsKey(opts.kmsKeyArn) ? undefined : kmsKeyToArn(opts.kmsKeyArn, ctx.options.region, account.accountId, account.partition)
+  else if (opts.kmsKeyArn === undefined && opts.readBucketEncryption !== false) kmsKeyArn = await bucketKmsKeyArn(ctx, opts.bucket, account, logger)
 
+  const policy = buildStatePolicy({bucket: opts.bucket, prefix, kmsKeyArn, userArn: arn})
+  const wantTags: Record<string, string> = {[MANAGED_BY_TAG]: MANAGED_BY_VALUE, [BUCKET_TAG]: opts.bucket}
+  if (prefix) wantTags[PREFIX_TAG] = prefix
+  const run = await userRun(ctx, opts, arn, changes, logger)
+
+  let attached: string[] = []
+  let current: PolicyDocument | undefined
+  if (!existing) await createUser(run, path, wantTags)
+  else {
+    await updateUser(run, target, wantTags, prefix)
+    current = await getInlinePolicy(ctx, opts.user, arn)
+    attached = await listAttached(ctx, opts.user, arn)
+  }
+  await putStatePolicy(run, current, policy)
+  await attachPolicies(run, attach, attached)
+  return {
+    user: opts.user,
+    arn,
+    accountId: account.accountId,
+    policyName: STATE_POLICY_NAME,
+    policy,
+    attachedPolicies: attached,
+    changes,
+    path,
+    created: !existing && !dryRun,
+    adopted,
+    kmsKeyArn,
+    dryRun,
+    warnings,
+  }
+}
+
+interface UserTarget {
+  account: {accountId: string; partition: string; arn: string}
+  existing: ExistingUser | undefined
+  adopted: boolean
+  oldPath: string
+  path: string
+  arn: string
+}
+
+/** Read calls only: the account (checked against expectAccountId), the user if it exists (refused when not psb's without adopt), its path and ARN. */
+async function userTarget(ctx: AwsContext, opts: UserOptions, prefix: string | undefined, attach: string[], logger: Logger): Promise<UserTarget> {
+  const name = opts.user
   const account = await callerAccount(ctx)
   const {accountId, partition} = account
   if (opts.expectAccountId && opts.expectAccountId !== accountId) {
@@ -358,7 +405,6 @@ async function ensureUserInto(ctx: AwsContext, opts: UserOptions, changes: Chang
     const w = broadPolicyWarning(arn, accountId)
     if (w) logger.warn(w)
   }
-
   const existing = await getUser(ctx, name, userArnFor(accountId, name, opts.path ?? '/', partition))
   const managed = existing?.tags[MANAGED_BY_TAG] === MANAGED_BY_VALUE
   if (existing && !managed && !opts.adopt) {
@@ -370,140 +416,160 @@ async function ensureUserInto(ctx: AwsContext, opts: UserOptions, changes: Chang
     })
   }
   if (existing) checkScope(name, existing.tags[PREFIX_TAG] || undefined, prefix, opts, logger)
-  const adopted = Boolean(existing && !managed)
   const oldPath = existing?.user.Path ?? '/'
   const path = opts.path ?? oldPath
-  const arn = userArnFor(accountId, name, path, partition)
+  return {account, existing, adopted: Boolean(existing && !managed), oldPath, path, arn: userArnFor(accountId, name, path, partition)}
+}
 
-  let kmsKeyArn: string | undefined
-  if (opts.kmsKeyArn) kmsKeyArn = isAwsManagedKmsKey(opts.kmsKeyArn) ? undefined : kmsKeyToArn(opts.kmsKeyArn, ctx.options.region, accountId, partition)
-  else if (opts.kmsKeyArn === undefined && opts.readBucketEncryption !== false) kmsKeyArn = await bucketKmsKeyArn(ctx, opts.bucket, account, logger)
+/** What the writing steps of ensureUser share. `fresh` turns true after CreateUser (IAM may briefly answer NoSuchEntity for the new user). */
+interface UserRun {
+  opts: UserOptions
+  name: string
+  arn: string
+  principal: string
+  dryRun: boolean
+  changes: Change[]
+  logger: Logger
+  iam: Awaited<ReturnType<AwsContext['iam']>>
+  sdk: typeof import('@aws-sdk/client-iam')
+  fresh: boolean
+  done: (s: 'created' | 'updated') => 'created' | 'updated' | 'planned'
+  call: <T>(action: string, fn: () => Promise<T>) => Promise<T>
+}
 
-  const policy = buildStatePolicy({bucket: opts.bucket, prefix, kmsKeyArn, userArn: arn})
-  const wantTags: Record<string, string> = {[MANAGED_BY_TAG]: MANAGED_BY_VALUE, [BUCKET_TAG]: opts.bucket}
-  if (prefix) wantTags[PREFIX_TAG] = prefix
-
-  const iamSdk = await import('@aws-sdk/client-iam')
+async function userRun(ctx: AwsContext, opts: UserOptions, arn: string, changes: Change[], logger: Logger): Promise<UserRun> {
+  const sdk = await import('@aws-sdk/client-iam')
   const iam = await ctx.iam()
-  const done = (s: 'created' | 'updated'): 'created' | 'updated' | 'planned' => (dryRun ? 'planned' : s)
-  // Right after CreateUser, IAM may briefly answer NoSuchEntity for the new user.
-  let fresh = false
-  const call = <T>(action: string, fn: () => Promise<T>): Promise<T> =>
-    awsCall({action, resource: arn, principal}, () =>
-      fresh ? withBackoff(fn, {maxMs: propagationMs(opts), baseMs: 250, capMs: 2000, retryIf: (e) => awsCode(e) === 'NoSuchEntity'}) : fn(),
-    )
-
-  let attached: string[] = []
-  let current: PolicyDocument | undefined
-  if (!existing) {
-    const tagText = Object.entries(wantTags).map(([k, v]) => `${k}=${v}`).join(', ')
-    if (!dryRun) {
-      await call('iam:CreateUser', () =>
-        iam.send(
-          new iamSdk.CreateUserCommand({
-            UserName: name,
-            Path: path,
-            Tags: Object.entries(wantTags).map(([Key, Value]) => ({Key, Value})),
-            PermissionsBoundary: opts.permissionsBoundary,
-          }),
-        ),
-      )
-      fresh = true
-    }
-    changes.push({item: `user ${name}`, status: done('created'), detail: `${arn}; tags ${tagText}`})
-    if (opts.permissionsBoundary) changes.push({item: 'permissions boundary', status: done('created'), detail: opts.permissionsBoundary})
-  } else {
-    changes.push({item: `user ${name}`, status: adopted ? done('updated') : 'unchanged', detail: adopted ? `adopted: ${existing.user.Arn}` : existing.user.Arn})
-    if (path !== oldPath) {
-      if (!dryRun) await call('iam:UpdateUser', () => iam.send(new iamSdk.UpdateUserCommand({UserName: name, NewPath: path})))
-      changes.push({item: 'path', status: done('updated'), detail: `${oldPath} → ${path}`})
-    }
-    const diff = Object.entries(wantTags).filter(([k, v]) => existing.tags[k] !== v)
-    if (diff.length > 0) {
-      if (existing.tags[BUCKET_TAG] && existing.tags[BUCKET_TAG] !== opts.bucket) {
-        logger.warn(`The user ${name} was set up for the bucket ${existing.tags[BUCKET_TAG]}; its state policy now grants ${opts.bucket} instead.`)
-      }
-      if (!dryRun) await call('iam:TagUser', () => iam.send(new iamSdk.TagUserCommand({UserName: name, Tags: diff.map(([Key, Value]) => ({Key, Value}))})))
-      changes.push({item: 'tags', status: done('updated'), detail: diff.map(([k, v]) => `${k}=${v}${existing.tags[k] !== undefined ? ` (was ${existing.tags[k]})` : ''}`).join(', ')})
-    }
-    if (!prefix && existing.tags[PREFIX_TAG] !== undefined) {
-      // Only reached with widenScope (checkScope): the tag must not name a scope the policy no longer has.
-      if (!dryRun) await call('iam:UntagUser', () => iam.send(new iamSdk.UntagUserCommand({UserName: name, TagKeys: [PREFIX_TAG]})))
-      changes.push({item: 'tags', status: done('updated'), detail: `${PREFIX_TAG} removed (was ${existing.tags[PREFIX_TAG]})`})
-    } else if (diff.length === 0) {
-      changes.push({item: 'tags', status: 'unchanged', detail: Object.entries(wantTags).map(([k, v]) => `${k}=${v}`).join(', ')})
-    }
-    if (opts.permissionsBoundary) {
-      const had = existing.user.PermissionsBoundary?.PermissionsBoundaryArn
-      if (had === opts.permissionsBoundary) changes.push({item: 'permissions boundary', status: 'unchanged', detail: had})
-      else {
-        if (!dryRun) await call('iam:PutUserPermissionsBoundary', () => iam.send(new iamSdk.PutUserPermissionsBoundaryCommand({UserName: name, PermissionsBoundary: opts.permissionsBoundary})))
-        changes.push({item: 'permissions boundary', status: done(had ? 'updated' : 'created'), detail: had ? `${had} → ${opts.permissionsBoundary}` : opts.permissionsBoundary})
-      }
-    }
-    current = await getInlinePolicy(ctx, name, arn)
-    attached = await listAttached(ctx, name, arn)
+  const dryRun = Boolean(opts.dryRun)
+  const principal = principalOf(ctx)
+  const run: UserRun = {
+    opts, name: opts.user, arn, principal, dryRun, changes, logger, iam, sdk,
+    fresh: false,
+    done: (s) => (dryRun ? 'planned' : s),
+    call: (action, fn) =>
+      awsCall({action, resource: arn, principal}, () =>
+        run.fresh ? withBackoff(fn, {maxMs: propagationMs(opts), baseMs: 250, capMs: 2000, retryIf: (e) => awsCode(e) === 'NoSuchEntity'}) : fn(),
+      ),
   }
+  return run
+}
 
+async function createUser(run: UserRun, path: string, wantTags: Record<string, string>): Promise<void> {
+  const {name, opts, iam, sdk, done} = run
+  const tagText = Object.entries(wantTags).map(([k, v]) => `${k}=${v}`).join(', ')
+  if (!run.dryRun) {
+    await run.call('iam:CreateUser', () =>
+      iam.send(
+        new sdk.CreateUserCommand({
+          UserName: name,
+          Path: path,
+          Tags: Object.entries(wantTags).map(([Key, Value]) => ({Key, Value})),
+          PermissionsBoundary: opts.permissionsBoundary,
+        }),
+      ),
+    )
+    run.fresh = true
+  }
+  run.changes.push({item: `user ${name}`, status: done('created'), detail: `${run.arn}; tags ${tagText}`})
+  if (opts.permissionsBoundary) run.changes.push({item: 'permissions boundary', status: done('created'), detail: opts.permissionsBoundary})
+}
+
+/** An existing user: adoption, path, tags and permissions boundary brought up to date. */
+async function updateUser(run: UserRun, target: UserTarget, wantTags: Record<string, string>, prefix: string | undefined): Promise<void> {
+  const {name, iam, sdk, done, changes} = run
+  const existing = target.existing!
+  const {adopted, oldPath, path} = target
+  changes.push({item: `user ${name}`, status: adopted ? done('updated') : 'unchanged', detail: adopted ? `adopted: ${existing.user.Arn}` : existing.user.Arn})
+  if (path !== oldPath) {
+    if (!run.dryRun) await run.call('iam:UpdateUser', () => iam.send(new sdk.UpdateUserCommand({UserName: name, NewPath: path})))
+    changes.push({item: 'path', status: done('updated'), detail: `${oldPath} → ${path}`})
+  }
+  await updateTags(run, existing, wantTags, prefix)
+  await updateBoundary(run, existing)
+}
+
+async function updateTags(run: UserRun, existing: ExistingUser, wantTags: Record<string, string>, prefix: string | undefined): Promise<void> {
+  const {name, opts, iam, sdk, done, changes} = run
+  const diff = Object.entries(wantTags).filter(([k, v]) => existing.tags[k] !== v)
+  if (diff.length > 0) {
+    if (existing.tags[BUCKET_TAG] && existing.tags[BUCKET_TAG] !== opts.bucket) {
+      run.logger.warn(`The user ${name} was set up for the bucket ${existing.tags[BUCKET_TAG]}; its state policy now grants ${opts.bucket} instead.`)
+    }
+    if (!run.dryRun) await run.call('iam:TagUser', () => iam.send(new sdk.TagUserCommand({UserName: name, Tags: diff.map(([Key, Value]) => ({Key, Value}))})))
+    changes.push({item: 'tags', status: done('updated'), detail: diff.map(([k, v]) => `${k}=${v}${existing.tags[k] !== undefined ? ` (was ${existing.tags[k]})` : ''}`).join(', ')})
+  }
+  if (!prefix && existing.tags[PREFIX_TAG] !== undefined) {
+    // Only reached with widenScope (checkScope): the tag must not name a scope the policy no longer has.
+    if (!run.dryRun) await run.call('iam:UntagUser', () => iam.send(new sdk.UntagUserCommand({UserName: name, TagKeys: [PREFIX_TAG]})))
+    changes.push({item: 'tags', status: done('updated'), detail: `${PREFIX_TAG} removed (was ${existing.tags[PREFIX_TAG]})`})
+  } else if (diff.length === 0) {
+    changes.push({item: 'tags', status: 'unchanged', detail: Object.entries(wantTags).map(([k, v]) => `${k}=${v}`).join(', ')})
+  }
+}
+
+async function updateBoundary(run: UserRun, existing: ExistingUser): Promise<void> {
+  const want = run.opts.permissionsBoundary
+  if (!want) return
+  const had = existing.user.PermissionsBoundary?.PermissionsBoundaryArn
+  if (had === want) {
+    run.changes.push({item: 'permissions boundary', status: 'unchanged', detail: had})
+    return
+  }
+  if (!run.dryRun) await run.call('iam:PutUserPermissionsBoundary', () => run.iam.send(new run.sdk.PutUserPermissionsBoundaryCommand({UserName: run.name, PermissionsBoundary: want})))
+  run.changes.push({item: 'permissions boundary', status: run.done(had ? 'updated' : 'created'), detail: had ? `${had} → ${want}` : want})
+}
+
+/** The inline state policy, written unless the current one is equivalent. */
+async function putStatePolicy(run: UserRun, current: PolicyDocument | undefined, policy: PolicyDocument): Promise<void> {
   const policyItem = `inline policy ${STATE_POLICY_NAME}`
   if (current && policiesEquivalent(current, policy)) {
-    changes.push({item: policyItem, status: 'unchanged'})
-  } else {
-    if (!dryRun) {
-      await call('iam:PutUserPolicy', () =>
-        iam.send(new iamSdk.PutUserPolicyCommand({UserName: name, PolicyName: STATE_POLICY_NAME, PolicyDocument: JSON.stringify(policy)})),
-      )
-    }
-    changes.push({item: policyItem, status: done(current ? 'updated' : 'created'), detail: current ? 'differed from the generated policy; rewritten' : undefined})
+    run.changes.push({item: policyItem, status: 'unchanged'})
+    return
   }
+  if (!run.dryRun) {
+    await run.call('iam:PutUserPolicy', () =>
+      run.iam.send(new run.sdk.PutUserPolicyCommand({UserName: run.name, PolicyName: STATE_POLICY_NAME, PolicyDocument: JSON.stringify(policy)})),
+    )
+  }
+  run.changes.push({item: policyItem, status: run.done(current ? 'updated' : 'created'), detail: current ? 'differed from the generated policy; rewritten' : undefined})
+}
 
+/** The extra managed policies not attached yet, in order; `attached` grows with each. */
+async function attachPolicies(run: UserRun, attach: string[], attached: string[]): Promise<void> {
   for (const policyArn of attach) {
     if (attached.includes(policyArn)) {
-      changes.push({item: `attached policy ${policyArn}`, status: 'unchanged'})
+      run.changes.push({item: `attached policy ${policyArn}`, status: 'unchanged'})
       continue
     }
-    if (!dryRun) {
-      await awsCall({action: 'iam:AttachUserPolicy', resource: arn, principal}, async () => {
-        try {
-          await (fresh
-            ? withBackoff(() => iam.send(new iamSdk.AttachUserPolicyCommand({UserName: name, PolicyArn: policyArn})), {
-                maxMs: propagationMs(opts),
-                baseMs: 250,
-                capMs: 2000,
-                retryIf: (e) => awsCode(e) === 'NoSuchEntity' && !/policy/i.test((e as Error).message ?? ''),
-              })
-            : iam.send(new iamSdk.AttachUserPolicyCommand({UserName: name, PolicyArn: policyArn})))
-        } catch (error) {
-          if (awsCode(error) === 'NoSuchEntity') {
-            throw new PsbError(`The managed policy ${policyArn} does not exist (iam:AttachUserPolicy answered NoSuchEntity).`, {
-              code: 'PolicyNotFound',
-              cause: error,
-              hint: 'Check the ARN given to --attach-policy: AWS-managed policies look like arn:aws:iam::aws:policy/<name>, your own like arn:aws:iam::<account>:policy/<name>.',
-            })
-          }
-          throw error
-        }
-      })
-    }
+    if (!run.dryRun) await attachPolicy(run, policyArn)
     attached.push(policyArn)
-    changes.push({item: `attached policy ${policyArn}`, status: done('created')})
+    run.changes.push({item: `attached policy ${policyArn}`, status: run.done('created')})
   }
+}
 
-  return {
-    user: name,
-    arn,
-    accountId,
-    policyName: STATE_POLICY_NAME,
-    policy,
-    attachedPolicies: attached,
-    changes,
-    path,
-    created: !existing && !dryRun,
-    adopted,
-    kmsKeyArn,
-    dryRun,
-    warnings,
-  }
+async function attachPolicy(run: UserRun, policyArn: string): Promise<void> {
+  const {iam, sdk, name} = run
+  await awsCall({action: 'iam:AttachUserPolicy', resource: run.arn, principal: run.principal}, async () => {
+    try {
+      await (run.fresh
+        ? withBackoff(() => iam.send(new sdk.AttachUserPolicyCommand({UserName: name, PolicyArn: policyArn})), {
+            maxMs: propagationMs(run.opts),
+            baseMs: 250,
+            capMs: 2000,
+            retryIf: (e) => awsCode(e) === 'NoSuchEntity' && !/policy/i.test((e as Error).message ?? ''),
+          })
+        : iam.send(new sdk.AttachUserPolicyCommand({UserName: name, PolicyArn: policyArn})))
+    } catch (error) {
+      if (awsCode(error) === 'NoSuchEntity') {
+        throw new PsbError(`The managed policy ${policyArn} does not exist (iam:AttachUserPolicy answered NoSuchEntity).`, {
+          code: 'PolicyNotFound',
+          cause: error,
+          hint: 'Check the ARN given to --attach-policy: AWS-managed policies look like arn:aws:iam::aws:policy/<name>, your own like arn:aws:iam::<account>:policy/<name>.',
+        })
+      }
+      throw error
+    }
+  })
 }
 
 /** Stands for the account id in a policy printed with no way to learn it (no credentials, no --account-id). */

@@ -118,65 +118,81 @@ function query(params: Array<[string, string]>): string {
   return params.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')
 }
 
+/** The profile name, checked: undefined when none; bad input (exit 2) when it cannot be an AWS profile name. */
+function checkProfile(given: string | undefined): string | undefined {
+  const profile = given === '' ? undefined : given
+  if (profile !== undefined && (profile.trim() !== profile || /[\r\n[\]]/.test(profile))) {
+    throw badInput(`The profile ${echo(profile, {what: 'name'})} is not a usable AWS profile name.`, 'Profile names have no brackets, newlines or leading/trailing spaces.', 'ProfileNameInvalid')
+  }
+  return profile
+}
+
+interface DialectInput {
+  dialect: BackendUrlPlan['dialect']
+  region: string
+  endpoint: string | undefined
+  profile: string | undefined
+  pulumiVersion: string | undefined
+}
+
+interface DialectParams {
+  sdk: 'v1' | 'v2'
+  params: Array<[string, string]>
+  env: Record<string, string>
+  warnings: string[]
+}
+
+/** The query parameters (and AWS_PROFILE fallback) for one dialect of the URL. */
+function dialectParams(d: DialectInput): DialectParams {
+  const {region, endpoint, profile} = d
+  const http = endpoint !== undefined && endpoint.toLowerCase().startsWith('http://')
+  const params: Array<[string, string]> = []
+  const env: Record<string, string> = {}
+  const warnings: string[] = []
+  if (d.dialect === 'v2') {
+    params.push(['region', region])
+    if (profile) params.push(['profile', profile])
+    if (endpoint) {
+      params.push(['endpoint', endpoint], ['use_path_style', 'true'])
+      if (http) params.push(['disable_https', 'true'])
+    }
+    return {sdk: 'v2', params, env, warnings}
+  }
+  if (d.dialect === 'v1-or-v2' && !endpoint) {
+    if (profile) params.push(['awssdk', 'v2'], ['region', region], ['profile', profile])
+    else params.push(['region', region])
+    return {sdk: profile ? 'v2' : 'v1', params, env, warnings}
+  }
+  // SDK v1: before 3.113 the only choice; on 3.113–3.244 the only one that can force
+  // path-style addressing, which custom endpoints need.
+  params.push(['region', region])
+  if (endpoint) {
+    params.push(['endpoint', endpoint], ['s3ForcePathStyle', 'true'])
+    if (http) params.push(['disableSSL', 'true'])
+  }
+  if (profile) {
+    const why =
+      d.dialect === 'v1'
+        ? `Pulumi ${d.pulumiVersion} is older than 3.113`
+        : `Pulumi ${d.pulumiVersion} cannot combine a profile with path-style addressing for a custom endpoint`
+    env.AWS_PROFILE = profile
+    warnings.push(
+      `${why}: the profile "${profile}" cannot be part of the backend URL, so Pulumi reads it from AWS_PROFILE. ` +
+        `Run Pulumi with AWS_PROFILE=${profile} set (psb sets it for the login), or upgrade Pulumi to 3.245 or newer.`,
+    )
+  }
+  return {sdk: 'v1', params, env, warnings}
+}
+
 /** The URL and what else Pulumi needs, for the given Pulumi version. Bad input: exit 2. */
 export function planBackendUrl(opts: BackendUrlOptions): BackendUrlPlan {
   checkBucket(opts.bucket)
   const prefix = normalizePrefix(opts.prefix)
   if (!opts.region) throw badInput('No AWS region for the backend URL.', 'Pass --region (e.g. --region us-east-1).', 'RegionMissing')
   const endpoint = validateEndpoint(opts.endpoint)
-  const http = endpoint !== undefined && endpoint.toLowerCase().startsWith('http://')
-  const profile = opts.profile === '' ? undefined : opts.profile
-  if (profile !== undefined && (profile.trim() !== profile || /[\r\n[\]]/.test(profile))) {
-    throw badInput(`The profile ${echo(profile, {what: 'name'})} is not a usable AWS profile name.`, 'Profile names have no brackets, newlines or leading/trailing spaces.', 'ProfileNameInvalid')
-  }
+  const profile = checkProfile(opts.profile)
   const dialect = dialectFor(opts.pulumiVersion)
-  const params: Array<[string, string]> = []
-  const env: Record<string, string> = {}
-  const warnings: string[] = []
-  let sdk: 'v1' | 'v2'
-
-  const profileViaEnv = (why: string) => {
-    env.AWS_PROFILE = profile!
-    warnings.push(
-      `${why}: the profile "${profile}" cannot be part of the backend URL, so Pulumi reads it from AWS_PROFILE. ` +
-        `Run Pulumi with AWS_PROFILE=${profile} set (psb sets it for the login), or upgrade Pulumi to 3.245 or newer.`,
-    )
-  }
-
-  if (dialect === 'v2') {
-    sdk = 'v2'
-    params.push(['region', opts.region])
-    if (profile) params.push(['profile', profile])
-    if (endpoint) {
-      params.push(['endpoint', endpoint], ['use_path_style', 'true'])
-      if (http) params.push(['disable_https', 'true'])
-    }
-  } else if (dialect === 'v1-or-v2' && !endpoint) {
-    if (profile) {
-      sdk = 'v2'
-      params.push(['awssdk', 'v2'], ['region', opts.region], ['profile', profile])
-    } else {
-      sdk = 'v1'
-      params.push(['region', opts.region])
-    }
-  } else {
-    // SDK v1: before 3.113 the only choice; on 3.113–3.244 the only one that can force
-    // path-style addressing, which custom endpoints need.
-    sdk = 'v1'
-    params.push(['region', opts.region])
-    if (endpoint) {
-      params.push(['endpoint', endpoint], ['s3ForcePathStyle', 'true'])
-      if (http) params.push(['disableSSL', 'true'])
-    }
-    if (profile) {
-      profileViaEnv(
-        dialect === 'v1'
-          ? `Pulumi ${opts.pulumiVersion} is older than 3.113`
-          : `Pulumi ${opts.pulumiVersion} cannot combine a profile with path-style addressing for a custom endpoint`,
-      )
-    }
-  }
-
+  const {sdk, params, env, warnings} = dialectParams({dialect, region: opts.region, endpoint, profile, pulumiVersion: opts.pulumiVersion})
   const url = `s3://${opts.bucket}${prefix ? '/' + encodePath(prefix) : ''}?${query(params)}`
   return {url, dialect, sdk, env, warnings}
 }

@@ -106,6 +106,26 @@ function warnMissingProfile(profile: string | undefined, env: Env, logger: Logge
   }
 }
 
+/** `pulumi login <url>`, then `pulumi whoami -v` must report that URL. */
+async function loginAndConfirm(o: {url: string; runEnv: Env; bin: string; profile?: string; loginCmd: string; credentialsFile: string}): Promise<ReturnType<typeof parseWhoami>> {
+  const {url, runEnv, bin, loginCmd} = o
+  const run = await runPulumi(['login', url], {env: runEnv, bin})
+  if (run.code !== 0) {
+    throw pulumiFailed(run, 'Pulumi could not log in to the bucket', `Check that the bucket exists and that the AWS credentials Pulumi uses${o.profile ? ` (profile ${o.profile})` : ''} can read it (psb verify). You can retry by hand: ${loginCmd}`)
+  }
+  const who = await runPulumi(['whoami', '-v'], {env: runEnv, bin})
+  if (who.code !== 0) throw pulumiFailed(who, 'Pulumi logged in, but `pulumi whoami -v` failed', 'Run `pulumi whoami -v` to see what Pulumi reports.')
+  const me = parseWhoami(who.stdout)
+  if (me.backendUrl !== url) {
+    throw new PsbError(`After the login, Pulumi reports the backend "${me.backendUrl ?? '(none)'}" instead of "${url}".`, {
+      code: 'LoginNotConfirmed',
+      hint: `Check ${o.credentialsFile} and PULUMI_CREDENTIALS_PATH / PULUMI_HOME, then run: ${loginCmd}`,
+      data: {expected: url, reported: me.backendUrl},
+    })
+  }
+  return me
+}
+
 export async function login(opts: LoginOptions): Promise<LoginResult> {
   const env = opts.env ?? process.env
   const warnings: string[] = []
@@ -144,20 +164,7 @@ export async function login(opts: LoginOptions): Promise<LoginResult> {
   }
   if (!bin) throw notFoundError(url, env)
 
-  const run = await runPulumi(['login', url], {env: runEnv, bin})
-  if (run.code !== 0) {
-    throw pulumiFailed(run, 'Pulumi could not log in to the bucket', `Check that the bucket exists and that the AWS credentials Pulumi uses${opts.profile ? ` (profile ${opts.profile})` : ''} can read it (psb verify). You can retry by hand: ${loginCmd}`)
-  }
-  const who = await runPulumi(['whoami', '-v'], {env: runEnv, bin})
-  if (who.code !== 0) throw pulumiFailed(who, 'Pulumi logged in, but `pulumi whoami -v` failed', 'Run `pulumi whoami -v` to see what Pulumi reports.')
-  const me = parseWhoami(who.stdout)
-  if (me.backendUrl !== url) {
-    throw new PsbError(`After the login, Pulumi reports the backend "${me.backendUrl ?? '(none)'}" instead of "${url}".`, {
-      code: 'LoginNotConfirmed',
-      hint: `Check ${credentialsFile} and PULUMI_CREDENTIALS_PATH / PULUMI_HOME, then run: ${loginCmd}`,
-      data: {expected: url, reported: me.backendUrl},
-    })
-  }
+  const me = await loginAndConfirm({url, runEnv, bin, profile: opts.profile, loginCmd, credentialsFile})
   return {
     ...base,
     whoami: me.user,
