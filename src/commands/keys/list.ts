@@ -7,7 +7,7 @@ import {listKeys, type ListKeysResult} from '../../lib/keys/rotate.js'
 import {validateUserName} from '../../lib/iam/user.js'
 import {maskKeyId} from '../../lib/redact.js'
 import type {Logger} from '../../lib/types.js'
-import {keysAdminProfile} from './rotate.js'
+import {keysAdminProfile} from '../../cli/keys.js'
 
 /** The --json document: key ids masked. */
 export function listRecord(r: ListKeysResult): Record<string, unknown> {

@@ -1,119 +1,7 @@
-import {Flags} from '@oclif/core'
-import {BaseCommand, renderError} from '../../cli/base-command.js'
-import * as shared from '../../cli/flags.js'
-import {err, out, status, table} from '../../cli/style.js'
-import {createAwsContext, validateEndpoint} from '../../lib/aws/client.js'
-import {checkProfile, credentialsFilePath, resolveRegion} from '../../lib/files/aws-config.js'
-import {readProfileCredentials, validateProfileName} from '../../lib/files/credentials.js'
-import {echo, NAME_SHAPE} from '../../lib/echo.js'
-import {formatDuration, parseDuration} from '../../lib/duration.js'
-import {PsbError, badInput} from '../../lib/errors.js'
-import {readJournalEntries} from '../../lib/keys/journal.js'
-import {validateBucketName} from '../../lib/bucket/name.js'
-import {validateUserName} from '../../lib/iam/user.js'
-import {DEFAULT_WAIT_MS, KEYS_EXIT, exitCodeOf, rotateKeys, type RotateManyOptions, type RotateResult} from '../../lib/keys/rotate.js'
-import {maskKeyId} from '../../lib/redact.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {renderRotation, rotateFlags, rotateOptionsFromFlags, rotateRecord} from '../../cli/keys.js'
+import {KEYS_EXIT, exitCodeOf, rotateKeys} from '../../lib/keys/rotate.js'
 import type {Logger} from '../../lib/types.js'
-import {normalizePrefix} from '../../lib/iam/policy.js'
-
-/** --admin-profile of the keys commands: they act with the profile's own key unless it is given. */
-export const keysAdminProfile = Flags.string({
-  description:
-    'Act as this administrator profile (with --user) instead of the profile\'s own key, e.g. for a user that may not manage its own keys. Default: the profile\'s own key.',
-  helpValue: '<profile>',
-})
-
-/** The parsed flags `rotateOptionsFromFlags` reads. */
-export interface RotateFlags {
-  profile?: string[]
-  user?: string
-  bucket?: string
-  prefix?: string
-  'max-age'?: string
-  'keep-old'?: boolean
-  wait?: string
-  create?: boolean
-  'dry-run'?: boolean
-  region?: string
-  endpoint?: string
-  'admin-profile'?: string
-}
-
-/** The core options from parsed flags. Bad input: exit 2, before any AWS call. */
-export function rotateOptionsFromFlags(flags: RotateFlags, env: NodeJS.ProcessEnv = process.env): RotateManyOptions {
-  const profiles = flags.profile && flags.profile.length > 0 ? flags.profile : [env.AWS_PROFILE || 'default']
-  if (flags.user !== undefined) validateUserName(flags.user)
-  if (flags.bucket !== undefined) validateBucketName(flags.bucket)
-  if (!flags.create) checkProfilesHoldKeys(profiles, flags.profile?.length ? '--profile' : env.AWS_PROFILE ? 'AWS_PROFILE' : 'the default, as no --profile was given', env)
-  const endpoint = validateEndpoint(flags.endpoint)
-  const region = resolveRegion(flags.region, flags['admin-profile'] ?? profiles[0], env) ?? 'us-east-1'
-  const maxAgeMs = flags['max-age'] === undefined ? undefined : parseDuration(flags['max-age'], {flag: '--max-age'})
-  const waitMs = flags.wait === undefined ? DEFAULT_WAIT_MS : parseDuration(flags.wait, {flag: '--wait', bareUnit: 's'})
-  // --create has no key of the profile's own to act with: it acts as the administrator, the
-  // --admin-profile or else the standard AWS credential chain (environment, AWS_PROFILE, ...).
-  const admin = flags['admin-profile']
-    ? createAwsContext({region, endpoint, profile: flags['admin-profile']})
-    : flags.create
-      ? createAwsContext({region, endpoint})
-      : undefined
-  return {
-    profiles,
-    region,
-    endpoint,
-    admin,
-    user: flags.user,
-    bucket: flags.bucket,
-    prefix: normalizePrefix(flags.prefix),
-    maxAgeMs,
-    keepOld: flags['keep-old'] ?? false,
-    waitMs,
-    create: flags.create ?? false,
-    dryRun: flags['dry-run'] ?? false,
-    env,
-  }
-}
-
-/**
- * Every profile to rotate exists and holds a key (or has an unfinished rotation to finish),
- * checked before the first AWS call: one bad profile stops the run with exit 2, nothing rotated.
- */
-function checkProfilesHoldKeys(profiles: string[], source: string, env: NodeJS.ProcessEnv): void {
-  const journal = readJournalEntries(credentialsFilePath(env))
-  for (const profile of profiles) {
-    validateProfileName(profile)
-    checkProfile(profile, source, env, 'Check the name (psb rotates keys of the credentials file), or create the profile with its first key: psb keys rotate --create --profile <name> --user <iam-user> --admin-profile <admin>.')
-    if (readProfileCredentials(profile, env) || journal.some((e) => e.profile === profile || e.profiles.includes(profile))) continue
-    throw badInput(
-      `The profile ${echo(profile, {what: 'profile name', shape: NAME_SHAPE})} has no access key in ${credentialsFilePath(env)}; nothing was rotated.`,
-      'Check the name (psb rotates keys of the credentials file), or create it with its first key: psb keys rotate --create --profile <name> --user <iam-user> --admin-profile <admin>.',
-      'ProfileHasNoKey',
-    )
-  }
-}
-
-/** One --json record: key ids masked, never a secret. */
-export function rotateRecord(r: RotateResult): Record<string, unknown> {
-  return {
-    profile: r.profile,
-    user: r.user || undefined,
-    result: r.result,
-    oldKeyId: r.oldKeyId ? maskKeyId(r.oldKeyId) : undefined,
-    newKeyId: r.newKeyId ? maskKeyId(r.newKeyId) : undefined,
-    oldKeyAgeDays: r.oldKeyAgeDays,
-    oldKeyCreatedAt: r.oldKeyCreatedAt,
-    newKeyCreatedAt: r.newKeyCreatedAt,
-    dueAt: r.dueAt,
-    oldKey: r.oldKey,
-    cleanupPending: r.cleanupPending ?? false,
-    profilesUpdated: r.profilesUpdated,
-    recovered: r.recovered,
-    warnings: r.warnings,
-    changes: r.changes,
-    timings: r.timings,
-    exitCode: r.exitCode,
-    ...(r.error ? {error: r.error} : {}),
-  }
-}
 
 export default class KeysRotate extends BaseCommand {
   static override summary = 'Rotate the access key of a profile without ever leaving it without a working key.'
@@ -143,48 +31,7 @@ Exit codes: 0 rotated (or the first key created, or a dry run), and also not due
     {description: 'Show the plan and change nothing:', command: '<%= config.bin %> <%= command.id %> --profile pulumi --dry-run'},
   ]
 
-  static override flags = {
-    profile: Flags.string({
-      description: 'Profile of the AWS credentials file whose key to rotate (repeatable; default: AWS_PROFILE or "default"). Every other profile holding the same key gets the new key too.',
-      helpValue: '<profile>',
-      multiple: true,
-      // --profile a b: "b" is a stray argument (exit 2), not a second profile.
-      multipleNonGreedy: true,
-    }),
-    user: Flags.string({
-      description: 'IAM user the key belongs to. With --admin-profile: the user the administrator acts for. Without: only checked against the profile\'s key.',
-      helpValue: '<name>',
-    }),
-    'max-age': Flags.string({
-      description: 'Rotate only when the current key is older than this (e.g. 90d, 12h, 2w); otherwise say "not due" and exit 0 (10 with --detailed-exitcode).',
-      helpValue: '<duration>',
-    }),
-    wait: Flags.string({
-      description: 'How long to wait for IAM to accept the new key before giving up and rolling back (e.g. 60s, 2m; a bare number is seconds).',
-      helpValue: '<duration>',
-      default: '60s',
-    }),
-    'detailed-exitcode': Flags.boolean({
-      description: 'Distinct exit codes for every outcome: 0 rotated, 10 not due, 1 failed (without it, not due exits 0).',
-      default: false,
-    }),
-    'keep-old': Flags.boolean({
-      description: 'Leave the old key Inactive instead of deleting it (to switch back by hand); the next rotation deletes it.',
-      default: false,
-    }),
-    create: Flags.boolean({
-      description: 'When the profile does not exist (or holds no key), create the user\'s first key and write the profile. Needs --user; acts as the administrator (--admin-profile, else the standard AWS credential chain).',
-      default: false,
-    }),
-    bucket: Flags.string({
-      description: 'State bucket to check the new key against (default: the user\'s psb-bucket tag, when readable).',
-      helpValue: '<name>',
-    }),
-    prefix: shared.prefix,
-    'dry-run': shared.dryRun,
-    ...shared.awsFlags,
-    'admin-profile': keysAdminProfile,
-  }
+  static override flags = rotateFlags
 
   async run(): Promise<{results: Record<string, unknown>[]; exitCode: number}> {
     const {flags} = await this.parse(KeysRotate)
@@ -196,42 +43,8 @@ Exit codes: 0 rotated (or the first key created, or a dry run), and also not due
     const publicCode = (code: number) => (code === KEYS_EXIT.NOT_DUE && !detailed ? 0 : code)
     const exitCode = publicCode(exitCodeOf(results))
     process.exitCode = exitCode
-    if (!this.jsonEnabled()) this.render(results, opts)
+    if (!this.jsonEnabled()) renderRotation(results, opts, (m) => this.say(m), (m) => this.note(m))
     else for (const r of results) for (const w of r.warnings) this.note(w)
     return {results: results.map((r) => ({...rotateRecord(r), exitCode: publicCode(r.exitCode)})), exitCode}
-  }
-
-  private render(results: RotateResult[], opts: RotateManyOptions): void {
-    for (const r of results) {
-      const who = `${r.profile}${r.user ? ` (user ${r.user})` : ''}`
-      const t = r.timings.totalMs > 0 ? ` in ${formatDuration(r.timings.totalMs)} (${formatDuration(r.timings.propagationWaitMs)} of it waiting for IAM)` : ''
-      switch (r.result) {
-        case 'rotated':
-          this.say(
-            `${status('rotated', out)} ${who}: ${maskKeyId(r.oldKeyId)}${r.oldKeyAgeDays === undefined ? '' : ` (${r.oldKeyAgeDays} days old)`} → ${maskKeyId(r.newKeyId)}; profiles updated: ${r.profilesUpdated.join(', ') || '(none)'}; old key ${r.oldKey ?? 'kept'}${t}.`,
-          )
-          break
-        case 'created':
-          this.say(`${status('created', out)} ${who}: first key ${maskKeyId(r.newKeyId)} written into the profile${t}.`)
-          break
-        case 'not-due':
-          this.say(
-            `${status('not-due', out)} ${who}: key ${maskKeyId(r.oldKeyId ?? r.newKeyId)}${r.oldKeyAgeDays === undefined ? '' : ` is ${r.oldKeyAgeDays} days old`}${opts.maxAgeMs === undefined ? '' : `, younger than ${formatDuration(opts.maxAgeMs)}`}${r.dueAt ? `; due ${r.dueAt}` : ''}. Nothing changed.`,
-          )
-          break
-        case 'planned':
-          this.say(`Plan for ${who} (dry run, nothing changed):`)
-          this.say(table(['ITEM', 'STATUS', 'DETAIL'], r.changes.map((c) => [c.item, status(c.status, out), c.detail ?? ''])))
-          break
-        case 'failed':
-          process.stderr.write(renderError(new PsbError(`${who}: ${r.error?.message ?? 'failed'}`, {hint: r.error?.hint, exitCode: r.exitCode})))
-          break
-      }
-      for (const m of r.recovered) this.say(`  ${err.dim('recovered')}: ${m}`)
-      for (const w of r.warnings) this.note(w)
-    }
-    if (results.some((r) => r.cleanupPending)) {
-      this.note(`Exit ${KEYS_EXIT.CLEANUP_PENDING}: the profile holds the new, working key, but the old key is still there; run psb keys rotate again to remove it.`)
-    }
   }
 }

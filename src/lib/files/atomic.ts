@@ -12,7 +12,8 @@
  *   symlink is backed up in psb's state folder instead (see backupDir).
  * - Byte-exact: lockedUpdateBytes hands over and writes bytes, not decoded text.
  * - A file whose owner has no write bit is not replaced (exit 1, hint chmod u+w).
- * - Locked: the read-modify-write runs under `<target>.psb-lock`, a file created with
+ * - Locked: the read-modify-write runs under `<target>.psb-lock` (the waiting lock of
+ *   lock.ts, re-exported here), a file created with
  *   O_EXCL that names its holder (pid, host). A lock whose holder is gone (a dead pid on
  *   this host) is broken at once; any other lock older than the stale time is broken too,
  *   so a killed writer never blocks the next run for long.
@@ -37,24 +38,25 @@ import {
   renameSync,
   statSync,
   unlinkSync,
-  utimesSync,
   writeSync,
   chmodSync,
 } from 'node:fs'
-import {homedir, hostname} from 'node:os'
+import {homedir} from 'node:os'
 import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
 import {createHash, randomBytes} from 'node:crypto'
 import type {Env} from './aws-config.js'
-import {sleep} from '../aws/errors.js'
 import {PsbError, messageOf} from '../errors.js'
 import {type Logger, silentLogger} from '../types.js'
+import {pidAlive, withFileLock, type FileLock, type LockOptions} from './lock.js'
+
+/** The lock lives in lock.ts; these names stay reachable from here. */
+export {acquireLock, lockPathFor, withFileLock, type FileLock, type LockOptions} from './lock.js'
 
 const SECRET_FILE_MODE = 0o600
 const SECRET_DIR_MODE = 0o700
 const DEFAULT_KEEP_BACKUPS = 5
 const BACKUP_TAG = '.psb-backup-'
 const TEMP_TAG = '.psb-tmp-'
-const LOCK_SUFFIX = '.psb-lock'
 
 function envNumber(env: Env, name: string, fallback: number): number {
   const n = Number(env[name])
@@ -339,193 +341,6 @@ function pruneBackups(path: string, keep: number, env: Env): void {
     try {
       unlinkSync(p)
     } catch {}
-  }
-}
-
-// ---------------------------------------------------------------- lock
-
-export interface LockOptions {
-  /** Give up after this long (default PSB_LOCK_TIMEOUT_MS or 30 s). */
-  timeoutMs?: number
-  /** A lock older than this is broken (default PSB_LOCK_STALE_MS or 30 s). */
-  staleMs?: number
-  env?: Env
-  logger?: Logger
-}
-
-interface LockInfo {
-  pid: number
-  host: string
-  nonce: string
-  time: number
-}
-
-export interface FileLock {
-  readonly path: string
-  readonly nonce: string
-  /** True while the lock file is still ours (nobody broke it as stale). */
-  held(): boolean
-}
-
-export function lockPathFor(target: string): string {
-  return target + LOCK_SUFFIX
-}
-
-function readLock(path: string): {raw: string; info?: LockInfo; mtimeMs: number} | undefined {
-  try {
-    const raw = readFileSync(path, 'utf8')
-    const mtimeMs = statSync(path).mtimeMs
-    let info: LockInfo | undefined
-    try {
-      const j = JSON.parse(raw)
-      if (typeof j?.pid === 'number' && typeof j?.host === 'string') info = j
-    } catch {}
-    return {raw, info, mtimeMs}
-  } catch (error) {
-    if (code(error) === 'ENOENT') return undefined
-    throw error
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return code(error) === 'EPERM'
-  }
-}
-
-/** Why a lock is stale, or undefined when its holder may still be working. */
-function staleReason(lock: {info?: LockInfo; mtimeMs: number}, staleMs: number): string | undefined {
-  const age = Date.now() - lock.mtimeMs
-  if (lock.info && lock.info.host === hostname() && lock.info.pid !== process.pid && !pidAlive(lock.info.pid)) {
-    return `its holder (pid ${lock.info.pid}) is no longer running`
-  }
-  // A half-written lock file (the holder was killed between create and write) is young.
-  if (!lock.info && age > Math.min(staleMs, 2000)) return 'it is empty or unreadable'
-  if (age > staleMs) return `it is ${Math.round(age / 1000)} s old`
-  return undefined
-}
-
-/**
- * Removes a stale lock without ever removing a live one: the lock is renamed aside and
- * compared with what was judged stale; if someone took the lock in between, it is put back.
- */
-function breakLock(path: string, judged: string): boolean {
-  const aside = `${path}.stale-${process.pid}-${randomBytes(4).toString('hex')}`
-  try {
-    renameSync(path, aside)
-  } catch (error) {
-    if (code(error) === 'ENOENT') return true
-    throw error
-  }
-  let raw = ''
-  try {
-    raw = readFileSync(aside, 'utf8')
-  } catch {}
-  if (raw === judged) {
-    try {
-      unlinkSync(aside)
-    } catch {}
-    return true
-  }
-  // Not the lock we judged: put it back (unless another one took its place meanwhile,
-  // in which case that holder's ownership check makes it retry).
-  try {
-    renameSync(aside, path)
-  } catch {}
-  return false
-}
-
-export async function acquireLock(target: string, opts: LockOptions = {}): Promise<FileLock & {release(): void}> {
-  const env = opts.env ?? process.env
-  const timeoutMs = opts.timeoutMs ?? envNumber(env, 'PSB_LOCK_TIMEOUT_MS', 30000)
-  const staleMs = opts.staleMs ?? envNumber(env, 'PSB_LOCK_STALE_MS', 30000)
-  const logger = opts.logger ?? silentLogger
-  const path = lockPathFor(target)
-  const nonce = randomBytes(8).toString('hex')
-  const body = JSON.stringify({pid: process.pid, host: hostname(), nonce, time: Date.now()} satisfies LockInfo)
-  const started = Date.now()
-  let wait = 5
-  for (;;) {
-    let fd: number | undefined
-    try {
-      fd = openSync(path, 'wx', SECRET_FILE_MODE)
-      writeSync(fd, body)
-      closeSync(fd)
-      fd = undefined
-      const lock = {
-        path,
-        nonce,
-        held(): boolean {
-          try {
-            return readFileSync(path, 'utf8') === body
-          } catch {
-            return false
-          }
-        },
-        release(): void {
-          if (lock.held()) {
-            try {
-              unlinkSync(path)
-            } catch {}
-          }
-        },
-      }
-      return lock
-    } catch (error) {
-      if (fd !== undefined) {
-        // Created but not written (disk full?): do not leave an empty lock behind.
-        closeSync(fd)
-        try {
-          unlinkSync(path)
-        } catch {}
-      }
-      if (code(error) !== 'EEXIST') throw fileError('create the lock file', path, error)
-    }
-    let current
-    try {
-      current = readLock(path)
-    } catch (error) {
-      throw fileError('read the lock file', path, error)
-    }
-    if (current) {
-      const why = staleReason(current, staleMs)
-      if (why) {
-        if (breakLock(path, current.raw)) logger.info(`Removed the stale lock ${path}: ${why}.`)
-        continue
-      }
-    } else continue
-    if (Date.now() - started >= timeoutMs) {
-      const holder = current.info ? ` (held by pid ${current.info.pid} on ${current.info.host})` : ''
-      throw new PsbError(`Timed out after ${Math.round(timeoutMs / 1000)} s waiting for the lock ${path}${holder}.`, {
-        code: 'FileLocked',
-        hint: `Another psb is writing ${target}. If no psb is running, delete ${path} and run again.`,
-        data: {lock: path},
-      })
-    }
-    await sleep(wait + Math.floor(Math.random() * wait))
-    wait = Math.min(wait * 2, 100)
-  }
-}
-
-/** Runs `fn` holding the lock of `target`; the lock is released however `fn` ends. */
-export async function withFileLock<T>(target: string, fn: (lock: FileLock) => T | Promise<T>, opts: LockOptions = {}): Promise<T> {
-  const lock = await acquireLock(target, opts)
-  // Keep the lock young while we hold it, so a slow holder is not taken for a dead one.
-  const beat = setInterval(() => {
-    try {
-      const now = new Date()
-      if (lock.held()) utimesSync(lock.path, now, now)
-    } catch {}
-  }, 2000)
-  beat.unref()
-  try {
-    return await fn(lock)
-  } finally {
-    clearInterval(beat)
-    lock.release()
   }
 }
 

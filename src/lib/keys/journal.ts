@@ -6,19 +6,22 @@
  * ids, user, profiles, step and times: never a secret. A run killed at any step leaves
  * its entry behind; the next run reads it and finishes or undoes that rotation.
  *
- * Lock (`<credentials>.psb-rotate.lock`): created with O_EXCL and holding the pid, host,
- * start time and a random nonce. A second run finds it and stops (exit 11), unless the
- * holder is dead (same host, no such pid) or the lock is older than STALE_AFTER_MS; then
+ * Lock (`<credentials>.psb-rotate.lock`): the one-shot lock of files/lock.ts, created with
+ * O_EXCL and holding the pid, host, start time and a random nonce. A second run finds it
+ * and stops (exit 11), unless the holder is dead (same host, no such pid) or the lock is
+ * older than STALE_AFTER_MS; then
  * it breaks the stale lock under a short-lived break lock, so that two runs never break
  * the same stale lock and both go on.
  */
-import {closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, utimesSync, writeSync} from 'node:fs'
-import {spawnSync} from 'node:child_process'
+import {readFileSync, realpathSync, statSync, unlinkSync, utimesSync} from 'node:fs'
 import {randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
 import {basename, dirname, join} from 'node:path'
 import {PsbError, messageOf} from '../errors.js'
-import {fileError, resolveSymlinks, writeFileAtomic} from '../files/atomic.js'
+import {resolveSymlinks, writeFileAtomic} from '../files/atomic.js'
+import {acquireOneShotLock, type LockHolder, type OneShotLock} from '../files/lock.js'
+
+export {processStartTime, type LockHolder} from '../files/lock.js'
 
 export const EXIT_LOCKED = 11
 
@@ -237,92 +240,12 @@ export function readJournalEntries(credentialsFile: string): JournalEntry[] {
 }
 
 // ---------------------------------------------------------------------------------------
-// The lock
+// The lock: the one-shot lock of files/lock.ts
 
 /** A lock older than this is stale whoever holds it: no rotation run takes that long. */
 const STALE_AFTER_MS = 6 * 60 * 60 * 1000
-/** A break lock (held for milliseconds) older than this was left by a killed process. */
-const BREAK_STALE_MS = 10_000
 
-export interface LockHolder {
-  pid: number
-  host: string
-  startedAt: string
-  nonce: string
-  command?: string
-  /** When the holder process started, as the OS tells it: a live pid with another start time is a new process. */
-  pidStart?: string
-}
-
-export interface RotationLock {
-  readonly path: string
-  readonly holder: LockHolder
-  release(): void
-}
-
-function readHolder(path: string): LockHolder | 'missing' | 'unreadable' {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing'
-    return 'unreadable'
-  }
-  try {
-    const h = JSON.parse(text) as LockHolder
-    if (typeof h.pid !== 'number' || typeof h.nonce !== 'string') return 'unreadable'
-    return h
-  } catch {
-    return 'unreadable'
-  }
-}
-
-/** True when a process with this pid exists on this machine. */
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/**
- * When a process started, as the OS tells it (undefined when it cannot): field 22 of
- * /proc/<pid>/stat (clock ticks since boot) on Linux, `ps -o lstart=` elsewhere. A pid
- * that is alive but started at another time is a different process that reuses the pid.
- */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // The command name (field 2) is in parentheses and may hold spaces: count from its end.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return fields[19] ? `linux:${fields[19]}` : undefined
-  } catch {}
-  if (process.platform === 'win32') return undefined
-  const r = spawnSync('ps', ['-o', 'lstart=', '-p', String(pid)], {encoding: 'utf8', timeout: 2000})
-  const out = r.status === 0 ? r.stdout.trim() : ''
-  return out ? `ps:${out}` : undefined
-}
-
-function holderIsStale(h: LockHolder, now = Date.now()): boolean {
-  const started = Date.parse(h.startedAt)
-  if (Number.isFinite(started) && now - started > STALE_AFTER_MS) return true
-  if (h.host !== hostname()) return false
-  if (!pidAlive(h.pid)) return true
-  // Alive: the holder itself, or another process that got its pid after the holder died.
-  if (h.pidStart === undefined) return false
-  const current = processStartTime(h.pid)
-  return current !== undefined && current !== h.pidStart
-}
-
-function fileAgeMs(path: string): number {
-  try {
-    return Date.now() - statSync(path).mtimeMs
-  } catch {
-    return 0
-  }
-}
+export type RotationLock = OneShotLock
 
 function lockedError(path: string, h: LockHolder | undefined): PsbError {
   const who = h ? `process ${h.pid} on ${h.host}, started ${h.startedAt}` : 'another process (its lock file is being written)'
@@ -334,107 +257,10 @@ function lockedError(path: string, h: LockHolder | undefined): PsbError {
   })
 }
 
-/** Removes a stale lock, under a break lock so that only one process removes it. */
-function breakStaleLock(path: string, stale: LockHolder | 'unreadable'): void {
-  const breakPath = `${path}.break`
-  let fd: number
-  try {
-    fd = openSync(breakPath, 'wx', 0o600)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    // Someone else is breaking it right now, or died doing so long ago.
-    if (fileAgeMs(breakPath) > BREAK_STALE_MS) {
-      try {
-        unlinkSync(breakPath)
-      } catch {}
-    }
-    return
-  }
-  try {
-    closeSync(fd)
-    const again = readHolder(path)
-    const same = stale === 'unreadable' ? again === 'unreadable' : again !== 'missing' && again !== 'unreadable' && again.nonce === stale.nonce
-    if (same) {
-      try {
-        unlinkSync(path)
-      } catch {}
-    }
-  } finally {
-    try {
-      unlinkSync(breakPath)
-    } catch {}
-  }
-}
-
-/** The lock could not be created or written: nothing was changed, and no lock is left behind. */
-function lockFailed(path: string, error: unknown): PsbError {
-  const e = fileError('create the rotation lock', path, error)
-  const full = (error as NodeJS.ErrnoException).code === 'ENOSPC'
-  return new PsbError(full ? `The disk is full: cannot create the rotation lock ${path}. Nothing was changed.` : `${e.message}. Nothing was changed.`, {
-    code: 'LockFailed',
-    cause: error,
-    hint: e.hint,
-  })
-}
-
-/** Writes the holder into a new lock file; on failure (disk full) removes the file, so no empty lock is left. */
-function writeHolder(fd: number, path: string, holder: LockHolder): void {
-  try {
-    writeSync(fd, JSON.stringify(holder) + '\n')
-    fsyncSync(fd)
-    closeSync(fd)
-  } catch (error) {
-    try {
-      closeSync(fd)
-    } catch {}
-    try {
-      unlinkSync(path)
-    } catch {}
-    throw lockFailed(path, error)
-  }
-}
-
 /**
  * Takes the rotation lock of a credentials file, or throws `RotationLocked` (exit 11)
  * when a live run holds it. A lock left by a dead process is taken over.
  */
 export function acquireRotationLock(credentialsFile: string, command = 'keys rotate'): RotationLock {
-  const path = lockPath(credentialsFile)
-  mkdirSync(dirname(path), {recursive: true, mode: 0o700})
-  const holder: LockHolder = {pid: process.pid, host: hostname(), startedAt: nowIso(), nonce: randomBytes(8).toString('hex'), command, pidStart: processStartTime(process.pid)}
-  for (let attempt = 0; attempt < 20; attempt++) {
-    let fd: number
-    try {
-      fd = openSync(path, 'wx', 0o600)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw lockFailed(path, error)
-      const current = readHolder(path)
-      if (current === 'missing') continue
-      if (current === 'unreadable') {
-        // Being written right now (young), or left half-written by a killed process (old).
-        if (fileAgeMs(path) < 5000) throw lockedError(path, undefined)
-        breakStaleLock(path, 'unreadable')
-        continue
-      }
-      if (!holderIsStale(current)) throw lockedError(path, current)
-      breakStaleLock(path, current)
-      continue
-    }
-    writeHolder(fd, path, holder)
-    let released = false
-    const release = () => {
-      if (released) return
-      released = true
-      process.removeListener('exit', release)
-      const now = readHolder(path)
-      if (now !== 'missing' && now !== 'unreadable' && now.nonce === holder.nonce) {
-        try {
-          unlinkSync(path)
-        } catch {}
-      }
-    }
-    process.once('exit', release)
-    return {path, holder, release}
-  }
-  throw lockedError(path, undefined)
+  return acquireOneShotLock(lockPath(credentialsFile), {name: 'rotation lock', command, staleAfterMs: STALE_AFTER_MS, lockedError})
 }
