@@ -25,9 +25,9 @@ export default {
   "dryRunTimeoutMinutes": 30,
   "timeoutFactor": 2,
   "mutate": [
-    "src/lib/keys/rotate.ts",
-    "src/lib/keys/journal.ts",
+    "src/lib/keys/**/*.ts",
     "src/lib/files/atomic.ts",
+    "src/lib/files/lock.ts",
     "src/lib/files/credentials.ts",
     "src/lib/files/ini.ts",
     "src/lib/redact.ts",
