@@ -47,7 +47,7 @@ import {createHash, randomBytes} from 'node:crypto'
 import type {Env} from './aws-config.js'
 import {PsbError, messageOf} from '../errors.js'
 import {type Logger, silentLogger} from '../types.js'
-import {pidAlive, withFileLock, type FileLock, type LockOptions} from './lock.js'
+import {code, envNumber, pidAlive, withFileLock, type FileLock, type LockOptions} from './lock.js'
 
 /** The lock lives in lock.ts; these names stay reachable from here. */
 export {acquireLock, lockPathFor, withFileLock, type FileLock, type LockOptions} from './lock.js'
@@ -58,14 +58,6 @@ const DEFAULT_KEEP_BACKUPS = 5
 const BACKUP_TAG = '.psb-backup-'
 const TEMP_TAG = '.psb-tmp-'
 
-function envNumber(env: Env, name: string, fallback: number): number {
-  const n = Number(env[name])
-  return env[name] !== undefined && env[name] !== '' && Number.isFinite(n) && n >= 0 ? n : fallback
-}
-
-function code(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException)?.code
-}
 
 /** A file-system failure as a PsbError (exit 1) that names the file and the OS reason. */
 export function fileError(action: string, path: string, error: unknown): PsbError {

@@ -22,12 +22,14 @@ import {fileError} from './atomic.js'
 const SECRET_FILE_MODE = 0o600
 const LOCK_SUFFIX = '.psb-lock'
 
-function envNumber(env: Env, name: string, fallback: number): number {
+/** A non-negative number from the environment, or the fallback. */
+export function envNumber(env: Env, name: string, fallback: number): number {
   const n = Number(env[name])
   return env[name] !== undefined && env[name] !== '' && Number.isFinite(n) && n >= 0 ? n : fallback
 }
 
-function code(error: unknown): string | undefined {
+/** The errno code of a file-system error. */
+export function code(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException)?.code
 }
 
