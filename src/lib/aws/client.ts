@@ -1,4 +1,7 @@
 /**
+ * The aws/ domain: AWS clients (this file, its entry point: createAwsContext), SDK error
+ * translation and retries (errors.ts), ARN parsing (arn.ts) and psb's tag names (tags.ts).
+ *
  * The one place that creates AWS clients: region, endpoint, path-style, credentials,
  * retries, user agent and the optional call log. The SDK modules are imported lazily
  * so that `psb --help` and `psb --version` load none of them.

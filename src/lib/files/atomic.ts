@@ -1,4 +1,8 @@
 /**
+ * The files/ domain: this atomic writer (entry point: lockedUpdate / writeFileAtomic), the one
+ * lock primitive (lock.ts), the byte-exact ini editor (ini.ts), and the AWS credentials and
+ * config files (credentials.ts: writeProfile; aws-config.ts: profiles and regions).
+ *
  * Safe file writes for files that hold secrets (the AWS credentials and config files).
  *
  * - Atomic: the new content goes to a temp file in the same folder, is fsync'ed, renamed

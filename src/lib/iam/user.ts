@@ -1,4 +1,7 @@
 /**
+ * The iam/ domain: the least-privilege user (this file, entry point: ensureUser), its state
+ * policy (policy.ts) and the preflight before the first write (preflight.ts).
+ *
  * The IAM user that Pulumi runs as: created (or brought up to date) with the tags
  * `managed-by=psb` and `psb-bucket=<bucket>`, the least-privilege inline state policy
  * (src/lib/iam/policy.ts), an optional permissions boundary and extra managed policies.

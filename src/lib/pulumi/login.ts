@@ -1,4 +1,7 @@
 /**
+ * The pulumi/ domain: the Pulumi CLI (cli.ts), backend URLs and their dialects
+ * (backend-url.ts), Pulumi.yaml (project.ts) and the login (this file, entry point: login).
+ *
  * Pointing Pulumi at the bucket: build the backend URL for the installed Pulumi, then either
  * write it into a project's Pulumi.yaml (`project`) or run `pulumi login <url>` and confirm
  * with `pulumi whoami -v` that Pulumi now reports that URL. No AWS call is made here.

@@ -1,4 +1,8 @@
 /**
+ * The verify/ domain: the table of checks (checks/*.ts, listed in checks/index.ts), their
+ * shared context (context.ts), the pure rules (rules.ts) and this runner (entry point:
+ * verifyBackend).
+ *
  * `psb verify`: proves that a profile + bucket (+ prefix) work as a Pulumi state backend,
  * with the profile's OWN key (the least-privilege user Pulumi runs as), the way Pulumi
  * will use them. Every check ends pass / warn / fail with a one-line hint; nothing here
