@@ -3,7 +3,6 @@
  * and the table the run loops over.
  */
 import {expect} from 'chai'
-import {PsbError} from '../../src/lib/errors.js'
 import {planEncryption} from '../../src/lib/bucket/settings/encryption.js'
 import {SETTINGS} from '../../src/lib/bucket/settings/index.js'
 import {MULTIPART_RULE_ID, NONCURRENT_RULE_ID, planLifecycleSetting} from '../../src/lib/bucket/settings/lifecycle.js'
@@ -13,21 +12,13 @@ import {ITEMS, row, type SettingIO} from '../../src/lib/bucket/settings/setting.
 import {planTagSetting} from '../../src/lib/bucket/settings/tags.js'
 import {planPolicySetting, TLS_SID, tlsOnlyStatement} from '../../src/lib/bucket/settings/tls-policy.js'
 import {planVersioning} from '../../src/lib/bucket/settings/versioning.js'
+import {thrown} from '../support/errors.js'
 
 const B = 'psb-settings'
 const ARN = `arn:aws:s3:::${B}`
 const KEY = '1234abcd-12ab-34cd-56ef-1234567890ab'
 const KEY_ARN = `arn:aws:kms:us-east-1:123456789012:key/${KEY}`
 
-function thrown(fn: () => unknown): PsbError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).to.be.instanceOf(PsbError)
-    return error as PsbError
-  }
-  throw new Error('expected a PsbError')
-}
 
 describe('bucket settings: plan by meaning, never weaker', () => {
   it('the table lists every setting once, in the order the changes are reported', () => {

@@ -6,7 +6,6 @@ import {summarizeChecks} from '../../src/cli/checks.js'
 import {NAME_SHAPE, describeValue, echo, looksLikeSecret, mayEcho, plural, registerArgvSecrets, scrubArgv} from '../../src/lib/echo.js'
 import {checkProfile, validateRegion} from '../../src/lib/files/aws-config.js'
 import {parseDays} from '../../src/lib/duration.js'
-import {isPsbError, type PsbError} from '../../src/lib/errors.js'
 import {clearRegisteredSecrets, redact} from '../../src/lib/redact.js'
 import {closestMatch} from '../../src/lib/suggest.js'
 import {validatePolicyArn} from '../../src/lib/iam/user.js'
@@ -14,19 +13,11 @@ import {validateBucketName} from '../../src/lib/bucket/name.js'
 import {parseTags} from '../../src/commands/bucket/create.js'
 import {bucketOptionsFromFlags} from '../../src/commands/bucket/create.js'
 import {verifyOptionsFromFlags} from '../../src/commands/verify.js'
+import {thrown} from '../support/errors.js'
 
 /** Secret-shaped values: an AWS secret access key, a session-token-like string, a base64 password. */
 const SECRETS = ['wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY12', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ', 'pul-0123456789abcdef0123456789abcdef01234567']
 
-function thrown(fn: () => unknown): PsbError {
-  try {
-    fn()
-  } catch (error) {
-    if (isPsbError(error)) return error
-    throw error
-  }
-  throw new Error('expected a PsbError')
-}
 
 async function parseError(argv: string[], flags: Parameters<typeof Parser.parse>[1]['flags']): Promise<unknown> {
   try {

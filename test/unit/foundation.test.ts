@@ -8,6 +8,7 @@ import {awsCall, translateAwsError, withBackoff, isAccessDenied} from '../../src
 import {listProfiles, resolveRegion, requireRegion, configFilePath, credentialsFilePath} from '../../src/lib/files/aws-config.js'
 import {checkProfile, adminProfileArg} from '../../src/hooks/init/aws-profile.js'
 import {toPsbError} from '../../src/cli/base-command.js'
+import {thrown} from '../support/errors.js'
 
 const KEY_ID = 'AKIAIOSFODNN7EXAMPLE'
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
@@ -17,15 +18,6 @@ function sdkError(name: string, message: string, status = 403): Error {
   return Object.assign(new Error(message), {name, $metadata: {httpStatusCode: status}})
 }
 
-function thrown(fn: () => unknown): PsbError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).to.be.instanceOf(PsbError)
-    return error as PsbError
-  }
-  throw new Error('expected a throw')
-}
 
 describe('foundation: redaction', () => {
   it('masks access key ids as AKIA…XXXX', () => {

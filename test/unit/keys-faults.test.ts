@@ -30,6 +30,7 @@ import {HEARTBEAT_MS, Journal, acquireRotationLock, journalPath, lockPath, proce
 import {isPsbError, type PsbError} from '../../src/lib/errors.js'
 import {readProfileCredentials, writeProfile} from '../../src/lib/files/credentials.js'
 import {ROOT} from '../support/cli.js'
+import {rejection} from '../support/errors.js'
 
 const isRoot = process.getuid?.() === 0
 
@@ -84,14 +85,7 @@ describe('keys rotate: faults (moto behind a fault-injecting proxy)', () => {
   const logger = {info: (m: string) => output.push(m), warn: (m: string) => output.push(m)}
   const rotate = (extra: Partial<RotateOptions> = {}): Promise<RotateResult> =>
     rotateKey({profile: 'pulumi', region: 'us-east-1', endpoint: proxy.endpoint, env: home.env, pollMs: 50, waitMs: 20_000, logger, ...extra})
-  const failure = async (p: Promise<unknown>): Promise<PsbError> => {
-    const e = await p.then(
-      () => undefined,
-      (error: unknown) => error,
-    )
-    if (!isPsbError(e)) throw new Error(`expected a PsbError, got ${String(e)}`)
-    return e
-  }
+  const failure = rejection
   /** The secrets of the run: the old key's and any key the test saw the proxy use. */
   const noSecrets = (extra: unknown[] = []) => {
     const newSecrets = readFileSync(home.credentialsFile, 'utf8').match(/aws_secret_access_key\s*=\s*(\S+)/g) ?? []

@@ -13,7 +13,7 @@ import {exitCodeOf, rotateKey, rotateKeys, type RotateOptions, type RotateResult
 import {readJournalEntries} from '../../src/lib/keys/journal.js'
 import {readProfileCredentials} from '../../src/lib/files/credentials.js'
 import {clearRegisteredSecrets, redact} from '../../src/lib/redact.js'
-import {isPsbError, type PsbError} from '../../src/lib/errors.js'
+import {rejection} from '../support/errors.js'
 
 /** A GetCallerIdentity answer naming another IAM user. */
 function callerIs(arn: string) {
@@ -56,14 +56,7 @@ describe('keys rotate: guards a mutant got past (moto behind the fault proxy)', 
   }
   const opts = (extra: Partial<RotateOptions> = {}) => ({region: 'us-east-1', endpoint: proxy.endpoint, env: home.env, pollMs: 50, waitMs: 20_000, logger, ...extra})
   const rotate = (extra: Partial<RotateOptions> = {}): Promise<RotateResult> => rotateKey({profile: 'pulumi', ...opts(extra)})
-  const failure = async (p: Promise<unknown>): Promise<PsbError> => {
-    const e = await p.then(
-      () => undefined,
-      (error: unknown) => error,
-    )
-    if (!isPsbError(e)) throw new Error(`expected a PsbError, got ${String(e)}`)
-    return e
-  }
+  const failure = rejection
   const known = () => new Set([u.key.accessKeyId, moto.admin.accessKeyId])
   /** IAM never accepts a key other than the old one and the administrator's. */
   const newKeyNeverAccepted = () => proxy.rules.push((req) => (req.keyId && !known().has(req.keyId) ? notYetPropagated(req.service) : undefined))

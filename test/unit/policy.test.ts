@@ -13,20 +13,12 @@ import {
   type PolicyStatement,
 } from '../../src/lib/iam/policy.js'
 import {PsbError} from '../../src/lib/errors.js'
+import {thrown} from '../support/errors.js'
 
 const USER = 'arn:aws:iam::123456789012:user/pulumi'
 const statements = (d: PolicyDocument) => d.Statement as PolicyStatement[]
 const bySid = (d: PolicyDocument, sid: string) => statements(d).find((s) => s.Sid === sid)
 
-function thrown(fn: () => unknown): PsbError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).to.be.instanceOf(PsbError)
-    return error as PsbError
-  }
-  expect.fail('expected a PsbError')
-}
 
 describe('buildStatePolicy', () => {
   it('without a prefix: one statement per purpose, each with a Sid, in a fixed order', () => {
