@@ -221,6 +221,15 @@ describe('login() with a fake pulumi', () => {
     expect(r.warnings.join('\n')).to.include('The AWS profile "pulumi" is not in your AWS credentials or config file')
   })
 
+  it('a missing profile with a secret-shaped name is warned about without echoing the name', async () => {
+    const name = 'q8Hn2VbR7xYt0LmK4pWz9sJd3GfA6cEeU1oIhN5r'
+    const r = await login({bucket: 'acme-state', region: 'eu-west-1', profile: name, env: env(), cwd: home, dryRun: true})
+    const text = r.warnings.join('\n')
+    expect(text).to.include('is not in your AWS credentials or config file')
+    expect(text).to.include('psb creds write --profile <name>')
+    expect(text).not.to.include(name)
+  })
+
   it('warns when the Pulumi.yaml of the current folder pins another backend', async () => {
     writeFileSync(join(home, 'work', 'Pulumi.yaml'), 'name: a\nbackend:\n  url: file:///elsewhere\n')
     const r = await login({bucket: 'acme-state', region: 'eu-west-1', env: env(), cwd: join(home, 'work')})

@@ -10,7 +10,7 @@ import type {Env} from '../files/aws-config.js'
 import {listProfiles} from '../files/aws-config.js'
 import {compareBackendUrls, planBackendUrl, shellQuote, type BackendUrlOptions, type BackendUrlPlan, type UrlDialect} from './backend-url.js'
 import {PsbError} from '../errors.js'
-import {echo, NAME_SHAPE} from '../echo.js'
+import {echo, mayEcho, NAME_SHAPE} from '../echo.js'
 import {INSTALL_HINT, currentPulumiLogin, findPulumi, notFoundError, parseWhoami, pulumiCredentialsFile, pulumiFailed, pulumiHomeNote, pulumiVersion, runPulumi} from './cli.js'
 import {readProjectBackend, setProjectBackend} from './project.js'
 import {collectingLogger, silentLogger, type Change, type Logger} from '../types.js'
@@ -105,7 +105,9 @@ function warnMissingProfile(profile: string | undefined, env: Env, logger: Logge
     return
   }
   if (!names.includes(profile)) {
-    logger.warn(`The AWS profile ${echo(profile, {what: 'name', shape: NAME_SHAPE})} is not in your AWS credentials or config file yet; Pulumi cannot reach the bucket until it is (psb creds write --profile ${profile}).`)
+    const shown = echo(profile, {what: 'name', shape: NAME_SHAPE})
+    const fix = mayEcho(profile, NAME_SHAPE) ? `psb creds write --profile ${profile}` : 'psb creds write --profile <name>'
+    logger.warn(`The AWS profile ${shown} is not in your AWS credentials or config file yet; Pulumi cannot reach the bucket until it is (${fix}).`)
   }
 }
 
