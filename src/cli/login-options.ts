@@ -2,6 +2,7 @@
 import {requireRegion, type Env} from '../lib/files/aws-config.js'
 import {badInput} from '../lib/errors.js'
 import type {LoginOptions} from '../lib/pulumi/login.js'
+import type {UrlDialectChoice} from '../lib/pulumi/url-dialects.js'
 
 export interface LoginFlags {
   bucket?: string
@@ -10,6 +11,7 @@ export interface LoginFlags {
   profile?: string
   endpoint?: string
   project?: string
+  dialect?: string
   'dry-run'?: boolean
 }
 
@@ -23,6 +25,7 @@ export function loginOptionsFromFlags(flags: LoginFlags, env: Env = process.env)
     profile: flags.profile,
     endpoint: flags.endpoint,
     project: flags.project,
+    dialect: flags.dialect as UrlDialectChoice | undefined,
     dryRun: flags['dry-run'] ?? false,
     env,
   }

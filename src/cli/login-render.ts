@@ -4,7 +4,7 @@ import {out, status} from './style.js'
 
 export function renderLogin(result: LoginResult, dryRun: boolean, say: (line: string) => void): void {
   say(`Backend URL: ${result.url}`)
-  say(`Pulumi:      ${result.pulumiVersion ? `v${result.pulumiVersion}` : 'not installed'} (URL for ${describeDialect(result.dialect)})`)
+  say(`Pulumi:      ${result.pulumiVersion ? `v${result.pulumiVersion}` : 'not installed'} (URL for ${describeForm(result.form)}, --dialect ${result.dialect})`)
   for (const c of result.changes) say(`${status(c.status, out)}  ${c.item}${c.detail ? `: ${c.detail}` : ''}`)
   if (dryRun) {
     if (result.projectFile === undefined) for (const cmd of result.commands) say(`would run: ${cmd}`)
@@ -16,12 +16,14 @@ export function renderLogin(result: LoginResult, dryRun: boolean, say: (line: st
   if (envNeeded.length > 0) say(`Every pulumi command needs: ${envNeeded.map(([k, v]) => `${k}=${v}`).join(' ')}`)
 }
 
-function describeDialect(d: string): string {
-  switch (d) {
-    case 'v2':
+function describeForm(f: string): string {
+  switch (f) {
+    case 'new':
       return 'Pulumi 3.245 or newer'
-    case 'v1-or-v2':
-      return 'Pulumi 3.113 to 3.244'
+    case 'legacy':
+      return 'every Pulumi from 3.113 on'
+    case 'awssdk-v2':
+      return 'Pulumi 3.113 or newer with awssdk=v2'
     default:
       return 'Pulumi older than 3.113'
   }

@@ -6,13 +6,14 @@ import {checkProfile} from '../lib/files/aws-config.js'
 import {badInput} from '../lib/errors.js'
 import {login, resolveBackendUrl, shellExports, type LoginResult} from '../lib/pulumi/login.js'
 import {renderLogin} from '../cli/login-render.js'
+import {URL_DIALECTS} from '../lib/pulumi/url-dialects.js'
 
 export default class Login extends BaseCommand {
   static override summary = 'Point Pulumi at the S3 bucket: build the backend URL and run `pulumi login` with it.'
 
-  static override description = `Builds the Pulumi backend URL of the bucket (s3://<bucket>[/<prefix>]?region=...) in the dialect of the installed Pulumi CLI (read from \`pulumi version\`), runs \`pulumi login <url>\`, and checks with \`pulumi whoami -v\` that Pulumi now uses it. Pulumi keeps the login in $PULUMI_HOME/credentials.json (default: .pulumi in the account's home directory from the password database, which is not $HOME when HOME points elsewhere; psb then says so).
+  static override description = `Builds the Pulumi backend URL of the bucket (s3://<bucket>[/<prefix>]?region=...) in the dialect of the installed Pulumi CLI (read from \`pulumi version\`; with a profile, it is always in the URL, so no AWS_PROFILE is needed from Pulumi 3.113 on), runs \`pulumi login <url>\`, and checks with \`pulumi whoami -v\` that Pulumi now uses it. Pulumi keeps the login in $PULUMI_HOME/credentials.json (default: .pulumi in the account's home directory from the password database, which is not $HOME when HOME points elsewhere; psb then says so).
 
-Instead of logging in, --print prints the URL (--print --shell: an \`export PULUMI_BACKEND_URL=...\` line for your shell or CI), and --project DIR writes the URL into that project's Pulumi.yaml (backend.url), so that project always uses the bucket whatever the login.
+Instead of logging in, --print prints the URL (--print --shell: an \`export PULUMI_BACKEND_URL=...\` line for your shell or CI), and --project DIR writes the URL into that project's Pulumi.yaml (backend.url), so that project always uses the bucket whatever the login. Both write a portable URL by default, one that every Pulumi from 3.113 on reads (--dialect picks another).
 
 Makes no AWS call: it does not check the bucket exists (\`psb verify\` does). Without Pulumi installed, --print and --project still work (the URL is then written for the newest Pulumi).
 
@@ -25,6 +26,7 @@ Exit codes: 0 logged in (or printed/written); 1 Pulumi is missing or failed (its
     {description: 'Set the backend in your shell instead of logging in:', command: 'eval "$(<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --print --shell)"'},
     {description: 'Pin one project to the bucket (writes backend.url into ./infra/Pulumi.yaml):', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --profile pulumi-state --project ./infra'},
     {description: 'A local S3 emulator or an S3-compatible store:', command: '<%= config.bin %> <%= command.id %> --bucket state --region us-east-1 --endpoint http://127.0.0.1:5000'},
+    {description: 'Write a URL only Pulumi 3.245 and later read (the default, portable, suits every Pulumi from 3.113 on):', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --profile pulumi-state --project ./infra --dialect current'},
     {description: 'See the URL and the commands without running them:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --dry-run'},
   ]
 
@@ -55,10 +57,14 @@ Exit codes: 0 logged in (or printed/written); 1 Pulumi is missing or failed (its
       helpValue: '<dir>',
       exclusive: ['print'],
     }),
+    dialect: Flags.string({
+      description: 'Which Pulumi versions the URL is for: native (the installed one; default for a login), portable (every Pulumi from 3.113 on; default for --print and --project), v1 (SDK v1 names), v2 (awssdk=v2), current (the newest names, Pulumi 3.245+).',
+      options: [...URL_DIALECTS],
+    }),
     'dry-run': shared.dryRun,
   }
 
-  async run(): Promise<LoginResult | {url: string; pulumiVersion?: string; dialect: string; env: Record<string, string>; warnings: string[]}> {
+  async run(): Promise<LoginResult | {url: string; pulumiVersion?: string; dialect: string; form: string; rejectedBy: string[]; env: Record<string, string>; warnings: string[]}> {
     const {flags} = await this.parse(Login)
     if (flags.shell && !flags.print) throw badInput('--shell only works with --print.', 'Run: psb login ... --print --shell', 'FlagsConflict')
     const opts = loginOptionsFromFlags(flags)
@@ -67,13 +73,13 @@ Exit codes: 0 logged in (or printed/written); 1 Pulumi is missing or failed (its
     if (!flags.print && flags.project === undefined && flags.profile) checkProfile(flags.profile, '--profile')
 
     if (flags.print) {
-      const r = await resolveBackendUrl(opts)
+      const r = await resolveBackendUrl({...opts, dialect: opts.dialect ?? 'portable', shared: true})
       for (const w of r.warnings) this.note(w)
       if (!this.jsonEnabled()) {
         if (flags.shell) for (const line of shellExports(r.url, r.env)) this.say(line)
         else this.say(r.url)
       }
-      return {url: r.url, pulumiVersion: r.pulumiVersion, dialect: r.dialect, env: r.env, warnings: r.warnings}
+      return {url: r.url, pulumiVersion: r.pulumiVersion, dialect: r.dialect, form: r.form, rejectedBy: r.rejectedBy, env: r.env, warnings: r.warnings}
     }
 
     const result = await login({...opts, logger: {warn: (m) => this.note(m), info: (m) => this.say(m)}})

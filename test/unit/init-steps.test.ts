@@ -41,7 +41,9 @@ describe('login rendering', () => {
   const result = (over: Partial<LoginResult> = {}): LoginResult => ({
     url: 's3://acme-state?region=eu-west-1',
     pulumiVersion: '3.250.0',
-    dialect: 'v2',
+    dialect: 'native',
+    form: 'new',
+    rejectedBy: [],
     changes: [{item: 'pulumi login', status: 'planned', detail: 's3://acme-state?region=eu-west-1'}],
     warnings: [],
     env: {},
@@ -52,13 +54,13 @@ describe('login rendering', () => {
   it('a dry run lists the commands it would run and says nothing changed', () => {
     const lines: string[] = []
     renderLogin(result(), true, (l) => lines.push(l))
-    expect(lines[1]).to.equal('Pulumi:      v3.250.0 (URL for Pulumi 3.245 or newer)')
+    expect(lines[1]).to.equal('Pulumi:      v3.250.0 (URL for Pulumi 3.245 or newer, --dialect native)')
     expect(lines.slice(-3)).to.deep.equal(['would run: pulumi login s3://acme-state', 'would run: pulumi whoami -v', 'Dry run: nothing was changed.'])
   })
 
   it('names the environment every pulumi command needs', () => {
     const lines: string[] = []
-    renderLogin(result({whoami: 'me', env: {AWS_PROFILE: 'team-a'}, dialect: 'v1'}), false, (l) => lines.push(l))
+    renderLogin(result({whoami: 'me', env: {AWS_PROFILE: 'team-a'}, form: 'legacy-env-profile'}), false, (l) => lines.push(l))
     expect(lines[1]).to.contain('Pulumi older than 3.113')
     expect(lines.at(-2)).to.match(/^Logged in: Pulumi now uses s3:\/\/acme-state\?region=eu-west-1 as me/)
     expect(lines.at(-1)).to.equal('Every pulumi command needs: AWS_PROFILE=team-a')

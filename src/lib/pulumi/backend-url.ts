@@ -1,23 +1,21 @@
 /**
- * The Pulumi backend URL of an S3 bucket: `s3://<bucket>[/<prefix>]?<params>`, spelled in the
- * dialect the installed Pulumi CLI understands (see docs/login.md, "URL dialects").
+ * The Pulumi backend URL of an S3 bucket: `s3://<bucket>[/<prefix>]?<params>`, spelled for the
+ * Pulumi versions that will read it (`--dialect`; see url-dialects.ts and docs/login.md).
  *
- *  - Pulumi >= 3.245 (gocloud 0.46, AWS SDK v2 only) rejects unknown parameters and wants
- *    `use_path_style=true` / `disable_https=true`.
- *  - Pulumi 3.113–3.244 uses AWS SDK v1 unless `awssdk=v2`. Only v2 honours `profile`, but v2
- *    accepts nothing besides `region`, `endpoint` and `profile`: no way to ask for path-style
- *    addressing (`s3ForcePathStyle` is rejected under v2, pulumi#18645). So:
- *      profile, no endpoint  -> `awssdk=v2&profile=...`
- *      endpoint              -> SDK v1 with `s3ForcePathStyle=true` (custom endpoints need
- *                               path-style), and a profile goes into AWS_PROFILE instead.
- *  - Pulumi < 3.113: SDK v1 only (`s3ForcePathStyle`, `disableSSL`); a profile only through
- *    AWS_PROFILE.
- * Without a known version (Pulumi not installed), the newest dialect is used.
+ *  - `native` (psb login): the installed Pulumi's own names: 3.245 and later `use_path_style`
+ *    / `disable_https`; 3.113–3.244 SDK v1's names with `profile` (SDK v1 reads `profile`
+ *    there: measured on 3.200.0, gocloud 0.37 NewSessionFromURLParams), so no AWS_PROFILE is
+ *    needed; before 3.113 a profile goes through AWS_PROFILE.
+ *  - `portable` (--print, --project): one form every Pulumi from 3.113 reads: SDK v1's names
+ *    with `profile` (3.246+ translates them; 3.245.x refuses only `disableSSL`).
+ *  - `v1` = SDK v1's names, `v2` = `awssdk=v2`, `current` = the newest names.
+ * Without a known version (Pulumi not installed), the newest era is assumed.
  */
 import {describeValue, echo} from '../echo.js'
 import {badInput} from '../errors.js'
 import {emptyPrefix} from '../bucket/prefix.js'
 import {validateEndpoint} from '../aws/client.js'
+import {eraOf, formFor, rejectionsOf, type PulumiEra, type UrlDialectChoice, type UrlForm} from './url-dialects.js'
 
 export interface BackendUrlOptions {
   bucket: string
@@ -27,17 +25,26 @@ export interface BackendUrlOptions {
   endpoint?: string
   /** `pulumi version` output or a plain version (`v3.274.1`, `3.200.0`); undefined: the newest dialect. */
   pulumiVersion?: string
+  /** Which Pulumi versions the URL is for (`--dialect`); default `native`: the installed one. */
+  dialect?: UrlDialectChoice
 }
 
 /**
- * `v2`: Pulumi >= 3.245. `v1-or-v2`: 3.113–3.244 (v1 default, `awssdk=v2` opt-in).
- * `v1`: before 3.113.
+ * The era of the S3 driver: `v2`: Pulumi >= 3.245. `v1-or-v2`: 3.113–3.244 (v1 default,
+ * `awssdk=v2` opt-in). `v1`: before 3.113. (url-dialects.ts splits 3.245.x from 3.246+.)
  */
 export type UrlDialect = 'v2' | 'v1-or-v2' | 'v1'
 
 export interface BackendUrlPlan {
   url: string
-  dialect: UrlDialect
+  /** The `--dialect` asked for. */
+  dialect: UrlDialectChoice
+  /** The spelling that choice means for the installed Pulumi (url-dialects.ts). */
+  form: UrlForm
+  /** The installed Pulumi's era (the newest when unknown). */
+  era: PulumiEra
+  /** Which Pulumi versions from 3.113 on refuse the URL, and why (empty: all read it). */
+  rejectedBy: string[]
   /** The AWS SDK the URL selects inside Pulumi. */
   sdk: 'v1' | 'v2'
   /**
@@ -127,74 +134,67 @@ function checkProfile(given: string | undefined): string | undefined {
   return profile
 }
 
-interface DialectInput {
-  dialect: BackendUrlPlan['dialect']
+interface FormInput {
+  form: UrlForm
   region: string
   endpoint: string | undefined
   profile: string | undefined
   pulumiVersion: string | undefined
 }
 
-interface DialectParams {
+interface FormParams {
   sdk: 'v1' | 'v2'
   params: Array<[string, string]>
   env: Record<string, string>
   warnings: string[]
 }
 
-/** The query parameters (and AWS_PROFILE fallback) for one dialect of the URL. */
-function dialectParams(d: DialectInput): DialectParams {
+/** The query parameters (and, before 3.113, the AWS_PROFILE fallback) of one URL form. */
+function formParams(d: FormInput): FormParams {
   const {region, endpoint, profile} = d
   const http = endpoint !== undefined && endpoint.toLowerCase().startsWith('http://')
   const params: Array<[string, string]> = []
   const env: Record<string, string> = {}
   const warnings: string[] = []
-  if (d.dialect === 'v2') {
-    params.push(['region', region])
+  if (d.form === 'awssdk-v2') {
+    params.push(['awssdk', 'v2'], ['region', region])
     if (profile) params.push(['profile', profile])
     if (endpoint) {
-      params.push(['endpoint', endpoint], ['use_path_style', 'true'])
-      if (http) params.push(['disable_https', 'true'])
+      params.push(['endpoint', endpoint])
+      warnings.push('With awssdk=v2, Pulumi 3.113–3.244 cannot be asked for path-style addressing (pulumi#18645), which most custom endpoints (emulators, MinIO) need; --dialect portable can.')
     }
     return {sdk: 'v2', params, env, warnings}
   }
-  if (d.dialect === 'v1-or-v2' && !endpoint) {
-    if (profile) params.push(['awssdk', 'v2'], ['region', region], ['profile', profile])
-    else params.push(['region', region])
-    return {sdk: profile ? 'v2' : 'v1', params, env, warnings}
-  }
-  // SDK v1: before 3.113 the only choice; on 3.113–3.244 the only one that can force
-  // path-style addressing, which custom endpoints need.
+  const newNames = d.form === 'new'
   params.push(['region', region])
+  if (profile && d.form !== 'legacy-env-profile') params.push(['profile', profile])
   if (endpoint) {
-    params.push(['endpoint', endpoint], ['s3ForcePathStyle', 'true'])
-    if (http) params.push(['disableSSL', 'true'])
+    params.push(['endpoint', endpoint], [newNames ? 'use_path_style' : 's3ForcePathStyle', 'true'])
+    if (http) params.push([newNames ? 'disable_https' : 'disableSSL', 'true'])
   }
-  if (profile) {
-    const why =
-      d.dialect === 'v1'
-        ? `Pulumi ${d.pulumiVersion} is older than 3.113`
-        : `Pulumi ${d.pulumiVersion} cannot combine a profile with path-style addressing for a custom endpoint`
+  if (profile && d.form === 'legacy-env-profile') {
     env.AWS_PROFILE = profile
     warnings.push(
-      `${why}: the profile "${profile}" cannot be part of the backend URL, so Pulumi reads it from AWS_PROFILE. ` +
-        `Run Pulumi with AWS_PROFILE=${profile} set (psb sets it for the login), or upgrade Pulumi to 3.245 or newer.`,
+      `Pulumi ${d.pulumiVersion} is older than 3.113: the profile "${profile}" cannot be part of the backend URL, so Pulumi reads it from AWS_PROFILE. ` +
+        `Run Pulumi with AWS_PROFILE=${profile} set (psb sets it for the login), or upgrade Pulumi.`,
     )
   }
-  return {sdk: 'v1', params, env, warnings}
+  return {sdk: newNames ? 'v2' : 'v1', params, env, warnings}
 }
 
-/** The URL and what else Pulumi needs, for the given Pulumi version. Bad input: exit 2. */
+/** The URL and what else Pulumi needs, for the given Pulumi version and dialect. Bad input: exit 2. */
 export function planBackendUrl(opts: BackendUrlOptions): BackendUrlPlan {
   checkBucket(opts.bucket)
   const prefix = normalizePrefix(opts.prefix)
   if (!opts.region) throw badInput('No AWS region for the backend URL.', 'Pass --region (e.g. --region us-east-1).', 'RegionMissing')
   const endpoint = validateEndpoint(opts.endpoint)
   const profile = checkProfile(opts.profile)
-  const dialect = dialectFor(opts.pulumiVersion)
-  const {sdk, params, env, warnings} = dialectParams({dialect, region: opts.region, endpoint, profile, pulumiVersion: opts.pulumiVersion})
+  const dialect = opts.dialect ?? 'native'
+  const era = eraOf(opts.pulumiVersion)
+  const form = formFor(dialect, era)
+  const {sdk, params, env, warnings} = formParams({form, region: opts.region, endpoint, profile, pulumiVersion: opts.pulumiVersion})
   const url = `s3://${opts.bucket}${prefix ? '/' + encodePath(prefix) : ''}?${query(params)}`
-  return {url, dialect, sdk, env, warnings}
+  return {url, dialect, form, era, sdk, env, warnings, rejectedBy: rejectionsOf(url).map((r) => r.reason)}
 }
 
 /** The backend URL for the given Pulumi version (the newest dialect when none is given). */

@@ -8,7 +8,8 @@
  */
 import type {Env} from '../files/aws-config.js'
 import {listProfiles} from '../files/aws-config.js'
-import {compareBackendUrls, planBackendUrl, shellQuote, type BackendUrlOptions, type BackendUrlPlan, type UrlDialect} from './backend-url.js'
+import {compareBackendUrls, planBackendUrl, shellQuote, type BackendUrlOptions, type BackendUrlPlan} from './backend-url.js'
+import {type UrlDialectChoice, type UrlForm} from './url-dialects.js'
 import {PsbError} from '../errors.js'
 import {echo, mayEcho, NAME_SHAPE} from '../echo.js'
 import {INSTALL_HINT, currentPulumiLogin, findPulumi, notFoundError, parseWhoami, pulumiCredentialsFile, pulumiFailed, pulumiHomeNote, pulumiVersion, runPulumi} from './cli.js'
@@ -35,8 +36,12 @@ export interface LoginResult {
   projectFile?: string
   changes: Change[]
   warnings: string[]
-  /** The URL dialect (see backend-url.ts). */
-  dialect: UrlDialect
+  /** The `--dialect` used (default: `native` for a login, `portable` for --project). */
+  dialect: UrlDialectChoice
+  /** The spelling it means for the installed Pulumi (url-dialects.ts). */
+  form: UrlForm
+  /** Which Pulumi versions from 3.113 on refuse the URL, and why (empty: every one reads it). */
+  rejectedBy: string[]
   /** The backend URL `pulumi whoami -v` reports after the login (equals `url`). */
   backendUrl?: string
   /** Environment every later `pulumi` command needs (AWS_PROFILE on Pulumi versions that cannot take the profile in the URL). */
@@ -53,15 +58,25 @@ export interface ResolvedBackendUrl extends BackendUrlPlan {
 
 /**
  * The backend URL for the installed Pulumi (`opts.pulumiVersion` when given, else
- * `pulumi version`; the newest dialect when Pulumi is not installed, with a warning).
+ * `pulumi version`; the newest era when Pulumi is not installed, with a warning).
+ * `shared`: the URL goes where other Pulumi versions read it (--print, --project), so every
+ * Pulumi version that would refuse it is named in a warning.
  */
-export async function resolveBackendUrl(opts: BackendUrlOptions & {env?: Env}): Promise<ResolvedBackendUrl> {
+export async function resolveBackendUrl(opts: BackendUrlOptions & {env?: Env; shared?: boolean}): Promise<ResolvedBackendUrl> {
   // Bad input first, before running anything.
   planBackendUrl({...opts, pulumiVersion: undefined})
   const version = opts.pulumiVersion ?? (await pulumiVersion({env: opts.env}))
   const plan = planBackendUrl({...opts, pulumiVersion: version})
   if (version === undefined) {
-    plan.warnings.unshift('Pulumi is not installed (no `pulumi` on PATH): the URL is written for Pulumi 3.245 or newer.')
+    plan.warnings.unshift(`Pulumi is not installed (no \`pulumi\` on PATH): the URL is written for ${plan.dialect === 'native' ? 'Pulumi 3.246 or newer' : `--dialect ${plan.dialect}`}.`)
+  }
+  if (plan.era === '3.245' && version !== undefined) {
+    plan.warnings.push(
+      `Pulumi ${version} (3.245.x) reads only the new URL names (use_path_style, disable_https) and refuses disableSSL: it has no translation layer (3.246 added it back). Upgrade Pulumi to 3.246 or newer.`,
+    )
+  }
+  if (opts.shared) {
+    for (const r of plan.rejectedBy) plan.warnings.push(`This URL does not work on every Pulumi: ${r}.${plan.dialect === 'portable' ? '' : ' --dialect portable writes one that does, as far as one exists.'}`)
   }
   return {...plan, pulumiVersion: version}
 }
@@ -135,10 +150,11 @@ export async function login(opts: LoginOptions): Promise<LoginResult> {
   const env = opts.env ?? process.env
   const warnings: string[] = []
   const logger = collectingLogger(warnings, opts.logger ?? silentLogger)
-  const resolved = await resolveBackendUrl({...opts, env})
+  const shared = opts.project !== undefined
+  const resolved = await resolveBackendUrl({...opts, env, shared: shared || opts.dialect !== undefined, dialect: opts.dialect ?? (shared ? 'portable' : 'native')})
   for (const w of resolved.warnings) logger.warn(w)
-  const {url, pulumiVersion: version, dialect} = resolved
-  const base = {url, pulumiVersion: version, dialect, env: resolved.env, warnings}
+  const {url, pulumiVersion: version, dialect, form, rejectedBy} = resolved
+  const base = {url, pulumiVersion: version, dialect, form, rejectedBy, env: resolved.env, warnings}
   warnMissingProfile(opts.profile, env, logger)
   warnAboutOverrides(env, url, opts.cwd ?? process.cwd(), opts.project !== undefined, logger)
 
