@@ -180,7 +180,7 @@ describe('login() with a fake pulumi', () => {
     const opts = {bucket: 'acme-state', region: 'eu-west-1', env: env(), cwd: join(home, 'work')}
     const r = await login(opts)
     expect(r.url).to.equal('s3://acme-state?region=eu-west-1')
-    expect(r).to.include({pulumiVersion: '3.274.1', dialect: 'v2', whoami: 'fake-user', backendUrl: r.url})
+    expect(r).to.include({pulumiVersion: '3.274.1', dialect: 'native', form: 'new', whoami: 'fake-user', backendUrl: r.url})
     expect(r.changes).to.deep.equal([{item: 'pulumi login', status: 'updated', detail: `${r.url} (confirmed by pulumi whoami -v)`}])
     expect(fake.calls().map((c) => c.argv)).to.deep.equal([['version'], ['login', r.url], ['whoami', '-v']])
     expect(JSON.parse(readFileSync(join(home, 'ph', 'credentials.json'), 'utf8')).current).to.equal(r.url)
@@ -219,6 +219,34 @@ describe('login() with a fake pulumi', () => {
     expect(r.warnings.join('\n')).to.include('AWS_PROFILE=pulumi')
     // and the profile is not in the (empty) AWS files yet
     expect(r.warnings.join('\n')).to.include('The AWS profile "pulumi" is not in your AWS credentials or config file')
+  })
+
+  it('Pulumi 3.200.0 with an endpoint: the profile goes into the URL, never into AWS_PROFILE', async () => {
+    fake.configure({version: '3.200.0'})
+    const r = await login({bucket: 'acme-state', region: 'eu-west-1', profile: 'pulumi', endpoint: 'http://127.0.0.1:5000', env: env(), cwd: home})
+    expect(r.url).to.equal('s3://acme-state?region=eu-west-1&profile=pulumi&endpoint=http%3A%2F%2F127.0.0.1%3A5000&s3ForcePathStyle=true&disableSSL=true')
+    expect(r.env).to.deep.equal({})
+    expect(fake.calls().find((c) => c.argv[0] === 'login')!.env.AWS_PROFILE).to.equal(undefined)
+    expect(r.warnings.join('\n')).not.to.include('AWS_PROFILE')
+  })
+
+  it('--project writes a portable URL by default, whatever Pulumi is installed; --dialect native the installed one', async () => {
+    const dir = join(home, 'work')
+    writeFileSync(join(dir, 'Pulumi.yaml'), 'name: a\nruntime: yaml\n')
+    const opts = {bucket: 'acme-state', region: 'eu-west-1', profile: 'pulumi', endpoint: 'https://s3.example.com', env: env(), cwd: home, project: dir}
+    const portable = 's3://acme-state?region=eu-west-1&profile=pulumi&endpoint=https%3A%2F%2Fs3.example.com&s3ForcePathStyle=true'
+    for (const version of ['3.274.1', '3.200.0']) {
+      fake.configure({version})
+      const r = await login(opts)
+      expect(r.url, version).to.equal(portable)
+      expect(r).to.include({dialect: 'portable', form: 'legacy'})
+      expect(r.rejectedBy).to.deep.equal([])
+    }
+    fake.configure({version: '3.274.1'})
+    const native = await login({...opts, dialect: 'native'})
+    expect(native.url).to.equal('s3://acme-state?region=eu-west-1&profile=pulumi&endpoint=https%3A%2F%2Fs3.example.com&use_path_style=true')
+    expect(native.warnings.join('\n')).to.include('Pulumi 3.113–3.244 rejects "use_path_style"')
+    expect(parseDocument(readFileSync(join(dir, 'Pulumi.yaml'), 'utf8')).getIn(['backend', 'url'])).to.equal(native.url)
   })
 
   it('a missing profile with a secret-shaped name is warned about without echoing the name', async () => {

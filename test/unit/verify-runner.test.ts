@@ -119,6 +119,7 @@ describe('verify: the table of checks', () => {
       'pulumi-cli',
       'pulumi-login',
       'pulumi-backend-env',
+      'pulumi-url',
     ])
   })
 

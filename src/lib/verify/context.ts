@@ -84,6 +84,8 @@ export interface Facts {
   /** Written by `pulumi-cli`: the installed version (undefined: not installed) and the expected URL. */
   pulumiVersion?: string
   url?: string
+  /** Written by `pulumi-login`: the URL Pulumi is logged in to. */
+  loginUrl?: string
 }
 
 export interface VerifyContext {

@@ -10,6 +10,7 @@ import {credentialsCheck} from './identity.js'
 import {keyAgeCheck, keyCountCheck} from './keys.js'
 import {leastPrivilegeCheck} from './privilege.js'
 import {pulumiBackendEnvCheck, pulumiCliCheck, pulumiLoginCheck} from './pulumi.js'
+import {pulumiUrlCheck} from './pulumi-url.js'
 import {roundTripCheck} from './roundtrip.js'
 
 export const CHECKS: readonly CheckUnit[] = [
@@ -29,4 +30,5 @@ export const CHECKS: readonly CheckUnit[] = [
   pulumiCliCheck,
   pulumiLoginCheck,
   pulumiBackendEnvCheck,
+  pulumiUrlCheck,
 ]

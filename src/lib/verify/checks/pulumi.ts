@@ -40,7 +40,7 @@ export const pulumiBackendEnvCheck: CheckUnit = {
   },
 }
 
-function loginHint(v: VerifyContext): string {
+export function loginHint(v: VerifyContext): string {
   const o = v.opts
   const prefix = o.prefix ? ` --prefix ${prefixBase(o.prefix).slice(0, -1)}` : ''
   const endpoint = o.endpoint ? ` --endpoint ${o.endpoint}` : ''
@@ -49,6 +49,7 @@ function loginHint(v: VerifyContext): string {
 
 /** The URL Pulumi is logged in to, judged against the expected one. */
 export function judgeLogin(v: VerifyContext, url: string, source: string): Verdict {
+  v.facts.loginUrl = url
   const expected = v.facts.url!
   const same = compareBackendUrls(url, expected)
   if (same === 'same') return {status: 'pass', detail: `${url}${source}`}
