@@ -85,7 +85,9 @@ describe('bucket create against moto (IAM enforcement on)', () => {
     expect(lc.Rules?.map((r) => [r.ID, r.NoncurrentVersionExpiration?.NoncurrentDays ?? r.AbortIncompleteMultipartUpload?.DaysAfterInitiation])).to.deep.equal([
       ['psb-noncurrent-expiry', 90],
       ['psb-abort-incomplete-multipart', 7],
+      ['psb-expired-delete-markers', undefined],
     ])
+    expect(lc.Rules?.[2]).to.deep.include({Status: 'Enabled', Expiration: {ExpiredObjectDeleteMarker: true}})
     const tags = (await s3.send(new S.GetBucketTaggingCommand({Bucket: B}))).TagSet
     expect(tags).to.have.deep.members([
       {Key: 'managed-by', Value: 'psb'},
@@ -108,7 +110,7 @@ describe('bucket create against moto (IAM enforcement on)', () => {
     expect(calls.length).to.be.greaterThan(5)
     expect(calls.filter(isMutating)).to.deep.equal([])
     expect(result.changes.every((c) => c.status === 'unchanged'), JSON.stringify(result.changes)).to.equal(true)
-    expect(result.changes).to.have.length(9)
+    expect(result.changes).to.have.length(10)
   })
 
   it('--dry-run on a missing bucket plans everything and changes nothing', async () => {
@@ -241,7 +243,7 @@ describe('bucket create against moto (IAM enforcement on)', () => {
       expect(result.changes.find((c) => c.item === 'lifecycle-noncurrent-expiry')?.detail).to.contain('keep-30').and.contain('30 days')
       expect(s['lifecycle-abort-multipart']).to.equal('created')
       const lc = await client().send(new S.GetBucketLifecycleConfigurationCommand({Bucket: B}))
-      expect(lc.Rules?.map((r) => r.ID)).to.deep.equal(['tmp-cleanup', 'keep-30', 'psb-abort-incomplete-multipart'])
+      expect(lc.Rules?.map((r) => r.ID)).to.deep.equal(['tmp-cleanup', 'keep-30', 'psb-abort-incomplete-multipart', 'psb-expired-delete-markers'])
       expect(lc.Rules?.[0]).to.deep.include({Expiration: {Days: 1}})
       expect((await ensure()).calls.filter(isMutating)).to.deep.equal([])
     })
@@ -253,7 +255,7 @@ describe('bucket create against moto (IAM enforcement on)', () => {
       expect(kept.result.changes.find((c) => c.item === 'lifecycle-noncurrent-expiry')?.detail).to.contain('30 days')
       expect(statusOf((await ensure({noncurrentDays: 0})).result)['lifecycle-noncurrent-expiry']).to.equal('updated')
       const lc = await client().send(new S.GetBucketLifecycleConfigurationCommand({Bucket: B}))
-      expect(lc.Rules?.map((r) => r.ID)).to.deep.equal(['psb-abort-incomplete-multipart'])
+      expect(lc.Rules?.map((r) => r.ID)).to.deep.equal(['psb-abort-incomplete-multipart', 'psb-expired-delete-markers'])
     })
 
     it('tags are merged: other keys kept, a --tag with another value updated', async () => {

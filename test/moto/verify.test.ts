@@ -69,7 +69,12 @@ describe('verifyBackend (moto, IAM enforcement on)', function () {
     await c.send(
       new PutBucketLifecycleConfigurationCommand({
         Bucket: bucket,
-        LifecycleConfiguration: {Rules: [{ID: 'old', Status: 'Enabled', Filter: {Prefix: ''}, NoncurrentVersionExpiration: {NoncurrentDays: 90}}]},
+        LifecycleConfiguration: {
+          Rules: [
+            {ID: 'old', Status: 'Enabled', Filter: {Prefix: ''}, NoncurrentVersionExpiration: {NoncurrentDays: 90}},
+            {ID: 'markers', Status: 'Enabled', Filter: {Prefix: ''}, Expiration: {ExpiredObjectDeleteMarker: true}},
+          ],
+        },
       }),
     )
   }
@@ -122,6 +127,7 @@ describe('verifyBackend (moto, IAM enforcement on)', function () {
       ownership: 'pass',
       'tls-policy': 'pass',
       lifecycle: 'pass',
+      'lifecycle-delete-markers': 'pass',
       'round-trip': 'pass',
       'key-age': 'pass',
       'key-count': 'pass',
@@ -134,8 +140,9 @@ describe('verifyBackend (moto, IAM enforcement on)', function () {
     expect((left.Contents ?? []).map((o) => o.Key)).to.deep.equal(['.pulumi/stacks/dev.json'])
     // The bucket is versioned, and the least-privilege user may not delete versions
     // (s3:DeleteObjectVersion would let it erase state history). So each of verify's two
-    // probe objects stays as one noncurrent version under a delete marker, which the
-    // noncurrent-expiry rule removes; nothing else in the bucket gains or loses a version.
+    // probe objects stays as one noncurrent version under a delete marker: the
+    // noncurrent-expiry rule removes the version, then the expired-delete-marker rule
+    // (psb-expired-delete-markers) the marker; nothing else gains or loses a version.
     const versions = await s3(moto.admin).send(new ListObjectVersionsCommand({Bucket: BUCKET}))
     const probe = /^\.pulumi\/\.psb-verify-[0-9a-f-]{36}(\.copy)?\.json$/
     const all = [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]
@@ -174,6 +181,8 @@ describe('verifyBackend (moto, IAM enforcement on)', function () {
     expect(c['public-access-block'].status).to.equal('fail')
     expect(c['tls-policy'].status).to.equal('fail')
     expect(c.lifecycle.status).to.equal('warn')
+    expect(c['lifecycle-delete-markers']).to.include({status: 'warn', hint: `Run \`psb bucket create --bucket ${BUCKET} --region ${REGION}\`: it brings an existing bucket up to standard without weakening anything.`})
+    expect(c['lifecycle-delete-markers'].detail).to.contain('every Pulumi lock leaves one')
     for (const id of ['versioning', 'public-access-block', 'tls-policy']) expect(c[id].hint).to.contain(`psb bucket create --bucket ${BUCKET}`)
     expect(c['round-trip'].status).to.equal('pass')
     expect(r.ok).to.equal(false)

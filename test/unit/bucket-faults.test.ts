@@ -34,6 +34,7 @@ const HARDENED = {
     `<LifecycleConfiguration ${XMLNS}>` +
     '<Rule><ID>psb-noncurrent-expiry</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>90</NoncurrentDays></NoncurrentVersionExpiration></Rule>' +
     '<Rule><ID>psb-abort-incomplete-multipart</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>7</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>' +
+    '<Rule><ID>psb-expired-delete-markers</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></Rule>' +
     '</LifecycleConfiguration>',
   tagging: `<Tagging ${XMLNS}><TagSet><Tag><Key>managed-by</Key><Value>psb</Value></Tag></TagSet></Tagging>`,
 } as const
@@ -491,7 +492,7 @@ describe('ensureBucket faults (nock)', () => {
       )
       expect(plan.noncurrent.status).to.equal('created')
       expect(plan.multipart.status).to.equal('unchanged')
-      expect(plan.rules.map((r) => r.ID)).to.deep.equal(['off', 'logs', 'psb-abort-incomplete-multipart', 'psb-noncurrent-expiry'])
+      expect(plan.rules.map((r) => r.ID)).to.deep.equal(['off', 'logs', 'psb-abort-incomplete-multipart', 'psb-noncurrent-expiry', 'psb-expired-delete-markers'])
     })
 
     it('tags: merge, and no change when everything is there', () => {

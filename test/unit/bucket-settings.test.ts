@@ -5,7 +5,7 @@
 import {expect} from 'chai'
 import {planEncryption} from '../../src/lib/bucket/settings/encryption.js'
 import {SETTINGS} from '../../src/lib/bucket/settings/index.js'
-import {MULTIPART_RULE_ID, NONCURRENT_RULE_ID, planLifecycleSetting} from '../../src/lib/bucket/settings/lifecycle.js'
+import {DELETE_MARKER_RULE_ID, MULTIPART_RULE_ID, NONCURRENT_RULE_ID, planLifecycleSetting} from '../../src/lib/bucket/settings/lifecycle.js'
 import {planOwnership} from '../../src/lib/bucket/settings/ownership.js'
 import {planPublicAccessBlock} from '../../src/lib/bucket/settings/public-access-block.js'
 import {ITEMS, row, type SettingIO} from '../../src/lib/bucket/settings/setting.js'
@@ -95,13 +95,38 @@ describe('bucket settings: plan by meaning, never weaker', () => {
   it('lifecycle: a foreign noncurrent rule is not fought (a note says so); the minimum object size is kept on write', () => {
     const theirs = {ID: 'keep-30', Status: 'Enabled' as const, Filter: {Prefix: ''}, NoncurrentVersionExpiration: {NoncurrentDays: 30}}
     const plan = planLifecycleSetting({rules: [theirs], minSize: 'varies_by_storage_class'}, undefined)
-    expect(plan.changes.map((c) => c.status)).to.deep.equal(['unchanged', 'created'])
+    expect(plan.changes.map((c) => c.status)).to.deep.equal(['unchanged', 'created', 'created'])
     expect(plan.info).to.have.length(1)
-    expect(plan.change?.rules.map((r) => r.ID)).to.deep.equal(['keep-30', MULTIPART_RULE_ID])
+    expect(plan.change?.rules.map((r) => r.ID)).to.deep.equal(['keep-30', MULTIPART_RULE_ID, DELETE_MARKER_RULE_ID])
     expect(plan.change?.minSize).to.equal('varies_by_storage_class')
     const off = planLifecycleSetting({rules: [{ID: NONCURRENT_RULE_ID, Status: 'Enabled', Filter: {Prefix: ''}, NoncurrentVersionExpiration: {NoncurrentDays: 9}}]}, 0)
     expect(off.changes[0]).to.deep.equal({item: 'lifecycle-noncurrent-expiry', status: 'updated', detail: `removed ${NONCURRENT_RULE_ID} (--noncurrent-days 0)`})
-    expect(off.change?.rules.map((r) => r.ID)).to.deep.equal([MULTIPART_RULE_ID])
+    expect(off.change?.rules.map((r) => r.ID)).to.deep.equal([MULTIPART_RULE_ID, DELETE_MARKER_RULE_ID])
+  })
+
+  it('lifecycle: expired delete markers are removed by a rule of its own; no existing rule is changed or weakened', () => {
+    const theirs = [
+      {ID: 'keep-30', Status: 'Enabled' as const, Filter: {Prefix: ''}, NoncurrentVersionExpiration: {NoncurrentDays: 30}, Expiration: {Days: 400}},
+      {ID: 'logs-markers', Status: 'Enabled' as const, Filter: {Prefix: 'logs/'}, Expiration: {ExpiredObjectDeleteMarker: true}},
+      {ID: 'off-markers', Status: 'Disabled' as const, Filter: {Prefix: ''}, Expiration: {ExpiredObjectDeleteMarker: true}},
+    ]
+    const before = JSON.stringify(theirs)
+    const plan = planLifecycleSetting({rules: theirs}, undefined)
+    const item = plan.changes.find((c) => c.item === 'lifecycle-expired-delete-markers')
+    expect(item).to.deep.equal({item: 'lifecycle-expired-delete-markers', status: 'created', detail: 'expired delete markers are removed'})
+    const rules = plan.change!.rules
+    expect(rules.slice(0, 3)).to.deep.equal(theirs)
+    expect(JSON.stringify(theirs)).to.equal(before)
+    expect(rules.at(-1)).to.deep.equal({ID: DELETE_MARKER_RULE_ID, Status: 'Enabled', Filter: {Prefix: ''}, Expiration: {ExpiredObjectDeleteMarker: true}})
+    // A whole-bucket rule of someone else that already does it counts: nothing added.
+    const done = [{ID: 'markers', Status: 'Enabled' as const, Filter: {Prefix: ''}, Expiration: {ExpiredObjectDeleteMarker: true}}]
+    const kept = planLifecycleSetting({rules: [...done, {ID: NONCURRENT_RULE_ID, Status: 'Enabled', Filter: {Prefix: ''}, NoncurrentVersionExpiration: {NoncurrentDays: 90}}, {ID: MULTIPART_RULE_ID, Status: 'Enabled', Filter: {Prefix: ''}, AbortIncompleteMultipartUpload: {DaysAfterInitiation: 7}}]}, undefined)
+    expect(kept.change).to.equal(undefined)
+    expect(kept.changes.at(-1)).to.deep.equal({item: 'lifecycle-expired-delete-markers', status: 'unchanged', detail: 'kept existing rule "markers"'})
+    // psb's own rule, disabled by hand, is enabled again.
+    const disabled = planLifecycleSetting({rules: [{ID: DELETE_MARKER_RULE_ID, Status: 'Disabled', Filter: {Prefix: ''}, Expiration: {ExpiredObjectDeleteMarker: true}}]}, 0)
+    expect(disabled.changes.at(-1)?.status).to.equal('updated')
+    expect(disabled.change?.rules.find((r) => r.ID === DELETE_MARKER_RULE_ID)?.Status).to.equal('Enabled')
   })
 
   it('tags: reserved aws: tags leave the tags alone with a warning; nothing to add is no change', () => {

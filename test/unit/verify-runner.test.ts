@@ -111,6 +111,7 @@ describe('verify: the table of checks', () => {
       'ownership',
       'tls-policy',
       'lifecycle',
+      'lifecycle-delete-markers',
       'round-trip',
       'key-age',
       'key-count',
@@ -120,6 +121,7 @@ describe('verify: the table of checks', () => {
       'pulumi-login',
       'pulumi-backend-env',
       'pulumi-url',
+      'pulumi-layout',
     ])
   })
 

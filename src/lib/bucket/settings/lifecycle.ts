@@ -1,6 +1,7 @@
 /**
  * Lifecycle: noncurrent versions expire after --noncurrent-days (default 90), incomplete
- * multipart uploads are aborted after 7 days. Rules psb did not write are kept; a
+ * multipart uploads are aborted after 7 days, delete markers with no versions left are
+ * removed (every Pulumi lock leaves one). Rules psb did not write are kept; a
  * whole-bucket rule of someone else that already does the job counts as present.
  */
 import type {LifecycleRule, TransitionDefaultMinimumObjectSize} from '@aws-sdk/client-s3'
@@ -10,6 +11,7 @@ import {ITEMS, row, type BucketSetting, type SettingPlan} from './setting.js'
 
 export const NONCURRENT_RULE_ID = 'psb-noncurrent-expiry'
 export const MULTIPART_RULE_ID = 'psb-abort-incomplete-multipart'
+export const DELETE_MARKER_RULE_ID = 'psb-expired-delete-markers'
 export const DEFAULT_NONCURRENT_DAYS = 90
 export const MULTIPART_DAYS = 7
 
@@ -28,6 +30,7 @@ export interface LifecyclePlan {
   changed: boolean
   noncurrent: Outcome
   multipart: Outcome
+  deleteMarkers: Outcome
   notes: string[]
 }
 
@@ -87,19 +90,42 @@ function planMultipart(rules: LifecycleRule[]): RulePlan {
   return {rules: [...rules, fresh], changed: true, outcome: {status: 'created', detail: `incomplete uploads aborted after ${dayWord(MULTIPART_DAYS)}`}}
 }
 
+/** A whole-bucket, enabled rule that removes expired delete markers. */
+export function removesExpiredDeleteMarkers(rule: LifecycleRule): boolean {
+  return appliesToWholeBucket(rule) && rule.Expiration?.ExpiredObjectDeleteMarker === true
+}
+
 /**
- * Merges psb's two lifecycle rules into the existing ones: rules psb did not write are
+ * Expired delete markers (no versions left under them) are removed: a rule of their own,
+ * so no existing rule is changed; any whole-bucket rule that already does it counts.
+ */
+function planDeleteMarkers(rules: LifecycleRule[]): RulePlan {
+  const fresh: LifecycleRule = {ID: DELETE_MARKER_RULE_ID, Status: 'Enabled', Filter: {Prefix: ''}, Expiration: {ExpiredObjectDeleteMarker: true}}
+  const doing = rules.find((r) => removesExpiredDeleteMarkers(r))
+  if (doing) {
+    const detail = doing.ID === DELETE_MARKER_RULE_ID ? 'expired delete markers are removed' : `kept existing rule ${ruleName(doing)}`
+    return {rules, changed: false, outcome: {status: 'unchanged', detail}}
+  }
+  const ours = rules.find((r) => r.ID === DELETE_MARKER_RULE_ID)
+  if (ours) return {rules: rules.map((r) => (r === ours ? fresh : r)), changed: true, outcome: {status: 'updated', detail: 'expired delete markers are removed (rule re-enabled)'}}
+  return {rules: [...rules, fresh], changed: true, outcome: {status: 'created', detail: 'expired delete markers are removed'}}
+}
+
+/**
+ * Merges psb's lifecycle rules into the existing ones: rules psb did not write are
  * kept as they are; a whole-bucket rule of someone else that already does the job counts
  * as present (even with other days: psb does not fight it, and says so).
  */
 export function planLifecycle(existing: LifecycleRule[] | undefined, noncurrentDays: number | undefined): LifecyclePlan {
   const noncurrent = planNoncurrent([...(existing ?? [])], noncurrentDays)
   const multipart = planMultipart(noncurrent.rules)
+  const markers = planDeleteMarkers(multipart.rules)
   return {
-    rules: multipart.rules,
-    changed: noncurrent.changed || multipart.changed,
+    rules: markers.rules,
+    changed: noncurrent.changed || multipart.changed || markers.changed,
     noncurrent: noncurrent.outcome,
     multipart: multipart.outcome,
+    deleteMarkers: markers.outcome,
     notes: noncurrent.notes ?? [],
   }
 }
@@ -120,6 +146,7 @@ export function planLifecycleSetting(current: LifecycleNow | undefined, noncurre
   const changes = [
     {item: ITEMS.noncurrent, ...plan.noncurrent},
     {item: ITEMS.multipart, ...plan.multipart},
+    {item: ITEMS.deleteMarkers, ...plan.deleteMarkers},
   ]
   const info = plan.notes
   return plan.changed ? {changes, info, change: {rules: plan.rules, minSize: current?.minSize}} : {changes, info}
@@ -127,7 +154,7 @@ export function planLifecycleSetting(current: LifecycleNow | undefined, noncurre
 
 export const lifecycle: BucketSetting<LifecycleNow, LifecycleWrite> = {
   id: 'lifecycle',
-  items: [ITEMS.noncurrent, ITEMS.multipart],
+  items: [ITEMS.noncurrent, ITEMS.multipart, ITEMS.deleteMarkers],
   optional: () => true,
   action: 's3:PutLifecycleConfiguration',
   async read(io) {

@@ -17,6 +17,7 @@ export const ITEMS = {
   policy: 'tls-only-policy',
   noncurrent: 'lifecycle-noncurrent-expiry',
   multipart: 'lifecycle-abort-multipart',
+  deleteMarkers: 'lifecycle-expired-delete-markers',
   tags: 'tags',
 } as const
 

@@ -6,6 +6,7 @@
 import type {AwsContext} from '../../aws/client.js'
 import {awsCode, httpStatus, isAccessDenied, responseHeader} from '../../aws/errors.js'
 import {isUnsupported} from '../../bucket/ensure.js'
+import {removesExpiredDeleteMarkers} from '../../bucket/settings/lifecycle.js'
 import {hasTlsOnlyStatement, noncurrentExpiryDays, parsePolicy, regionOfLocation} from '../rules.js'
 import {readWith, unexpected, type CheckUnit, type Verdict, type VerifyContext} from '../context.js'
 
@@ -160,5 +161,19 @@ export const lifecycleCheck = settingCheck({
     return days !== undefined
       ? {status: 'pass', detail: `noncurrent versions expire after ${days} day${days === 1 ? '' : 's'}`}
       : {status: 'warn', detail: 'no enabled whole-bucket rule expires noncurrent versions: old state versions are kept (and paid for) forever.', hint: fixBucket(v)}
+  },
+})
+
+export const deleteMarkerCheck = settingCheck({
+  id: 'lifecycle-delete-markers',
+  title: 'Expired delete markers are removed',
+  action: 's3:GetLifecycleConfiguration',
+  read: async (c, Bucket) => (await c.s3()).send(new (await s3sdk()).GetBucketLifecycleConfigurationCommand({Bucket})),
+  notSet: ['NoSuchLifecycleConfiguration'],
+  judge: (r, v) => {
+    const rule = r?.Rules?.find((x) => removesExpiredDeleteMarkers(x))
+    return rule
+      ? {status: 'pass', detail: `rule ${JSON.stringify(rule.ID ?? '(no id)')} removes delete markers with no versions left`}
+      : {status: 'warn', detail: 'no enabled whole-bucket rule removes expired delete markers: every Pulumi lock leaves one, and they pile up and slow down listing.', hint: fixBucket(v)}
   },
 })

@@ -4,12 +4,13 @@
  * and test it; the runner (../run.ts) orders the table by `needs` and runs what it can at once.
  */
 import type {CheckUnit} from '../context.js'
-import {bucketCheck, encryptionCheck, lifecycleCheck, ownershipCheck, publicAccessBlockCheck, tlsPolicyCheck, versioningCheck} from './bucket.js'
+import {bucketCheck, deleteMarkerCheck, encryptionCheck, lifecycleCheck, ownershipCheck, publicAccessBlockCheck, tlsPolicyCheck, versioningCheck} from './bucket.js'
 import {credentialsFileCheck} from './files.js'
 import {credentialsCheck} from './identity.js'
 import {keyAgeCheck, keyCountCheck} from './keys.js'
 import {leastPrivilegeCheck} from './privilege.js'
 import {pulumiBackendEnvCheck, pulumiCliCheck, pulumiLoginCheck} from './pulumi.js'
+import {pulumiLayoutCheck} from './layout.js'
 import {pulumiUrlCheck} from './pulumi-url.js'
 import {roundTripCheck} from './roundtrip.js'
 
@@ -22,6 +23,7 @@ export const CHECKS: readonly CheckUnit[] = [
   ownershipCheck,
   tlsPolicyCheck,
   lifecycleCheck,
+  deleteMarkerCheck,
   roundTripCheck,
   keyAgeCheck,
   keyCountCheck,
@@ -31,4 +33,5 @@ export const CHECKS: readonly CheckUnit[] = [
   pulumiLoginCheck,
   pulumiBackendEnvCheck,
   pulumiUrlCheck,
+  pulumiLayoutCheck,
 ]
