@@ -10,7 +10,7 @@
 #   PSB_PULUMI_CACHED_ONLY  =1: print the cache folder when the binaries are there, else fail at once
 #   PSB_BUILD_VERBOSE       =1: `go build -v` (one line per package compiled: scripts/demo.sh counts them);
 #                           otherwise a progress line every 100 packages compiled (the first build of
-#                           a version compiles about 1,500 and downloads its modules first)
+#                           a version downloads its modules, then compiles up to ~1,000)
 #
 # `go install github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@vX` is refused because that
 # module's go.mod has `replace` lines, so we build it from a throwaway module that

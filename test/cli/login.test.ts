@@ -38,16 +38,43 @@ describe('psb login (subprocess, fake pulumi)', () => {
     const r = await runPsb([...BASE, '--json'], home, {env: fake.env()})
     expect(r.code, r.stderr).to.equal(0)
     const doc = JSON.parse(r.stdout)
-    expect(doc).to.include({url: URL_, pulumiVersion: '3.274.1', whoami: 'fake-user', backendUrl: URL_, dialect: 'v2'})
+    expect(doc).to.include({url: URL_, pulumiVersion: '3.274.1', whoami: 'fake-user', backendUrl: URL_, dialect: 'native', form: 'new'})
     expect(doc.changes).to.deep.equal([{item: 'pulumi login', status: 'updated', detail: `${URL_} (confirmed by pulumi whoami -v)`}])
     expect(existsSync(join(fake.home, 'credentials.json'))).to.equal(true)
   })
 
-  it('speaks the dialect of an older Pulumi (3.200: awssdk=v2 for a profile)', async () => {
+  it('speaks the dialect of an older Pulumi (3.200: SDK v1 names, the profile in the URL, never AWS_PROFILE)', async () => {
     fake.configure({version: '3.200.0'})
     const r = await runPsb([...BASE, '--profile', 'pulumi', '--json'], home, {env: fake.env()})
     expect(r.code, r.stderr).to.equal(0)
-    expect(JSON.parse(r.stdout).url).to.equal('s3://acme-state?awssdk=v2&region=eu-west-1&profile=pulumi')
+    expect(JSON.parse(r.stdout).url).to.equal('s3://acme-state?region=eu-west-1&profile=pulumi')
+    const e = await runPsb([...BASE, '--profile', 'pulumi', '--endpoint', 'http://127.0.0.1:5000', '--json'], home, {env: fake.env()})
+    expect(e.code, e.stderr).to.equal(0)
+    const doc = JSON.parse(e.stdout)
+    expect(doc.url).to.equal('s3://acme-state?region=eu-west-1&profile=pulumi&endpoint=http%3A%2F%2F127.0.0.1%3A5000&s3ForcePathStyle=true&disableSSL=true')
+    expect(doc.env).to.deep.equal({})
+    expect(e.stdout + e.stderr).not.to.include('AWS_PROFILE')
+    expect(fake.calls().find((c) => c.argv[0] === 'login' && c.argv[1] === doc.url)!.env.AWS_PROFILE).to.equal(undefined)
+  })
+
+  it('--print writes a portable URL by default; --dialect picks another and names the Pulumi versions that refuse it; a bad --dialect is exit 2', async () => {
+    const args = [...BASE, '--profile', 'pulumi', '--endpoint', 'http://127.0.0.1:5000', '--print']
+    const portable = await runPsb(args, home, {env: fake.env()})
+    expect(portable.code, portable.stderr).to.equal(0)
+    expect(portable.stdout).to.equal('s3://acme-state?region=eu-west-1&profile=pulumi&endpoint=http%3A%2F%2F127.0.0.1%3A5000&s3ForcePathStyle=true&disableSSL=true\n')
+    expect(portable.stderr).to.include('Pulumi 3.245.x rejects "disableSSL"')
+    const current = await runPsb([...args, '--dialect', 'current', '--json'], home, {env: fake.env()})
+    expect(current.code, current.stderr).to.equal(0)
+    const doc = JSON.parse(current.stdout)
+    expect(doc).to.include({dialect: 'current', form: 'new', url: 's3://acme-state?region=eu-west-1&profile=pulumi&endpoint=http%3A%2F%2F127.0.0.1%3A5000&use_path_style=true&disable_https=true'})
+    expect(doc.rejectedBy.join('\n')).to.include('Pulumi 3.113–3.244 rejects "use_path_style", "disable_https"')
+    expect(current.stderr).to.include('--dialect portable writes one that does')
+    fake.configure({version: '3.245.0'})
+    const v245 = await runPsb(args, home, {env: fake.env()})
+    expect(v245.stderr).to.include('Pulumi 3.245.0 (3.245.x) reads only the new URL names')
+    const bad = await runPsb([...args, '--dialect', 'v3'], home, {env: fake.env()})
+    expect(bad.code).to.equal(2)
+    expect(bad.stderr).to.match(/dialect/)
   })
 
   it('refuses an endpoint with user:password@ (exit 2) in login --print, login and verify --json, never printing the password', async () => {
@@ -103,8 +130,8 @@ describe('psb login (subprocess, fake pulumi)', () => {
     expect(r.code, r.stderr).to.equal(0)
     expect(r.stdout).to.match(/^export PULUMI_BACKEND_URL='.*'\n$/)
     const value = execFileSync('sh', ['-c', 'eval "$1"; printf %s "$PULUMI_BACKEND_URL"', 'sh', r.stdout], {encoding: 'utf8'})
-    // Pulumi absent: the newest dialect, with a warning on stderr
-    expect(value).to.equal("s3://acme-state/it's?region=eu-west-1&endpoint=https%3A%2F%2Fs3.example.com&use_path_style=true")
+    // Pulumi absent: --print's portable URL, with a warning on stderr
+    expect(value).to.equal("s3://acme-state/it's?region=eu-west-1&endpoint=https%3A%2F%2Fs3.example.com&s3ForcePathStyle=true")
     expect(r.stderr).to.include('Pulumi is not installed')
   })
 

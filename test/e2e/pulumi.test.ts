@@ -62,7 +62,8 @@ function endToEnd(version: PulumiVersion): void {
 describe(`end to end: psb + the real Pulumi CLI ${version}, against moto with IAM enforcement`, function () {
   this.timeout(240_000)
   const pulumi = usePulumiBuild(version)
-  const started = Date.now()
+  let started = 0
+  before(() => (started = Date.now()))
   after(() => process.stderr.write(`      (e2e with Pulumi ${version}: ${((Date.now() - started) / 1000).toFixed(0)} s)\n`))
   let moto: MotoServer
   let home: TempHome
@@ -344,8 +345,9 @@ describe('across Pulumi versions: the Pulumi.yaml that psb login --project write
       ok(await pulumi(reader, ['stack', 'init', 'dev', '--secrets-provider', 'passphrase'], dir))
       ok(await pulumi(reader, ['config', 'set', '--secret', 'token', `s3cr3t-${writer}`], dir))
       ok(await pulumi(reader, ['up', '--yes', '--skip-preview'], dir))
-      ok(await pulumi(writer, ['up', '--yes', '--skip-preview'], dir))
-      const out = await pulumi(writer, ['stack', 'output', 'token', '--show-secrets'], dir)
+      // The writer's Pulumi has its own PULUMI_HOME (no stack selected there): it names the stack.
+      ok(await pulumi(writer, ['up', '--yes', '--skip-preview', '--stack', 'dev'], dir))
+      const out = await pulumi(writer, ['stack', 'output', 'token', '--show-secrets', '--stack', 'dev'], dir)
       ok(out)
       expect(out.stdout.trim()).to.equal(`s3cr3t-${writer}`)
       await s3Admin().send(new HeadObjectCommand({Bucket: CROSS, Key: `${writer}/.pulumi/stacks/${PROJECT}/dev.json`}))
