@@ -116,7 +116,9 @@ describe('verifyBackend (moto, IAM enforcement on)', function () {
   it('passes every check on a hardened bucket with the least-privilege user, and leaves nothing behind but the probe\'s noncurrent versions', async () => {
     await hardenedBucket()
     await stateUser()
-    await s3(moto.admin).send(new PutObjectCommand({Bucket: BUCKET, Key: '.pulumi/stacks/dev.json', Body: '{"checkpoint": {}}'}))
+    // State in Pulumi's project layout (meta.yaml version 1, stacks/<project>/<stack>.json).
+    await s3(moto.admin).send(new PutObjectCommand({Bucket: BUCKET, Key: '.pulumi/meta.yaml', Body: 'version: 1\n'}))
+    await s3(moto.admin).send(new PutObjectCommand({Bucket: BUCKET, Key: '.pulumi/stacks/app/dev.json', Body: '{"checkpoint": {}}'}))
     const r = await verifyBackend(options())
     expect(statuses(r.checks)).to.deep.equal({
       credentials: 'pass',
@@ -133,11 +135,12 @@ describe('verifyBackend (moto, IAM enforcement on)', function () {
       'key-count': 'pass',
       'credentials-file': 'pass',
       'least-privilege': 'pass',
+      'pulumi-layout': 'pass',
     })
     expect(r.ok).to.equal(true)
     expect(r.identity).to.include({account: ACCOUNT_ID, user: 'pulumi'})
     const left = await s3(moto.admin).send(new ListObjectsV2Command({Bucket: BUCKET}))
-    expect((left.Contents ?? []).map((o) => o.Key)).to.deep.equal(['.pulumi/stacks/dev.json'])
+    expect((left.Contents ?? []).map((o) => o.Key)).to.deep.equal(['.pulumi/meta.yaml', '.pulumi/stacks/app/dev.json'])
     // The bucket is versioned, and the least-privilege user may not delete versions
     // (s3:DeleteObjectVersion would let it erase state history). So each of verify's two
     // probe objects stays as one noncurrent version under a delete marker: the
@@ -146,13 +149,13 @@ describe('verifyBackend (moto, IAM enforcement on)', function () {
     const versions = await s3(moto.admin).send(new ListObjectVersionsCommand({Bucket: BUCKET}))
     const probe = /^\.pulumi\/\.psb-verify-[0-9a-f-]{36}(\.copy)?\.json$/
     const all = [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]
-    expect(all.filter((v) => !probe.test(v.Key ?? '')).map((v) => v.Key), 'versions of other objects').to.deep.equal(['.pulumi/stacks/dev.json'])
+    expect(all.filter((v) => !probe.test(v.Key ?? '')).map((v) => v.Key), 'versions of other objects').to.deep.equal(['.pulumi/meta.yaml', '.pulumi/stacks/app/dev.json'])
     expect((versions.Versions ?? []).filter((v) => probe.test(v.Key!)).map((v) => v.IsLatest)).to.deep.equal([false, false])
     expect((versions.DeleteMarkers ?? []).map((m) => [probe.test(m.Key!), m.IsLatest])).to.deep.equal([
       [true, true],
       [true, true],
     ])
-    const state = await s3(moto.admin).send(new GetObjectCommand({Bucket: BUCKET, Key: '.pulumi/stacks/dev.json'}))
+    const state = await s3(moto.admin).send(new GetObjectCommand({Bucket: BUCKET, Key: '.pulumi/stacks/app/dev.json'}))
     expect(await state.Body?.transformToString()).to.equal('{"checkpoint": {}}')
   })
 
