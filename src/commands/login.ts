@@ -15,7 +15,7 @@ export default class Login extends BaseCommand {
 
 Instead of logging in, --print prints the URL (--print --shell: an \`export PULUMI_BACKEND_URL=...\` line for your shell or CI), and --project DIR writes the URL into that project's Pulumi.yaml (backend.url), so that project always uses the bucket whatever the login. Both write a portable URL by default, one that every Pulumi from 3.113 on reads (--dialect picks another).
 
-Makes no AWS call: it does not check the bucket exists (\`psb verify\` does). Without Pulumi installed, --print and --project still work (the URL is then written for the newest Pulumi).
+Makes no AWS call: it does not check the bucket exists (\`psb verify\` does). Without Pulumi installed, --print and --project still work (their portable URL needs no version; --dialect native then means the newest Pulumi).
 
 Exit codes: 0 logged in (or printed/written); 1 Pulumi is missing or failed (its error is shown); 2 bad input.`
 
