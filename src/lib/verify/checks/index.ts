@@ -11,6 +11,7 @@ import {keyAgeCheck, keyCountCheck} from './keys.js'
 import {leastPrivilegeCheck} from './privilege.js'
 import {pulumiBackendEnvCheck, pulumiCliCheck, pulumiLoginCheck} from './pulumi.js'
 import {roundTripCheck} from './roundtrip.js'
+import {keyScheduleCheck} from './schedule.js'
 
 export const CHECKS: readonly CheckUnit[] = [
   credentialsCheck,
@@ -24,6 +25,7 @@ export const CHECKS: readonly CheckUnit[] = [
   roundTripCheck,
   keyAgeCheck,
   keyCountCheck,
+  keyScheduleCheck,
   credentialsFileCheck,
   leastPrivilegeCheck,
   pulumiCliCheck,
