@@ -7,7 +7,7 @@
 import {existsSync, readdirSync, readFileSync, unlinkSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
-import {build as buildPlist, parse as parsePlist, type PlistValue} from 'plist'
+import plist, {type PlistValue} from 'plist'
 import type {Env} from '../files/aws-config.js'
 import {ensureDir, fileError, withFileLock, writeFileAtomic} from '../files/atomic.js'
 import {runTool} from './run-tool.js'
@@ -40,7 +40,7 @@ export function agentPlist(spec: ScheduleSpec, job: Job): string {
     RunAtLoad: false,
     ProcessType: 'Background',
   }
-  const xml = buildPlist(doc)
+  const xml = plist.build(doc)
   const comment = `<!-- ${markerText(spec, 'launchd').replace(/--/g, '- -')} -->`
   return xml.replace(/(<!DOCTYPE[^>]*>)/, `$1\n${comment}`) + '\n'
 }
@@ -65,7 +65,7 @@ export const launchd: Scheduler = {
       if (!m) continue
       let doc: {ProgramArguments?: string[]; EnvironmentVariables?: Record<string, string>} = {}
       try {
-        doc = parsePlist(text) as typeof doc
+        doc = plist.parse(text) as typeof doc
       } catch {}
       found.push({profile: m.profile, scheduler: 'launchd', where: join(dir, f), spec: m.spec, options: m.options, argv: doc.ProgramArguments ?? [], env: doc.EnvironmentVariables ?? {}})
     }
