@@ -1,5 +1,6 @@
 /** Which profiles a schedule is for: the given ones (checked locally) or every profile whose key belongs to a psb user. */
 import {createAwsContext} from '../aws/client.js'
+import {userNameOfArn} from '../aws/arn.js'
 import {checkProfile, listProfiles, resolveRegion, type Env} from '../files/aws-config.js'
 import {readProfileCredentials, validateProfileName} from '../files/credentials.js'
 import {badInput, messageOf} from '../errors.js'
@@ -22,10 +23,11 @@ export function checkScheduleProfiles(profiles: string[], env: Env): void {
 
 /**
  * The profiles of the credentials file whose long-term key belongs to an IAM user that psb
- * manages (tag managed-by=psb), asked with each profile's own key (iam:GetUser, read-only).
+ * manages (tag managed-by=psb), asked with each profile's own key (STS, then iam:GetUser: read-only).
  */
 export async function psbProfiles(opts: {region?: string; endpoint?: string; env: Env; logger: Logger}): Promise<string[]> {
   const {GetUserCommand} = await import('@aws-sdk/client-iam')
+  const {GetCallerIdentityCommand} = await import('@aws-sdk/client-sts')
   const found: string[] = []
   const seen = new Set<string>()
   for (const profile of listProfiles(opts.env)) {
@@ -34,8 +36,11 @@ export async function psbProfiles(opts: {region?: string; endpoint?: string; env
     seen.add(creds.accessKeyId)
     const region = resolveRegion(opts.region, profile, opts.env) ?? 'us-east-1'
     try {
-      const iam = await createAwsContext({region, endpoint: opts.endpoint, credentials: creds, maxAttempts: 2}).iam()
-      const user = (await iam.send(new GetUserCommand({}))).User
+      const ctx = createAwsContext({region, endpoint: opts.endpoint, credentials: creds, maxAttempts: 2})
+      // The user's name from STS, then GetUser on it: the user's own policy allows it on its own ARN.
+      const name = userNameOfArn((await (await ctx.sts()).send(new GetCallerIdentityCommand({}))).Arn ?? '')
+      if (!name) continue
+      const user = (await (await ctx.iam()).send(new GetUserCommand({UserName: name}))).User
       if (user?.Tags?.some((t) => t.Key === 'managed-by' && t.Value === 'psb')) found.push(profile)
     } catch (error) {
       opts.logger.warn(`Skipped the profile ${profile}: cannot tell whether its user is psb's (iam:GetUser: ${messageOf(error)}).`)
