@@ -165,6 +165,11 @@ describe('psb keys schedule: the core without a scheduler', () => {
       expect(statSync(log).mode & 0o777).to.equal(0o600)
       writeFileSync(log, 'only output, no record yet\n')
       expect(lastRun(log)?.time).to.match(/^t1[0-8]$/)
+      // A log that something else made huge: only its last 300 bytes move to .1.
+      writeFileSync(log, 'y'.repeat(100_000) + '\n')
+      await appendRunRecord(log, {time: 'big', exitCode: 0, outcome: 'rotated'}, env)
+      expect(statSync(`${log}.1`).size).to.equal(300)
+      expect(lastRun(log)?.time).to.equal('big')
     } finally {
       rmSync(dir, {recursive: true, force: true})
     }

@@ -2,11 +2,12 @@
  * The log of a profile's scheduled runs: the job's output, and one record line per run
  * (time, exit code, outcome) that `psb keys schedule status` reads. Its size is bounded:
  * past LOG_MAX_BYTES the log becomes `<log>.1` (the previous `.1` is dropped) before the
- * record is appended, so the two files together stay under twice that.
+ * record is appended, so the two files together stay under about twice that (a log that
+ * grew far past it is cut to its last LOG_MAX_BYTES as it moves).
  */
-import {appendFileSync, existsSync, readFileSync, renameSync, statSync} from 'node:fs'
+import {appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync} from 'node:fs'
 import {dirname} from 'node:path'
-import {ensureDir, fileError, withFileLock} from '../files/atomic.js'
+import {ensureDir, fileError, withFileLock, writeFileAtomic} from '../files/atomic.js'
 import {envNumber} from '../files/lock.js'
 import type {Env} from '../files/aws-config.js'
 import {redact} from '../redact.js'
@@ -28,13 +29,34 @@ export async function appendRunRecord(path: string, record: RunRecord, env: Env 
   ensureDir(dirname(path))
   await withFileLock(path, () => {
     try {
-      if (existsSync(path) && statSync(path).size > max) renameSync(path, `${path}.1`)
+      if (existsSync(path) && statSync(path).size > max) rotate(path, max, env)
       const line = redact(`${RECORD_TAG}1,${JSON.stringify(record).slice(1)}`) + '\n'
       appendFileSync(path, line, {mode: 0o600})
     } catch (error) {
       throw fileError('append to', path, error)
     }
   })
+}
+
+/**
+ * The log becomes `<log>.1`. One that grew far past the bound (written by something else)
+ * keeps only its last `max` bytes there, so the two files stay bounded whatever happened.
+ */
+function rotate(path: string, max: number, env: Env): void {
+  const size = statSync(path).size
+  if (size <= 2 * max) {
+    renameSync(path, `${path}.1`)
+    return
+  }
+  const fd = openSync(path, 'r')
+  try {
+    const tail = Buffer.alloc(max)
+    readSync(fd, tail, 0, max, size - max)
+    writeFileAtomic(`${path}.1`, tail, {mode: 0o600, env})
+  } finally {
+    closeSync(fd)
+  }
+  unlinkSync(path)
 }
 
 /** The last run's record, from the log (or its previous part). */
