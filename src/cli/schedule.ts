@@ -70,7 +70,7 @@ export function renderStatus(entries: StatusEntry[], say: (t: string) => void, n
     say('No rotation schedule installed by psb. Install one: psb keys schedule install --profile <name> --every 90d')
     return
   }
-  const last = (s: StatusEntry) => (s.lastRun ? `${s.lastRun.time} ${s.lastRun.outcome} (exit ${s.lastRun.exitCode})` : 'never')
+  const last = (s: StatusEntry) => (s.lastRun ? `${s.lastRun.time} ${s.lastRun.result} (exit ${s.lastRun.exitCode})` : 'never')
   const age = (s: StatusEntry) => (s.keyAgeDays === undefined ? 'unknown' : `${s.keyAgeDays}d`)
   say(table(['PROFILE', 'SCHEDULER', 'SCHEDULE', 'MAX AGE', 'NEXT RUN', 'LAST RUN', 'KEY AGE'], entries.map((s) => [s.profile, s.scheduler, s.schedule ?? '?', s.maxAge ?? '?', s.nextRun ?? '?', last(s), age(s)])))
   for (const s of entries) {
@@ -89,7 +89,7 @@ export function renderRemove(results: RemoveResult[], dryRun: boolean, say: (t: 
 
 export const scheduledRunFlags = {
   'log-file': Flags.string({
-    description: 'Also append one record of this run (time, exit code, outcome; never a secret) to this file, whose size psb bounds. The jobs of `psb keys schedule` use it; `psb keys schedule status` reads it.',
+    description: 'Also append one record of this run (time, exit code, result; never a secret) to this file, whose size psb bounds. The jobs of `psb keys schedule` use it; `psb keys schedule status` reads it.',
     helpValue: '<file>',
   }),
   'random-delay': Flags.string({
@@ -116,10 +116,10 @@ export async function asScheduledRun<O>(
     if (delayMs > 0) await sleepUnlessInterrupted(Math.floor(Math.random() * delayMs), 'stopped during --random-delay: nothing was changed.')
     const r = await run(opts)
     const failed = r.results.find((x) => x.error)
-    if (log) await appendRunRecord(log, {time: time(), exitCode: r.exitCode, outcome: [...new Set(r.results.map((x) => x.result))].join(','), ...(failed ? {message: failed.error!.message} : {})})
+    if (log) await appendRunRecord(log, {time: time(), exitCode: r.exitCode, result: [...new Set(r.results.map((x) => x.result))].join(','), ...(failed ? {message: failed.error!.message} : {})})
     return {opts, ...r}
   } catch (error) {
-    if (log) await appendRunRecord(log, {time: time(), exitCode: isPsbError(error) ? error.exitCode : 1, outcome: 'failed', message: messageOf(error)}).catch(() => {})
+    if (log) await appendRunRecord(log, {time: time(), exitCode: isPsbError(error) ? error.exitCode : 1, result: 'failed', message: messageOf(error)}).catch(() => {})
     throw error
   }
 }

@@ -123,14 +123,14 @@ describe('psb keys schedule with real schedulers (CLI against moto, IAM enforcem
       expect(after.keys.map((k) => k.id)).to.deep.equal([after.fileKey])
       const log = readFileSync(home.path('.local', 'state', 'psb', 'schedule', 'pulumi.log'), 'utf8')
       expect(log).to.match(/rotated pulumi/)
-      expect(log).to.match(/\{"psbScheduledRun":1,"time":"[^"]+","exitCode":0,"outcome":"rotated"\}/)
+      expect(log).to.match(/\{"psbScheduledRun":1,"time":"[^"]+","exitCode":0,"result":"rotated"\}/)
       outputs.push(log)
 
       const status = await psb(['keys', 'schedule', 'status', '--json'])
       expect(status.code, status.stderr).to.equal(0)
       const s = JSON.parse(status.stdout).schedules[0]
       expect(s).to.include({profile: 'pulumi', scheduler: 'cron', schedule: 'daily at 03:17', maxAge: '1s', keyAgeDays: 0})
-      expect(s.lastRun).to.include({exitCode: 0, outcome: 'rotated'})
+      expect(s.lastRun).to.include({exitCode: 0, result: 'rotated'})
       expect(s.missing).to.deep.equal([])
 
       // The same options again: nothing written. Other options: psb's line replaced in place, nothing else.
@@ -146,7 +146,7 @@ describe('psb keys schedule with real schedulers (CLI against moto, IAM enforcem
       // The job again: not due (exit 10 from psb, a success for the line), recorded as such.
       const notDue = await runLikeCron(tab2.slice(others.length).split('\n').filter(Boolean)[1].split(' ').slice(5).join(' '))
       expect(notDue.code).to.equal(0)
-      expect(readFileSync(home.path('.local', 'state', 'psb', 'schedule', 'pulumi.log'), 'utf8')).to.match(/"exitCode":10,"outcome":"not-due"/)
+      expect(readFileSync(home.path('.local', 'state', 'psb', 'schedule', 'pulumi.log'), 'utf8')).to.match(/"exitCode":10,"result":"not-due"/)
 
       const removed = await psb(['keys', 'schedule', 'remove', '--profile', 'pulumi'])
       expect(removed.code, removed.stderr).to.equal(0)
@@ -265,7 +265,7 @@ describe('psb keys schedule with real schedulers (CLI against moto, IAM enforcem
     const ok = await psb(['keys', 'rotate', '--profile', 'pulumi', '--max-age', '30d', '--detailed-exitcode', '--random-delay', '1s', '--log-file', log, ...aws()])
     expect(ok.code, ok.stderr).to.equal(10)
     const records = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
-    expect(records.map((x) => [x.exitCode, x.outcome])).to.deep.equal([[2, 'failed'], [10, 'not-due']])
+    expect(records.map((x) => [x.exitCode, x.result])).to.deep.equal([[2, 'failed'], [10, 'not-due']])
     expect(records[0].message).to.match(/profile/)
     const rel = await psb(['keys', 'rotate', '--profile', 'pulumi', '--log-file', 'relative.log', ...aws()])
     expect(rel.code).to.equal(2)

@@ -156,7 +156,7 @@ describe('psb keys schedule: the core without a scheduler', () => {
       registerSecret('wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY1')
       for (let i = 0; i < 20; i++) {
         writeFileSync(log, 'x'.repeat(50) + '\n', {flag: 'a'})
-        await appendRunRecord(log, {time: `t${i}`, exitCode: i % 2 ? 10 : 0, outcome: 'rotated', message: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY1'}, env)
+        await appendRunRecord(log, {time: `t${i}`, exitCode: i % 2 ? 10 : 0, result: 'rotated', message: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY1'}, env)
       }
       expect(statSync(log).size).to.be.below(600)
       expect(statSync(`${log}.1`).size).to.be.below(600)
@@ -167,7 +167,7 @@ describe('psb keys schedule: the core without a scheduler', () => {
       expect(lastRun(log)?.time).to.match(/^t1[0-8]$/)
       // A log that something else made huge: only its last 300 bytes move to .1.
       writeFileSync(log, 'y'.repeat(100_000) + '\n')
-      await appendRunRecord(log, {time: 'big', exitCode: 0, outcome: 'rotated'}, env)
+      await appendRunRecord(log, {time: 'big', exitCode: 0, result: 'rotated'}, env)
       expect(statSync(`${log}.1`).size).to.equal(300)
       expect(lastRun(log)?.time).to.equal('big')
     } finally {

@@ -1,6 +1,6 @@
 /**
  * The log of a profile's scheduled runs: the job's output, and one record line per run
- * (time, exit code, outcome) that `psb keys schedule status` reads. Its size is bounded:
+ * (time, exit code, result) that `psb keys schedule status` reads. Its size is bounded:
  * past LOG_MAX_BYTES the log becomes `<log>.1` (the previous `.1` is dropped) before the
  * record is appended, so the two files together stay under about twice that (a log that
  * grew far past it is cut to its last LOG_MAX_BYTES as it moves).
@@ -19,7 +19,7 @@ export interface RunRecord {
   time: string
   exitCode: number
   /** rotated, not-due, created, failed, or several joined by commas. */
-  outcome: string
+  result: string
   message?: string
 }
 
