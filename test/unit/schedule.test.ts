@@ -191,6 +191,8 @@ describe('psb keys schedule: the core without a scheduler', () => {
       expect(planned[0].status).to.equal('planned')
       expect(existsSync(join(home, '.config'))).to.equal(false)
       expect((await installSchedules(opts))[0].status).to.equal('created')
+      // systemd opens StandardOutput=append:<log> itself: the log's folder exists, private.
+      expect(statSync(join(home, '.local', 'state', 'psb', 'schedule')).mode & 0o777).to.equal(0o700)
       const unit = join(home, '.config', 'systemd', 'user', 'psb-rotate-p.service')
       const mtime = statSync(unit).mtimeMs
       expect((await installSchedules(opts))[0].status).to.equal('unchanged')

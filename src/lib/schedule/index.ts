@@ -4,7 +4,9 @@
  * a second install with the same options writes nothing; re-installing a profile replaces
  * psb's entry for that profile, on whichever scheduler it was, and nothing else.
  */
+import {dirname} from 'node:path'
 import {PsbError} from '../errors.js'
+import {ensureDir} from '../files/atomic.js'
 import {resolveRegion, type Env} from '../files/aws-config.js'
 import {listKeys} from '../keys/list.js'
 import {messageOf} from '../errors.js'
@@ -65,6 +67,8 @@ export async function installSchedules(opts: InstallOptions): Promise<InstallRes
   const results: InstallResult[] = []
   for (const spec of buildSpecs(profiles, opts)) {
     const job = buildJob(spec, scheduler, env, opts.paths)
+    // The scheduler opens the log before psb runs (cron's >>, systemd's append:, launchd's StandardOutPath): its folder must exist.
+    if (!opts.dryRun) ensureDir(dirname(job.logFile))
     const outcome = await impl.install(spec, job, {dryRun: opts.dryRun ?? false, env})
     const replaced: string[] = []
     for (const other of Object.values(SCHEDULER_IMPLS).filter((s) => s !== impl)) {

@@ -127,7 +127,7 @@ export function buildSpecs(profiles: string[], flags: SpecFlags): ScheduleSpec[]
     const period = cadencePeriodMs(cadenceOf(spec))
     if (randomDelayMs >= period)
       throw badInput(
-        `--random-delay ${echo(flags.randomDelay!, {what: 'value'})} is not shorter than the time between two runs of the job (${durationText(period)}: it runs ${describeCadence(cadenceOf(spec))}).`,
+        `--random-delay ${echo(flags.randomDelay!, {what: 'value'})} is not shorter than the time between two runs of the job (${durationText(period)}: the job runs ${{daily: 'daily', hourly: 'hourly', minutely: 'every minute'}[cadenceOf(spec).kind]}).`,
         `Give a shorter delay, e.g. --random-delay 1h for a daily job.`,
         'DurationInvalid',
       )
