@@ -33,3 +33,11 @@ if ! "$PSB_PYTHON" -c 'import moto, moto.server, werkzeug; assert moto.__version
   "$PSB_PYTHON" -m pip install --quiet 'moto[server]==5.2.1' >&2
 fi
 export PSB_PYTHON
+
+# Debian's cron package for the scheduler proofs of `psb keys schedule` (test/moto/keys-schedule.test.ts:
+# it installs a real crontab line and runs it). It starts no daemon by itself. Only as root with apt-get;
+# elsewhere the test says it could not make the cron proof.
+if ! command -v crontab >/dev/null 2>&1 && [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+  echo "env: installing cron (Debian package) for the scheduler tests" >&2
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cron; } >&2 || echo "env: could not install cron; the cron proof will be skipped" >&2
+fi

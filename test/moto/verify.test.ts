@@ -133,6 +133,7 @@ describe('verifyBackend (moto, IAM enforcement on)', function () {
       'round-trip': 'pass',
       'key-age': 'pass',
       'key-count': 'pass',
+      'key-schedule': 'pass',
       'credentials-file': 'pass',
       'least-privilege': 'pass',
       'pulumi-layout': 'pass',

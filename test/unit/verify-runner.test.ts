@@ -115,6 +115,7 @@ describe('verify: the table of checks', () => {
       'round-trip',
       'key-age',
       'key-count',
+      'key-schedule',
       'credentials-file',
       'least-privilege',
       'pulumi-cli',

@@ -1,5 +1,6 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {renderRotation, rotateFlags, rotateOptionsFromFlags, rotateRecord} from '../../cli/keys.js'
+import {asScheduledRun, scheduledRunFlags} from '../../cli/schedule.js'
 import {KEYS_EXIT, exitCodeOf, rotateKeys} from '../../lib/keys/rotate.js'
 import type {Logger} from '../../lib/types.js'
 
@@ -31,17 +32,18 @@ Exit codes: 0 rotated (or the first key created, or a dry run), and also not due
     {description: 'Show the plan and change nothing:', command: '<%= config.bin %> <%= command.id %> --profile pulumi --dry-run'},
   ]
 
-  static override flags = rotateFlags
+  static override flags = {...rotateFlags, ...scheduledRunFlags}
 
   async run(): Promise<{results: Record<string, unknown>[]; exitCode: number}> {
     const {flags} = await this.parse(KeysRotate)
-    const opts = rotateOptionsFromFlags(flags)
-    const logger: Logger = {warn: (m) => this.note(m), info: (m) => this.logToStderr(m)}
-    const results = await rotateKeys({...opts, logger})
-    // "Not due" is a successful no-op for schedules, unless the caller asks for distinct codes.
     const detailed = flags['detailed-exitcode']
+    // "Not due" is a successful no-op for schedules, unless the caller asks for distinct codes.
     const publicCode = (code: number) => (code === KEYS_EXIT.NOT_DUE && !detailed ? 0 : code)
-    const exitCode = publicCode(exitCodeOf(results))
+    const logger: Logger = {warn: (m) => this.note(m), info: (m) => this.logToStderr(m)}
+    const {opts, results, exitCode} = await asScheduledRun(flags, () => rotateOptionsFromFlags(flags), async (opts) => {
+      const results = await rotateKeys({...opts, logger})
+      return {results, exitCode: publicCode(exitCodeOf(results))}
+    })
     process.exitCode = exitCode
     if (!this.jsonEnabled()) renderRotation(results, opts, (m) => this.say(m), (m) => this.note(m))
     else for (const r of results) for (const w of r.warnings) this.note(w)

@@ -13,6 +13,7 @@ import {pulumiBackendEnvCheck, pulumiCliCheck, pulumiLoginCheck} from './pulumi.
 import {pulumiLayoutCheck} from './layout.js'
 import {pulumiUrlCheck} from './pulumi-url.js'
 import {roundTripCheck} from './roundtrip.js'
+import {keyScheduleCheck} from './schedule.js'
 
 export const CHECKS: readonly CheckUnit[] = [
   credentialsCheck,
@@ -27,6 +28,7 @@ export const CHECKS: readonly CheckUnit[] = [
   roundTripCheck,
   keyAgeCheck,
   keyCountCheck,
+  keyScheduleCheck,
   credentialsFileCheck,
   leastPrivilegeCheck,
   pulumiCliCheck,
