@@ -51,6 +51,12 @@ Everything else is stock moto. The differences, and why:
    GenerateDataKey(WithoutPlaintext) and ReEncrypt answer DisabledException for a disabled
    key and KMSInvalidStateException for a key pending deletion.
 
+8. KMS denials in the JSON protocol. Stock moto answers a denied KMS request with the XML
+   error body of the query protocols, which AWS SDKs (JS v3, Go v2) cannot parse ("Unexpected
+   token '<'"). Fix: the authentication and authorisation errors of KMS requests are answered
+   as AWS does, `{"__type": "AccessDeniedException", "message": ...}` (the other codes keep
+   their names: InvalidClientTokenId, SignatureDoesNotMatch, ...).
+
 Usage: python3 moto_launcher.py -H 127.0.0.1 -p PORT   (the same arguments as moto_server)
 """
 import sys
@@ -269,6 +275,25 @@ def _kms_determine_resource(self):
 
 
 kms_responses.KmsResponse._determine_resource = _kms_determine_resource
+
+# 8. KMS denials as JSON.
+from werkzeug.exceptions import HTTPException  # noqa: E402
+
+
+def _kms_authorize(self, resource="*"):
+    try:
+        _original_authorize(self, resource)
+    except HTTPException as error:
+        code = getattr(error, "error_type", None) or "AccessDenied"
+        message = getattr(error, "message", None) or str(error.description)
+        name = "AccessDeniedException" if code == "AccessDenied" else code
+        raise JsonRESTError(name, message) from None
+
+
+from moto.core.exceptions import JsonRESTError  # noqa: E402
+
+_original_authorize = kms_responses.KmsResponse._authenticate_and_authorize_normal_action
+kms_responses.KmsResponse._authenticate_and_authorize_normal_action = _kms_authorize
 
 # 7. No cryptography with a key that is not enabled.
 from moto.core.exceptions import JsonRESTError  # noqa: E402

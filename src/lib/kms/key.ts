@@ -122,7 +122,7 @@ function checkExisting(alias: string, key: ExistingKey, adopt: boolean | undefin
   if (state !== 'Enabled') {
     throw new PsbError(`${alias} points at the KMS key ${id}, which is ${state ?? 'in an unknown state'}; Pulumi cannot use it.`, {code: 'KeyNotEnabled', hint: `Enable it (aws kms enable-key --key-id ${id}) and run psb again, or choose another --alias.`})
   }
-  if (key.meta.KeySpec !== 'SYMMETRIC_DEFAULT' || key.meta.KeyUsage !== 'ENCRYPT_DECRYPT') {
+  if ((key.meta.KeySpec ?? 'SYMMETRIC_DEFAULT') !== 'SYMMETRIC_DEFAULT' || (key.meta.KeyUsage ?? 'ENCRYPT_DECRYPT') !== 'ENCRYPT_DECRYPT') {
     throw new PsbError(`${alias} points at the KMS key ${id} (${key.meta.KeySpec}, ${key.meta.KeyUsage}); Pulumi's awskms provider needs a symmetric ENCRYPT_DECRYPT key.`, {code: 'KeyWrongKind', hint: 'Choose another --alias; psb then creates a symmetric key behind it.'})
   }
 }
