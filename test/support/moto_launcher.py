@@ -55,7 +55,9 @@ Everything else is stock moto. The differences, and why:
    error body of the query protocols, which AWS SDKs (JS v3, Go v2) cannot parse ("Unexpected
    token '<'"). Fix: the authentication and authorisation errors of KMS requests are answered
    as AWS does, `{"__type": "AccessDeniedException", "message": ...}` (the other codes keep
-   their names: InvalidClientTokenId, SignatureDoesNotMatch, ...).
+   their names: InvalidClientTokenId, SignatureDoesNotMatch, ...). A request naming a key
+   or alias that does not exist is answered NotFoundException once its signature is valid
+   (AWS cannot authorise against a key that is not there); moto would deny it on `*`.
 
 Usage: python3 moto_launcher.py -H 127.0.0.1 -p PORT   (the same arguments as moto_server)
 """
@@ -269,6 +271,15 @@ def _kms_key(self):
         return None
 
 
+def _names_missing_key(self):
+    try:
+        params = json.loads(self.body or "{}")
+    except ValueError:
+        return False
+    named = params.get("KeyId") or params.get("TargetKeyId")
+    return bool(named) and _kms_key(self) is None
+
+
 def _kms_determine_resource(self):
     key = _kms_key(self)
     return key.arn if key is not None else "*"
@@ -285,6 +296,9 @@ def _kms_authorize(self, resource="*"):
         _original_authorize(self, resource)
     except HTTPException as error:
         code = getattr(error, "error_type", None) or "AccessDenied"
+        if code == "AccessDenied" and _names_missing_key(self):
+            return  # the handler answers NotFoundException
+
         message = getattr(error, "message", None) or str(error.description)
         name = "AccessDeniedException" if code == "AccessDenied" else code
         raise JsonRESTError(name, message) from None

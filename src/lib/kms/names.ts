@@ -176,3 +176,9 @@ export function mergeGrantPolicy(current: PolicyDocument | undefined, keyArn: st
 export function kmsEndpointEnv(endpoint: string | undefined): string | undefined {
   return endpoint ? `AWS_ENDPOINT_URL_KMS=${endpoint}` : undefined
 }
+
+/** The URL itself when parseProviderUrl accepts it (exit 2 otherwise). */
+export function validateProviderUrl(url: string): string {
+  parseProviderUrl(url)
+  return url
+}

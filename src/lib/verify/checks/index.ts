@@ -11,6 +11,7 @@ import {keyAgeCheck, keyCountCheck} from './keys.js'
 import {leastPrivilegeCheck} from './privilege.js'
 import {pulumiBackendEnvCheck, pulumiCliCheck, pulumiLoginCheck} from './pulumi.js'
 import {roundTripCheck} from './roundtrip.js'
+import {secretsKeyStateCheck, secretsRotationCheck, secretsRoundTripCheck} from './secrets.js'
 
 export const CHECKS: readonly CheckUnit[] = [
   credentialsCheck,
@@ -29,4 +30,7 @@ export const CHECKS: readonly CheckUnit[] = [
   pulumiCliCheck,
   pulumiLoginCheck,
   pulumiBackendEnvCheck,
+  secretsRoundTripCheck,
+  secretsKeyStateCheck,
+  secretsRotationCheck,
 ]
