@@ -123,6 +123,14 @@ function baseConfig(options: AwsOptions, region: string) {
   return cfg
 }
 
+async function newKmsClient(options: AwsOptions, region: string): Promise<KMSClient> {
+  const {KMSClient} = await import('@aws-sdk/client-kms')
+  const client = new KMSClient(baseConfig(options, region))
+  addCallLog(client, 'kms')
+  addEndpointMark(client, options.endpoint)
+  return client
+}
+
 export function createAwsContext(options: AwsOptions): AwsContext {
   const s3Clients = new Map<string, Promise<S3Client>>()
   let iam: Promise<IAMClient> | undefined
@@ -170,17 +178,8 @@ export function createAwsContext(options: AwsOptions): AwsContext {
       return sts
     },
     kms(region = options.region) {
-      let c = kmsClients.get(region)
-      if (!c) {
-        c = import('@aws-sdk/client-kms').then(({KMSClient}) => {
-          const client = new KMSClient(baseConfig(options, region))
-          addCallLog(client, 'kms')
-          addEndpointMark(client, options.endpoint)
-          return client
-        })
-        kmsClients.set(region, c)
-      }
-      return c
+      if (!kmsClients.has(region)) kmsClients.set(region, newKmsClient(options, region))
+      return kmsClients.get(region)!
     },
     withCredentials(credentials) {
       return createAwsContext({...options, credentials, profile: undefined})
