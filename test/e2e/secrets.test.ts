@@ -17,7 +17,10 @@ import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {sharedMoto, type MotoServer} from '../support/moto.js'
 import {TempHome, baseEnv, runPsb, type RunResult} from '../support/cli.js'
-import {usePulumiBuild} from '../support/pulumi.js'
+import {inspectPulumiDir, isCI, usePulumiBuild} from '../support/pulumi.js'
+import {ROOT} from '../support/cli.js'
+import {buildBackendUrl} from '../../src/lib/pulumi/backend-url.js'
+import {spawnSync} from 'node:child_process'
 
 const REGION = 'us-west-1'
 const BUCKET = 'e2e-secrets-state'
@@ -184,5 +187,39 @@ describe('end to end: Pulumi secrets from a psb KMS key (real Pulumi, moto with 
     const b = await verify('team-b')
     const bChecks = JSON.parse(b.stdout).checks as {id: string; status: string}[]
     expect(bChecks.find((c) => c.id === 'secrets-roundtrip')?.status).to.equal('fail')
+  })
+
+  it('6. the older Pulumi (3.200.0, gocloud v0.37 with AWS SDK v1 by default) ignores AWS_ENDPOINT_URL_KMS; with awssdk=v2 in the URL it reaches the endpoint', async function () {
+    const r = spawnSync('bash', [join(ROOT, 'scripts', 'build-pulumi.sh')], {encoding: 'utf8', env: {...process.env, PULUMI_VERSION: 'v3.200.0', PSB_PULUMI_CACHED_ONLY: '1'}})
+    const old = r.status === 0 ? inspectPulumiDir(r.stdout.trim().split('\n').at(-1) ?? '') : 'not built (scripts/build-pulumi.sh with PULUMI_VERSION=v3.200.0)'
+    if (typeof old === 'string') {
+      if (isCI()) throw new Error(`Pulumi 3.200.0: ${old}`)
+      console.warn(`      SKIPPED: Pulumi 3.200.0 is ${old}`)
+      this.skip()
+    }
+    const dir = project('old-pulumi')
+    // The backend URL in the dialect of 3.200.0 (psb login picks it by version).
+    const backend = buildBackendUrl({bucket: BUCKET, prefix: 'team-a', region: REGION, profile: 'team-a', endpoint: moto.endpoint, pulumiVersion: '3.200.0'})
+    const oldEnv = {PATH: `${old.dir}:${process.env.PATH}`, PULUMI_BACKEND_URL: backend}
+    const run = (args: string[]) =>
+      new Promise<Run>((resolve, reject) => {
+        const e: Record<string, string> = {...baseEnv(home.dir), ...env('team-a', oldEnv)}
+        const child = spawn(old.pulumi, [...args, '--non-interactive'], {cwd: dir, env: e, stdio: ['ignore', 'pipe', 'pipe']})
+        let stdout = ''
+        let stderr = ''
+        child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
+        child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
+        child.on('error', reject)
+        child.on('close', (code, signal) => resolve({args: ['pulumi', ...args], code, signal, stdout, stderr}))
+      })
+    const plain = await run(['stack', 'init', 'v1sdk', '--secrets-provider', urlOf('team-a')])
+    expect(plain.code).to.not.equal(0)
+    expect(plain.stderr, plain.stderr).to.contain(`kms.${REGION}.amazonaws.com`)
+    const v2 = `${urlOf('team-a')}&awssdk=v2`
+    ok(await run(['stack', 'init', 'dev', '--secrets-provider', v2]))
+    ok(await run(['config', 'set', '--secret', 'token', 'old-pulumi-secret']))
+    const got = await run(['config', 'get', 'token'])
+    ok(got)
+    expect(got.stdout.trim()).to.equal('old-pulumi-secret')
   })
 })
