@@ -1,7 +1,7 @@
 /** `psb stack secrets`: its flags into core options (the provider URL from the flags or Pulumi's login), and its output. */
 import {validateEndpoint} from '../lib/aws/client.js'
 import {badInput} from '../lib/errors.js'
-import {requireRegion} from '../lib/files/aws-config.js'
+import {checkProfile, requireRegion} from '../lib/files/aws-config.js'
 import {normalizePrefix} from '../lib/iam/policy.js'
 import {defaultAlias, providerUrl, validateProviderUrl} from '../lib/kms/names.js'
 import {parseBackendUrl} from '../lib/pulumi/backend-url.js'
@@ -38,6 +38,8 @@ export function stackSecretsOptionsFromFlags(flags: StackSecretsFlags, env = pro
     const e = parsed.params.get('endpoint')
     if (!endpoint && e) endpoint = /^https?:\/\//.test(e) ? e : `${parsed.params.get('disable_https') === 'true' ? 'http' : 'https'}://${e}`
   }
+  // A missing profile is bad input (exit 2), before Pulumi runs.
+  if (profile) checkProfile(profile, flags.profile ? '--profile' : 'the backend URL Pulumi is logged in to', env, 'Pass --profile with the profile granted the key (psb kms create --for-user <its user>).')
   const url = flags['secrets-provider'] ? validateProviderUrl(flags['secrets-provider']) : providerUrl(defaultAlias(bucket!, normalizePrefix(prefix)), requireRegion(region, profile, env))
   return {project: flags.project, stack: flags.stack, providerUrl: url, profile, endpoint: validateEndpoint(endpoint), dryRun: Boolean(flags['dry-run']), env}
 }

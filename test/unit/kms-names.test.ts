@@ -110,7 +110,10 @@ describe('kms create / stack secrets: inputs (exit 2 before any call)', () => {
     try {
       writeFileSync(join(dir, 'Pulumi.yaml'), 'name: p\nruntime: yaml\n')
       expect(stackSecretsOptionsFromFlags({project: dir, stack: 'dev', bucket: 'acme', prefix: 'team-a', region: 'eu-west-1'}, {}).providerUrl).to.equal('awskms://alias/pulumi-acme-team-a?region=eu-west-1')
-      const fromLogin = stackSecretsOptionsFromFlags({project: dir, stack: 'dev'}, {PULUMI_BACKEND_URL: 's3://acme/team-b?region=us-west-2&profile=team-b&endpoint=http%3A%2F%2F127.0.0.1%3A5000'})
+      writeFileSync(join(dir, 'credentials'), '[team-b]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n')
+      const files = {AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'), AWS_CONFIG_FILE: join(dir, 'config')}
+      expect(thrown(() => stackSecretsOptionsFromFlags({project: dir, stack: 'dev', bucket: 'acme', region: 'eu-west-1', profile: 'team-c'}, files))?.code).to.equal('ProfileNotFound')
+      const fromLogin = stackSecretsOptionsFromFlags({project: dir, stack: 'dev'}, {...files, PULUMI_BACKEND_URL: 's3://acme/team-b?region=us-west-2&profile=team-b&endpoint=http%3A%2F%2F127.0.0.1%3A5000'})
       expect(fromLogin).to.include({providerUrl: 'awskms://alias/pulumi-acme-team-b?region=us-west-2', profile: 'team-b', endpoint: 'http://127.0.0.1:5000'})
       expect(thrown(() => stackSecretsOptionsFromFlags({project: dir, stack: 'dev', 'secrets-provider': 'passphrase'}, {}))?.exitCode).to.equal(2)
       expect(thrown(() => validateStackSecrets({project: join(dir, 'nope'), stack: 'dev', providerUrl: 'awskms://alias/x'}))?.code).to.equal('ProjectNotFound')
