@@ -9,7 +9,8 @@ import {expect} from 'chai'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {IAMClient, CreateUserCommand, CreateAccessKeyCommand, GetUserPolicyCommand} from '@aws-sdk/client-iam'
+import {IAMClient, CreateUserCommand, CreateAccessKeyCommand, CreateRoleCommand, GetRolePolicyCommand, GetUserPolicyCommand} from '@aws-sdk/client-iam'
+import {STSClient, AssumeRoleCommand} from '@aws-sdk/client-sts'
 import {
   KMSClient,
   CreateKeyCommand,
@@ -26,7 +27,7 @@ import {
   PutKeyPolicyCommand,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms'
-import {useMoto, ACCOUNT_ID, type Keys} from '../support/moto.js'
+import {useMoto, ACCOUNT_ID, ADMIN_USER, type Keys} from '../support/moto.js'
 import {runPsb, TempHome} from '../support/cli.js'
 import {createAwsContext} from '../../src/lib/aws/client.js'
 import {PsbError} from '../../src/lib/errors.js'
@@ -41,7 +42,7 @@ const MUTATING = /^(iam|s3|kms) (Create|Put|Update|Delete|Attach|Detach|Tag|Unta
 describe('psb kms create against moto (IAM enforcement on)', function () {
   this.timeout(60_000)
   const moto = useMoto()
-  const kms = (k: Keys) => new KMSClient({region: REGION, endpoint: moto.endpoint, credentials: k, maxAttempts: 1})
+  const kms = (k: Keys & {sessionToken?: string}) => new KMSClient({region: REGION, endpoint: moto.endpoint, credentials: k, maxAttempts: 1})
   const iam = () => new IAMClient({region: REGION, endpoint: moto.endpoint, credentials: moto.admin, maxAttempts: 1})
   const admin = () => createAwsContext({region: REGION, endpoint: moto.endpoint, credentials: moto.admin, maxAttempts: 1})
   const outcome = (p: Promise<unknown>) => p.then(() => 'allowed', (e: Error) => e.name)
@@ -129,6 +130,7 @@ describe('psb kms create against moto (IAM enforcement on)', function () {
     const opts = {bucket: BUCKET, region: REGION, principals: [{kind: 'user' as const, name: 'pulumi'}]}
     const first = await ensureSecretsKey(admin(), opts)
     expect(first.alias).to.equal('alias/pulumi-acme-pulumi-state')
+    expect(mutating()).to.deep.equal(['kms CreateKey', 'kms CreateAlias', 'kms EnableKeyRotation', 'iam PutUserPolicy'])
     rmSync(join(logDir, 'calls.log'), {force: true})
     const second = await ensureSecretsKey(admin(), opts)
     expect(mutating()).to.deep.equal([])
@@ -148,6 +150,25 @@ describe('psb kms create against moto (IAM enforcement on)', function () {
     await ensureSecretsKey(admin(), {bucket: BUCKET, region: REGION})
     const last = parsePolicyDocument((await k.send(new GetKeyPolicyCommand({KeyId: first.keyArn, PolicyName: 'default'}))).Policy!)
     expect((last.Statement as PolicyStatement[]).find((s) => s.Sid === KEY_SID.use)?.Condition).to.deep.equal({ArnEquals: {'aws:PrincipalArn': [`arn:aws:iam::${ACCOUNT_ID}:user/pulumi`]}})
+  })
+
+  it('a role (--for-role) gets the same grant: its assumed session can use the key, not manage it', async () => {
+    await iam().send(
+      new CreateRoleCommand({
+        RoleName: 'pulumi-ci',
+        AssumeRolePolicyDocument: JSON.stringify({Version: '2012-10-17', Statement: [{Effect: 'Allow', Principal: {AWS: `arn:aws:iam::${ACCOUNT_ID}:user/${ADMIN_USER}`}, Action: 'sts:AssumeRole'}]}),
+      }),
+    )
+    const r = await ensureSecretsKey(admin(), {bucket: BUCKET, region: REGION, principals: [{kind: 'role', name: 'pulumi-ci'}]})
+    expect(r.principals).to.deep.equal([{kind: 'role', name: 'pulumi-ci', arn: `arn:aws:iam::${ACCOUNT_ID}:role/pulumi-ci`}])
+    const grant = parsePolicyDocument((await iam().send(new GetRolePolicyCommand({RoleName: 'pulumi-ci', PolicyName: SECRETS_POLICY_NAME}))).PolicyDocument!)
+    expect((grant.Statement as PolicyStatement[])[0].Resource).to.equal(r.keyArn)
+    const sts = new STSClient({region: REGION, endpoint: moto.endpoint, credentials: moto.admin, maxAttempts: 1})
+    const c = (await sts.send(new AssumeRoleCommand({RoleArn: `arn:aws:iam::${ACCOUNT_ID}:role/pulumi-ci`, RoleSessionName: 'ci'}))).Credentials!
+    const session = {accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken!}
+    const dk = await kms(session).send(new GenerateDataKeyCommand({KeyId: r.alias, KeySpec: 'AES_256'}))
+    expect(await outcome(kms(session).send(new DecryptCommand({CiphertextBlob: dk.CiphertextBlob})))).to.equal('allowed')
+    expect(await outcome(kms(session).send(new DisableKeyCommand({KeyId: r.keyArn})))).to.equal('AccessDeniedException')
   })
 
   it('refuses an alias pointing at a key psb did not create (no write), and manages it with adopt', async () => {
