@@ -212,11 +212,12 @@ describe('end to end: Pulumi secrets from a psb KMS key (real Pulumi, moto with 
         child.on('error', reject)
         child.on('close', (code, signal) => resolve({args: ['pulumi', ...args], code, signal, stdout, stderr}))
       })
-    const plain = await run(['stack', 'init', 'v1sdk', '--secrets-provider', urlOf('team-a')])
+    // Stack names of their own: steps 2 and 4 made dev, prod and staging in team a's prefix.
+    const plain = await run(['stack', 'init', 'old-v1sdk', '--secrets-provider', urlOf('team-a')])
     expect(plain.code).to.not.equal(0)
     expect(plain.stderr, plain.stderr).to.contain(`kms.${REGION}.amazonaws.com`)
     const v2 = `${urlOf('team-a')}&awssdk=v2`
-    ok(await run(['stack', 'init', 'dev', '--secrets-provider', v2]))
+    ok(await run(['stack', 'init', 'old-dev', '--secrets-provider', v2]))
     ok(await run(['config', 'set', '--secret', 'token', 'old-pulumi-secret']))
     const got = await run(['config', 'get', 'token'])
     ok(got)
