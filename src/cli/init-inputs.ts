@@ -13,6 +13,8 @@ import {badInput, isPsbError, messageOf} from '../lib/errors.js'
 import {normalizePrefix} from '../lib/iam/policy.js'
 import {callerAccount, type UserOptions} from '../lib/iam/user.js'
 import {buildBackendUrl} from '../lib/pulumi/backend-url.js'
+import {defaultAlias, providerUrl} from '../lib/kms/names.js'
+import {validateSecretsKeyOptions, type SecretsKeyOptions} from '../lib/kms/key.js'
 import {loginOptionsFromFlags} from './login-options.js'
 import type {InitPlan} from './tasks.js'
 import {userOptionsFromFlags, type UserFlags} from './user-create.js'
@@ -55,6 +57,8 @@ export interface InitFlags extends UserFlags {
   login: boolean
   verify: boolean
   yes: boolean
+  /** 'kms': a KMS key for Pulumi's secrets (awskms://); 'passphrase' or undefined: none. */
+  secrets?: string
 }
 
 /** What the command supplies: the mode, and the flag readers of the bucket and verify commands. */
@@ -100,17 +104,25 @@ export async function initInputs(flags: InitFlags, d: InitDeps): Promise<InitInp
   const loginOpts = flags.login ? loginOptionsFromFlags({bucket, prefix, region, profile, endpoint, 'dry-run': dryRun}, env) : undefined
   // The URL's inputs are checked now (exit 2), not after the bucket is made.
   buildBackendUrl({bucket, prefix, region, profile, endpoint})
+  const secrets = flags.secrets === 'kms' ? {bucket, prefix, region, dryRun} : undefined
+  if (secrets) validateSecretsKeyOptions(secrets)
   const plan: InitPlan = {
     admin,
     bucket: bucketOpts,
     user: userOpts,
     key: {user, profile, region, endpoint, bucket, prefix, dryRun, waitMs, env},
+    secrets,
     login: loginOpts,
-    verify: flags.verify && !dryRun ? d.verifyOptions({profile, bucket, prefix, region, endpoint, pulumi: flags.login}) : undefined,
+    verify: flags.verify && !dryRun ? withSecrets(d.verifyOptions({profile, bucket, prefix, region, endpoint, pulumi: flags.login}), secrets) : undefined,
     dryRun,
     env,
   }
   return {plan, admin, userOpts, bucket, region, prefix, user, profile, endpoint}
+}
+
+/** Verify checks the secrets key init makes (its round trip, state and rotation). */
+function withSecrets(opts: InitPlan['verify'], secrets: SecretsKeyOptions | undefined): InitPlan['verify'] {
+  return opts && secrets ? {...opts, secretsProvider: providerUrl(defaultAlias(secrets.bucket, secrets.prefix), secrets.region)} : opts
 }
 
 /** Everything that can be checked without AWS, first (exit 2, nothing changed). */

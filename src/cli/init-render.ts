@@ -8,13 +8,14 @@ import {buildBackendUrl, shellQuote} from '../lib/pulumi/backend-url.js'
 import {EXIT, PsbError, isPsbError, messageOf} from '../lib/errors.js'
 import {shellExports} from '../lib/pulumi/login.js'
 import {VERIFY_FAILED_EXIT} from '../lib/verify/run.js'
+import {defaultAlias, kmsEndpointEnv, providerUrl} from '../lib/kms/names.js'
 import {renderCheck, summarizeChecks} from './checks.js'
 import {out, status as statusWord, table} from './style.js'
 import {changeLines, STEP_IDS, type InitContext, type InitPlan, type StepId} from './tasks.js'
 
 type Say = (line: string) => void
 
-export const STEP_NAMES: Record<StepId, string> = {bucket: 'Bucket', user: 'IAM user', key: 'Access key', login: 'Pulumi login', verify: 'Verify'}
+export const STEP_NAMES: Record<StepId, string> = {bucket: 'Bucket', user: 'IAM user', secrets: 'Secrets key', key: 'Access key', login: 'Pulumi login', verify: 'Verify'}
 
 export type InitSummary = ReturnType<typeof summaryDocument>
 
@@ -52,6 +53,7 @@ function renderSummary(s: InitSummary, ctx: InitContext, say: Say): void {
     ['user', s.userArn ?? s.user],
     ['profile', `${s.profile} (${s.credentialsFile})`],
     ['backend URL', s.backendUrl],
+    ...(s.kms ? [['secrets', s.kms.providerUrl]] : []),
   ]
   const verdict = ctx.failedStep === 'verify' ? 'Set up, but verify found a problem (see above)' : s.changed ? 'Done' : 'Nothing to change: everything was already set up'
   say(`\n${verdict}.`)
@@ -113,7 +115,16 @@ export function summaryDocument(
   else if (v.profile !== 'default' && (plan.user.attachPolicies?.length ?? 0) > 0) {
     next.push(`export AWS_PROFILE=${shellQuote(v.profile)}    # your programs' AWS provider then uses the same key and its attached policies`)
   }
-  next.push('pulumi new aws-typescript --dir my-project && cd my-project    # or any template: pulumi new --list-templates', 'pulumi up')
+  const secretsProvider = ctx.secrets?.providerUrl ?? (plan.secrets ? providerUrl(plan.secrets.alias ?? defaultAlias(v.bucket, v.prefix), v.region) : undefined)
+  if (secretsProvider) {
+    const kmsEnv = kmsEndpointEnv(v.endpoint)
+    if (kmsEnv) next.push(`export ${kmsEnv}    # Pulumi's KMS client must reach the same endpoint`)
+    next.push(
+      `pulumi stack init <stack> --secrets-provider "${secretsProvider}"    # a new stack: no PULUMI_CONFIG_PASSPHRASE needed`,
+      `pulumi stack change-secrets-provider "${secretsProvider}"    # an existing stack (Pulumi re-encrypts its secrets); or: psb stack secrets --project <dir> --stack <stack>`,
+    )
+  }
+  next.push(`pulumi new aws-typescript --dir my-project${secretsProvider ? ` --secrets-provider "${secretsProvider}"` : ''} && cd my-project    # or any template: pulumi new --list-templates`, 'pulumi up')
   return {
     dryRun: plan.dryRun,
     changed,
@@ -125,6 +136,8 @@ export function summaryDocument(
     profile: v.profile,
     credentialsFile: credentialsFilePath(v.env),
     backendUrl,
+    // Not "secretsProvider": a JSON key naming a secret is masked by the redaction rule.
+    kms: secretsProvider ? {providerUrl: secretsProvider, keyArn: ctx.secrets?.keyArn ?? null} : null,
     endpoint: v.endpoint ?? null,
     steps,
     verify: ctx.verify ? {ok: ctx.verify.ok, checks: ctx.verify.checks} : null,

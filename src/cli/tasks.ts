@@ -23,11 +23,12 @@ import {pulumiVersion} from '../lib/pulumi/cli.js'
 import {maskKeyId, redact} from '../lib/redact.js'
 import {changesOf, type Change, type Logger} from '../lib/types.js'
 import {ensureUser, isAwsManagedKmsKey, type UserOptions, type UserResult} from '../lib/iam/user.js'
+import {ensureSecretsKey, type Principal, type SecretsKeyOptions, type SecretsKeyResult} from '../lib/kms/key.js'
 import {VERIFY_FAILED_EXIT, verifyBackend, type VerifyOptions, type VerifyResult} from '../lib/verify/run.js'
 import {summarizeChecks} from './checks.js'
 
-export type StepId = 'bucket' | 'user' | 'key' | 'login' | 'verify'
-export const STEP_IDS: StepId[] = ['bucket', 'user', 'key', 'login', 'verify']
+export type StepId = 'bucket' | 'user' | 'secrets' | 'key' | 'login' | 'verify'
+export const STEP_IDS: StepId[] = ['bucket', 'user', 'secrets', 'key', 'login', 'verify']
 
 /** How long verify retries IAM's "unknown key" answers for a key this run created. */
 export const NEW_KEY_GRACE_MS = 30_000
@@ -39,6 +40,11 @@ export interface InitPlan {
   /** kmsKeyArn is filled from the bucket step when not given. */
   user: UserOptions
   key: EnsureProfileKeyOptions
+  /**
+   * `--secrets kms`: the secrets key, granted to the principals Pulumi runs as (default: the
+   * user of the user step; a role can be named here instead). undefined: passphrase.
+   */
+  secrets?: SecretsKeyOptions
   /** undefined: --no-login. */
   login?: LoginOptions
   /** undefined: --no-verify (or a dry run). */
@@ -61,6 +67,7 @@ export interface StepReport {
 export interface InitContext {
   bucket?: BucketResult
   user?: UserResult
+  secrets?: SecretsKeyResult
   key?: EnsureProfileKeyResult
   login?: LoginResult
   verify?: VerifyResult
@@ -155,6 +162,24 @@ const userStep: InitStep = {
     const status = overallStatus(r.changes, plan.dryRun)
     const summary = `${status} (${countChanges(r.changes)}; policy ${r.policyName}${r.attachedPolicies.length ? `, attached: ${r.attachedPolicies.map((a) => a.split('/').at(-1)).join(', ')}` : ''})`
     ctx.steps.user = {status, summary, changes: r.changes, warnings: r.warnings ?? warnings}
+    out(changeLines(r.changes))
+    return summary
+  },
+}
+
+const secretsStep: InitStep = {
+  id: 'secrets',
+  title: (plan) => `KMS key for Pulumi secrets${plan.secrets?.alias ? ` ${plan.secrets.alias}` : ''}`,
+  skip: (plan) => (plan.secrets ? false : 'skipped (passphrase: no --secrets kms)'),
+  async run(plan, ctx, out) {
+    const warnings: string[] = []
+    // The user step's user, with the ARN it reported (it may not exist yet in a dry run).
+    const principals: Principal[] = plan.secrets!.principals ?? [{kind: 'user', name: plan.user.user, arn: ctx.user?.arn}]
+    const r = await ensureSecretsKey(plan.admin, {...plan.secrets!, principals, logger: collect(warnings)})
+    ctx.secrets = r
+    const status = overallStatus(r.changes, plan.dryRun)
+    const summary = `${status} (${countChanges(r.changes)}; ${r.providerUrl})`
+    ctx.steps.secrets = {status, summary, changes: r.changes, warnings: r.warnings.length ? r.warnings : warnings}
     out(changeLines(r.changes))
     return summary
   },
@@ -324,6 +349,7 @@ export function initTasks(plan: InitPlan): ListrTask<InitContext>[] {
       task: (_ctx, task) => task.newListr([titled(plan, bucketStep), titled(plan, userStep)], {concurrent: true, exitOnError: true}),
     },
     {title: kmsCatchUpStep.title(plan), enabled: (ctx) => needsKmsCatchUp(ctx), task: guarded(plan, kmsCatchUpStep)},
+    titled(plan, secretsStep),
     titled(plan, keyStep),
     titled(plan, loginStep),
     titled(plan, verifyStep),
@@ -371,7 +397,8 @@ export async function runInit(plan: InitPlan, opts: RunInitOptions): Promise<Ini
   if (u && bucketIsNew(ctx)) u.warnings = u.warnings.filter((w) => !/does not exist \(yet\)/.test(w))
   for (const id of STEP_IDS) {
     if (ctx.steps[id]) continue
-    if (id === 'login' && !plan.login) ctx.steps[id] = {status: 'skipped', summary: '--no-login', changes: [], warnings: []}
+    if (id === 'secrets' && !plan.secrets) ctx.steps[id] = {status: 'skipped', summary: 'passphrase (no --secrets kms)', changes: [], warnings: []}
+    else if (id === 'login' && !plan.login) ctx.steps[id] = {status: 'skipped', summary: '--no-login', changes: [], warnings: []}
     else if (id === 'verify' && (plan.dryRun || !plan.verify)) ctx.steps[id] = {status: 'skipped', summary: plan.dryRun ? 'dry run' : '--no-verify', changes: [], warnings: []}
   }
   return ctx

@@ -22,6 +22,7 @@ export default class Init extends BaseCommand {
   3. psb keys rotate --create   the user's first access key, written into the profile (--profile) and proven to work; the secret stays in memory
   4. psb login           pulumi login with the backend URL for the installed Pulumi
   5. psb verify          every check, with the profile's own key
+  With --secrets kms, after step 2: psb kms create --for-user <user>, the KMS key Pulumi encrypts stack secrets with (verify then checks it too).
 
 Steps 1 and 2 (bucket and user) always run concurrently. The user's policy grants the bucket's customer KMS key: with --kms-key both steps get it; without, the user step reads the bucket's encryption itself, and should that read race the bucket step, a catch-up step adds the key to the policy.
 
@@ -67,6 +68,7 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
     'attach-policy': shared.userFlags['attach-policy'],
     adopt: shared.userFlags.adopt,
     'widen-scope': shared.userFlags['widen-scope'],
+    secrets: Flags.string({description: 'How Pulumi encrypts stack secrets: kms = a KMS key made and granted to the user (awskms://, no PULUMI_CONFIG_PASSPHRASE; as `psb kms create`); passphrase = none (default).', options: ['passphrase', 'kms'], helpValue: '<kind>'}),
     wait: KeysRotate.flags.wait,
     login: Flags.boolean({description: 'Run `pulumi login` with the bucket\'s URL (--no-login: skip it, e.g. without Pulumi installed).', default: true, allowNo: true}),
     verify: Flags.boolean({description: 'Finish with `psb verify` (--no-verify: skip it).', default: true, allowNo: true}),

@@ -9,6 +9,7 @@ import {parseDays} from '../lib/duration.js'
 import {badInput} from '../lib/errors.js'
 import {validateBucketName} from '../lib/bucket/name.js'
 import {normalizePrefix} from '../lib/iam/policy.js'
+import {validateProviderUrl} from '../lib/kms/names.js'
 import {currentPulumiLogin} from '../lib/pulumi/cli.js'
 import {VERIFY_FAILED_EXIT, verifyBackend, type VerifyOptions} from '../lib/verify/run.js'
 
@@ -17,7 +18,7 @@ export default class Verify extends BaseCommand {
 
   static override description = `Checks a profile + bucket (+ prefix) exactly as Pulumi will use them, with the profile's OWN key (the least-privilege user), and prints a checklist: each check is pass, warn or fail, with a one-line fix.
 
-Checks: the profile's credentials resolve (STS); the bucket exists in the expected region; versioning, default encryption, all four public-access blocks, ACLs disabled (BucketOwnerEnforced), a TLS-only bucket policy, expiry of old versions and removal of expired delete markers (warn only); a round trip under <prefix>/.pulumi/ (put, head, get, list, copy and delete of a sentinel object, as Pulumi does); the key's age (warn over 90 days) and the number of keys; whether \`psb keys schedule\` rotates the key (warn when not, for a key past half of --max-key-age); the credentials file's mode (0600); whether the user is broader than needed (AdministratorAccess or a "*" action: warn); the Pulumi CLI, \`pulumi whoami -v\` naming the expected URL, PULUMI_BACKEND_URL not pointing elsewhere, the login and the working folder's backend.url readable by every Pulumi from 3.113 on (warn, naming the versions that refuse them), and the state's layout (<prefix>/.pulumi/meta.yaml: project layout, or "no stacks yet"; warn on the legacy layout, which Pulumi 3.257+ refuses: \`pulumi state upgrade\`).
+Checks: the profile's credentials resolve (STS); the bucket exists in the expected region; versioning, default encryption, all four public-access blocks, ACLs disabled (BucketOwnerEnforced), a TLS-only bucket policy, expiry of old versions and removal of expired delete markers (warn only); a round trip under <prefix>/.pulumi/ (put, head, get, list, copy and delete of a sentinel object, as Pulumi does); the key's age (warn over 90 days) and the number of keys; whether \`psb keys schedule\` rotates the key (warn when not, for a key past half of --max-key-age); the credentials file's mode (0600); whether the user is broader than needed (AdministratorAccess or a "*" action: warn); the Pulumi CLI, \`pulumi whoami -v\` naming the expected URL, PULUMI_BACKEND_URL not pointing elsewhere, the login and the working folder's backend.url readable by every Pulumi from 3.113 on (warn, naming the versions that refuse them), and the state's layout (<prefix>/.pulumi/meta.yaml: project layout, or "no stacks yet"; warn on the legacy layout, which Pulumi 3.257+ refuses: \`pulumi state upgrade\`); with --secrets-provider awskms://… (or when psb's key alias/pulumi-<bucket>[-<prefix>] exists): a KMS data-key round trip (fail), the key enabled and not pending deletion (fail), automatic rotation on (warn).
 
 A least-privilege user may not be allowed to read its own IAM policies: that check then says "cannot check" (warn). Pass --admin-profile to make those reads with an administrator's key.
 
@@ -45,6 +46,7 @@ Exit codes: 0 nothing failed (warnings allowed); 1 psb itself could not run; 2 b
       helpValue: '<profile>',
     }),
     pulumi: Flags.boolean({description: 'Run the Pulumi checks (CLI, `pulumi whoami -v`, PULUMI_BACKEND_URL).', default: true, allowNo: true}),
+    'secrets-provider': Flags.string({description: 'Also check Pulumi\'s secrets key (awskms://alias/<name>?region=<region>): a data-key round trip, the key enabled, rotation on. Default: psb\'s key for the bucket (alias/pulumi-<bucket>[-<prefix>]) when it exists.', helpValue: '<awskms://…>'}),
     'max-key-age': Flags.string({description: 'Warn when the access key is older than this: days (90) or a duration in whole days (90d, 12w).', default: '90', helpValue: '<days>'}),
   }
 
@@ -70,6 +72,7 @@ export interface VerifyFlags {
   region?: string
   endpoint?: string
   'max-key-age'?: string | number
+  'secrets-provider'?: string
   pulumi?: boolean
 }
 
@@ -106,6 +109,7 @@ export function verifyOptionsFromFlags(flags: VerifyFlags, env = process.env): V
     prefix: normalizePrefix(prefix),
     region: requireRegion(region, profile, env),
     endpoint: validateEndpoint(endpoint),
+    secretsProvider: flags['secrets-provider'] === undefined ? undefined : validateProviderUrl(flags['secrets-provider']),
     maxKeyAgeDays: flags['max-key-age'] === undefined ? undefined : parseDays(flags['max-key-age'], {flag: '--max-key-age', min: 1}),
     pulumi: flags.pulumi,
     env,

@@ -112,7 +112,7 @@ describe('psb init / psb verify (subprocess, moto, fake pulumi)', function () {
     const doc = JSON.parse(r.stdout)
     expect(doc).to.include({bucket: 'json-state', region: REGION, user: 'pulumi', profile: 'pulumi', changed: true, dryRun: false})
     expect(doc.backendUrl).to.match(/^s3:\/\/json-state\?region=us-west-1&profile=pulumi&endpoint=/)
-    expect(Object.keys(doc.steps)).to.deep.equal(['bucket', 'user', 'key', 'login', 'verify'])
+    expect(Object.keys(doc.steps)).to.deep.equal(['bucket', 'user', 'secrets', 'key', 'login', 'verify'])
     expect(doc.steps.bucket.status).to.equal('created')
     expect(doc.verify.ok).to.equal(true)
     expect(doc.next).to.include('pulumi up')

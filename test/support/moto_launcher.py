@@ -39,6 +39,26 @@ Everything else is stock moto. The differences, and why:
    requests is the one AWS documents (s3:GetEncryptionConfiguration, ...), not the
    bucket's default action (s3:ListBucket / s3:CreateBucket).
 
+6. KMS actions authorised against resource `*`. Stock moto resolves no KMS resource, so an
+   identity policy that allows kms:Decrypt on one key's ARN (what `psb kms create` grants)
+   never allows anything. Fix: a KMS request naming a key (KeyId / TargetKeyId: key id, key
+   ARN, alias name or alias ARN) is authorised against that key's ARN, as AWS does; a
+   Decrypt without KeyId against the key the ciphertext names. Requests naming no key (and
+   an alias that does not exist) stay on `*`.
+
+7. Cryptographic operations on a key that is not enabled. Stock moto encrypts and decrypts
+   with a disabled key or one pending deletion. Fix, as in AWS: Encrypt, Decrypt,
+   GenerateDataKey(WithoutPlaintext) and ReEncrypt answer DisabledException for a disabled
+   key and KMSInvalidStateException for a key pending deletion.
+
+8. KMS denials in the JSON protocol. Stock moto answers a denied KMS request with the XML
+   error body of the query protocols, which AWS SDKs (JS v3, Go v2) cannot parse ("Unexpected
+   token '<'"). Fix: the authentication and authorisation errors of KMS requests are answered
+   as AWS does, `{"__type": "AccessDeniedException", "message": ...}` (the other codes keep
+   their names: InvalidClientTokenId, SignatureDoesNotMatch, ...). A request naming a key
+   or alias that does not exist is answered NotFoundException once its signature is valid
+   (AWS cannot authorise against a key that is not there); moto would deny it on `*`.
+
 Usage: python3 moto_launcher.py -H 127.0.0.1 -p PORT   (the same arguments as moto_server)
 """
 import sys
@@ -220,6 +240,99 @@ for _method, _actions in {
     },
 }.items():
     s3_responses.ACTION_MAP["BUCKET"][_method].update(_actions)
+
+# 6. KMS requests authorised against the key they name.
+import json  # noqa: E402
+
+from moto.kms import responses as kms_responses  # noqa: E402
+from moto.kms.models import kms_backends  # noqa: E402
+from moto.kms.utils import _deserialize_ciphertext_blob  # noqa: E402
+import base64  # noqa: E402
+
+
+def _kms_key(self):
+    """The key a KMS request acts on (a moto Key), or None."""
+    try:
+        params = json.loads(self.body or "{}")
+    except ValueError:
+        return None
+    backend = kms_backends[self.current_account][self.region]
+    key_id = params.get("KeyId") or params.get("TargetKeyId") or params.get("SourceKeyId")
+    if not key_id and params.get("CiphertextBlob"):
+        try:
+            key_id = _deserialize_ciphertext_blob(base64.b64decode(params["CiphertextBlob"])).key_id
+        except Exception:
+            return None
+    if not key_id:
+        return None
+    try:
+        return backend.keys.get(backend.any_id_to_key_id(key_id))
+    except Exception:
+        return None
+
+
+def _names_missing_key(self):
+    try:
+        params = json.loads(self.body or "{}")
+    except ValueError:
+        return False
+    named = params.get("KeyId") or params.get("TargetKeyId")
+    return bool(named) and _kms_key(self) is None
+
+
+def _kms_determine_resource(self):
+    key = _kms_key(self)
+    return key.arn if key is not None else "*"
+
+
+kms_responses.KmsResponse._determine_resource = _kms_determine_resource
+
+# 8. KMS denials as JSON.
+from werkzeug.exceptions import HTTPException  # noqa: E402
+
+
+def _kms_authorize(self, resource="*"):
+    try:
+        _original_authorize(self, resource)
+    except HTTPException as error:
+        code = getattr(error, "error_type", None) or "AccessDenied"
+        if code == "AccessDenied" and _names_missing_key(self):
+            return  # the handler answers NotFoundException
+
+        message = getattr(error, "message", None) or str(error.description)
+        name = "AccessDeniedException" if code == "AccessDenied" else code
+        raise JsonRESTError(name, message) from None
+
+
+from moto.core.exceptions import JsonRESTError  # noqa: E402
+
+_original_authorize = kms_responses.KmsResponse._authenticate_and_authorize_normal_action
+kms_responses.KmsResponse._authenticate_and_authorize_normal_action = _kms_authorize
+
+# 7. No cryptography with a key that is not enabled.
+from moto.core.exceptions import JsonRESTError  # noqa: E402
+
+_CRYPTO = ("encrypt", "decrypt", "generate_data_key", "generate_data_key_without_plaintext", "re_encrypt")
+
+
+def _guarded(name):
+    original = getattr(kms_responses.KmsResponse, name)
+
+    def guarded(self, *args, **kwargs):
+        key = _kms_key(self)
+        state = getattr(key, "key_state", "Enabled")
+        if state == "Disabled":
+            raise JsonRESTError("DisabledException", f"{key.arn} is disabled.")
+        if state in ("PendingDeletion", "PendingReplicaDeletion"):
+            raise JsonRESTError("KMSInvalidStateException", f"{key.arn} is pending deletion.")
+        return original(self, *args, **kwargs)
+
+    return guarded
+
+
+for _name in _CRYPTO:
+    if hasattr(kms_responses.KmsResponse, _name):
+        setattr(kms_responses.KmsResponse, _name, _guarded(_name))
 
 from moto.server import main  # noqa: E402
 

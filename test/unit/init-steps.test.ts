@@ -23,17 +23,24 @@ describe('init steps: one description per step, rendered by listr2', () => {
     expect(tasks.map((t) => t.title)).to.deep.equal([
       'Bucket and IAM user (concurrently)',
       'IAM user policy: grant the bucket\'s KMS key',
+      'KMS key for Pulumi secrets',
       'Access key of pulumi in profile team-a',
       'Pulumi login',
       'Verify (with the profile\'s own key)',
     ])
-    expect(tasks.slice(2).map((t) => skipOf(t))).to.deep.equal([undefined, false, false])
+    expect(tasks.slice(2).map((t) => skipOf(t))).to.deep.equal(['skipped (passphrase: no --secrets kms)', undefined, false, false])
+  })
+
+  it('runs the secrets key step with --secrets kms (its plan), after the user and before the key', () => {
+    const tasks = initTasks(plan({secrets: {bucket: 'acme-state', region: 'eu-west-1'}}))
+    expect(tasks[2].title).to.equal('KMS key for Pulumi secrets')
+    expect(skipOf(tasks[2])).to.equal(false)
   })
 
   it('skips login with --no-login and verify in a dry run or with --no-verify', () => {
-    expect(skipOf(initTasks(plan({login: undefined}))[3])).to.equal('skipped (--no-login)')
-    expect(skipOf(initTasks(plan({dryRun: true}))[4])).to.equal('skipped (dry run: verify writes a sentinel object)')
-    expect(skipOf(initTasks(plan({verify: undefined}))[4])).to.equal('skipped (--no-verify)')
+    expect(skipOf(initTasks(plan({login: undefined}))[4])).to.equal('skipped (--no-login)')
+    expect(skipOf(initTasks(plan({dryRun: true}))[5])).to.equal('skipped (dry run: verify writes a sentinel object)')
+    expect(skipOf(initTasks(plan({verify: undefined}))[5])).to.equal('skipped (--no-verify)')
   })
 })
 

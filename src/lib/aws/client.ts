@@ -10,6 +10,7 @@ import {appendFileSync} from 'node:fs'
 import type {S3Client} from '@aws-sdk/client-s3'
 import type {IAMClient} from '@aws-sdk/client-iam'
 import type {STSClient} from '@aws-sdk/client-sts'
+import type {KMSClient} from '@aws-sdk/client-kms'
 import {echo} from '../echo.js'
 import {badInput} from '../errors.js'
 
@@ -38,6 +39,8 @@ export interface AwsContext {
   s3(region?: string): Promise<S3Client>
   iam(): Promise<IAMClient>
   sts(): Promise<STSClient>
+  /** KMS is regional: the context's region unless another is given. */
+  kms(region?: string): Promise<KMSClient>
   /** Same configuration, other credentials (e.g. a newly created key). */
   withCredentials(credentials: StaticCredentials): AwsContext
 }
@@ -120,10 +123,19 @@ function baseConfig(options: AwsOptions, region: string) {
   return cfg
 }
 
+async function newKmsClient(options: AwsOptions, region: string): Promise<KMSClient> {
+  const {KMSClient} = await import('@aws-sdk/client-kms')
+  const client = new KMSClient(baseConfig(options, region))
+  addCallLog(client, 'kms')
+  addEndpointMark(client, options.endpoint)
+  return client
+}
+
 export function createAwsContext(options: AwsOptions): AwsContext {
   const s3Clients = new Map<string, Promise<S3Client>>()
   let iam: Promise<IAMClient> | undefined
   let sts: Promise<STSClient> | undefined
+  const kmsClients = new Map<string, Promise<KMSClient>>()
   return {
     options,
     s3(region = options.region) {
@@ -164,6 +176,10 @@ export function createAwsContext(options: AwsOptions): AwsContext {
         return client
       })
       return sts
+    },
+    kms(region = options.region) {
+      if (!kmsClients.has(region)) kmsClients.set(region, newKmsClient(options, region))
+      return kmsClients.get(region)!
     },
     withCredentials(credentials) {
       return createAwsContext({...options, credentials, profile: undefined})

@@ -9,6 +9,7 @@ import type {AwsContext, StaticCredentials} from '../aws/client.js'
 import {isAccessDenied, translateAwsError} from '../aws/errors.js'
 import type {Env} from '../files/aws-config.js'
 import type {Logger} from '../types.js'
+import type {SecretsProbe} from './checks/secrets.js'
 
 export type CheckStatus = 'pass' | 'warn' | 'fail'
 
@@ -43,6 +44,11 @@ export interface VerifyOptions {
    * step of `psb init`): verify then judges that answer instead of running whoami again.
    */
   whoamiUrl?: string
+  /**
+   * The Pulumi secrets provider to check (`awskms://…`); without it, psb's own key for the
+   * bucket (alias/pulumi-<bucket>[-<prefix>]) is checked when it exists.
+   */
+  secretsProvider?: string
   /** Warn when the key is older than this (default 90). */
   maxKeyAgeDays?: number
   /**
@@ -86,6 +92,8 @@ export interface Facts {
   url?: string
   /** Written by `pulumi-login`: the URL Pulumi is logged in to. */
   loginUrl?: string
+  /** The secrets key's data-key round trip, made once by the first secrets check (checks/secrets.ts). */
+  secrets?: Promise<SecretsProbe | undefined>
 }
 
 export interface VerifyContext {

@@ -14,6 +14,7 @@ import {pulumiLayoutCheck} from './layout.js'
 import {pulumiUrlCheck} from './pulumi-url.js'
 import {roundTripCheck} from './roundtrip.js'
 import {keyScheduleCheck} from './schedule.js'
+import {secretsKeyStateCheck, secretsRotationCheck, secretsRoundTripCheck} from './secrets.js'
 
 export const CHECKS: readonly CheckUnit[] = [
   credentialsCheck,
@@ -36,4 +37,7 @@ export const CHECKS: readonly CheckUnit[] = [
   pulumiBackendEnvCheck,
   pulumiUrlCheck,
   pulumiLayoutCheck,
+  secretsRoundTripCheck,
+  secretsKeyStateCheck,
+  secretsRotationCheck,
 ]
