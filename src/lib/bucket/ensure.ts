@@ -19,7 +19,7 @@ import {BucketCalls, codeOf, isNoSuchBucket, isUnsupported, statusOf} from './ca
 import {ensureExists} from './create.js'
 import {bucketArn, validateBucketOptions, type BucketOptions, type BucketResult} from './options.js'
 import {SETTINGS} from './settings/index.js'
-import type {Planned, SettingRow, Want} from './settings/setting.js'
+import {isPartialApply, ITEMS, type Planned, type SettingRow, type Want} from './settings/setting.js'
 
 export {validateBucketName} from './name.js'
 export {partitionOf, bucketArn, validateKmsKey, validateTags, validateBucketOptions, type BucketOptions, type BucketResult} from './options.js'
@@ -77,12 +77,30 @@ function aclBlocksOwnership(bucket: string, cause: unknown): PsbError {
   })
 }
 
+/** The run's state across rows: a dry run, a bucket created now, tags a partial apply asks to remember. */
+interface Run {
+  dryRun: boolean
+  created: boolean
+  tags?: Record<string, string>
+}
+
+/** The Change items of a row the store took only part of (and what the tags setting must remember). */
+function partially(io: BucketCalls, plan: Planned, result: unknown, run: Run): Change[] | undefined {
+  if (!isPartialApply(result)) return undefined
+  for (const message of result.warn) io.logger.warn(message)
+  if (result.tags) run.tags = {...run.tags, ...result.tags}
+  const done = atCreation(plan.changes, run.created)
+  return done.map((c) => result.skipped.find((s) => s.item === c.item) ?? c).concat(result.skipped.filter((s) => !done.some((c) => c.item === s.item)))
+}
+
 /** Writes one planned setting (unless a dry run) and answers the Change items it reports. */
-async function applyRow(io: BucketCalls, row: SettingRow, plan: Planned, run: {dryRun: boolean; created: boolean}): Promise<Change[]> {
+async function applyRow(io: BucketCalls, row: SettingRow, plan: Planned, run: Run): Promise<Change[]> {
   if (plan.apply && run.dryRun) return plan.changes.map(asPlanned)
   if (plan.apply) {
     try {
-      await io.call(row.action, plan.apply, run.created ? isNoSuchBucket : undefined)
+      const result = await io.call(row.action, plan.apply, run.created ? isNoSuchBucket : undefined)
+      const partial = partially(io, plan, result, run)
+      if (partial) return partial
     } catch (error) {
       if (skippable(io, row, error)) return skipped(io, row.items, error)
       if (codeOf(error) === 'InvalidBucketAclWithObjectOwnership') throw aclBlocksOwnership(io.bucket, error)
@@ -112,7 +130,13 @@ async function ensureBucketInto(ctx: AwsContext, opts: BucketOptions, changes: C
   // bucket) has nothing to read.
   const want: Want = {bucket: opts.bucket, arn: bucketArn(opts.bucket, opts.region), kmsKey: opts.kmsKey, noncurrentDays: opts.noncurrentDays, tags: opts.tags}
   const plans = await Promise.all(SETTINGS.map((row) => planRow(io, row, want, fresh)))
-  for (const [i, plan] of plans.entries()) changes.push(...(await applyRow(io, SETTINGS[i], plan, {dryRun, created})))
+  const run: Run = {dryRun, created}
+  for (const [i, plan] of plans.entries()) {
+    // A row the store took only part of asks the tags setting to remember it: re-planned with those tags.
+    const remember = run.tags && SETTINGS[i].id === ITEMS.tags
+    const planned = remember ? await planRow(io, SETTINGS[i], {...want, tags: {...run.tags, ...want.tags}}, false) : plan
+    changes.push(...(await applyRow(io, SETTINGS[i], planned, run)))
+  }
   const encryption = plans.find((p) => p.encryption)?.encryption ?? {algorithm: 'AES256'}
   return {bucket: opts.bucket, region: opts.region, arn: io.arn, created, encryption, changes, warnings: io.warnings, dryRun}
 }
