@@ -25,6 +25,7 @@ import {changesOf, type Change, type Logger} from '../lib/types.js'
 import {ensureUser, isAwsManagedKmsKey, type UserOptions, type UserResult} from '../lib/iam/user.js'
 import {VERIFY_FAILED_EXIT, verifyBackend, type VerifyOptions, type VerifyResult} from '../lib/verify/run.js'
 import {summarizeChecks} from './checks.js'
+import {storeKeyStep, type NoIamPlan} from './init-no-iam.js'
 
 export type StepId = 'bucket' | 'user' | 'key' | 'login' | 'verify'
 export const STEP_IDS: StepId[] = ['bucket', 'user', 'key', 'login', 'verify']
@@ -45,6 +46,8 @@ export interface InitPlan {
   verify?: Omit<VerifyOptions, 'expectUrl' | 'admin'>
   dryRun: boolean
   env: Env
+  /** A store without AWS IAM (psb init --no-iam): no user step; the key step writes (or keeps) the store's key. */
+  noIam?: NoIamPlan
 }
 
 export interface StepReport {
@@ -146,6 +149,7 @@ const bucketStep: InitStep = {
 const userStep: InitStep = {
   id: 'user',
   title: (plan) => `IAM user ${plan.user.user}`,
+  skip: (plan) => (plan.noIam ? "skipped (no AWS IAM on this store: its own tools make the user)" : false),
   async run(plan, ctx, out) {
     const warnings: string[] = []
     // Without --kms-key the user step reads the bucket's encryption itself (an existing
@@ -162,9 +166,16 @@ const userStep: InitStep = {
 
 const keyStep: InitStep = {
   id: 'key',
-  title: (plan) => `Access key of ${plan.key.user} in profile ${plan.key.profile}`,
+  title: (plan) => (plan.noIam ? `Store key in profile ${plan.key.profile}` : `Access key of ${plan.key.user} in profile ${plan.key.profile}`),
   async run(plan, ctx, out) {
     const warnings: string[] = []
+    if (plan.noIam) {
+      const {accessKeyId, ...report} = await storeKeyStep(plan, plan.noIam, warnings)
+      ctx.steps.key = report
+      ctx.key = {status: report.status === 'planned' ? 'planned' : 'unchanged', accessKeyId, changes: report.changes, warnings, timings: {totalMs: 0, propagationWaitMs: 0}}
+      out(changeLines(report.changes))
+      return report.summary
+    }
     let r: EnsureProfileKeyResult
     try {
       r = await ensureProfileKey(plan.admin, {...plan.key, bucket: plan.bucket.bucket, logger: collect(warnings)})
@@ -371,7 +382,8 @@ export async function runInit(plan: InitPlan, opts: RunInitOptions): Promise<Ini
   if (u && bucketIsNew(ctx)) u.warnings = u.warnings.filter((w) => !/does not exist \(yet\)/.test(w))
   for (const id of STEP_IDS) {
     if (ctx.steps[id]) continue
-    if (id === 'login' && !plan.login) ctx.steps[id] = {status: 'skipped', summary: '--no-login', changes: [], warnings: []}
+    if (id === 'user' && plan.noIam) ctx.steps[id] = {status: 'skipped', summary: 'no AWS IAM on this store', changes: [], warnings: []}
+    else if (id === 'login' && !plan.login) ctx.steps[id] = {status: 'skipped', summary: '--no-login', changes: [], warnings: []}
     else if (id === 'verify' && (plan.dryRun || !plan.verify)) ctx.steps[id] = {status: 'skipped', summary: plan.dryRun ? 'dry run' : '--no-verify', changes: [], warnings: []}
   }
   return ctx
