@@ -15,7 +15,11 @@ import {keyAgeCheck, keyCountCheck} from '../../src/lib/verify/checks/keys.js'
 import {leastPrivilegeCheck} from '../../src/lib/verify/checks/privilege.js'
 import {encryptionCheck, versioningCheck} from '../../src/lib/verify/checks/bucket.js'
 import type {VerifyContext} from '../../src/lib/verify/run.js'
-import {thrown} from '../support/errors.js'
+import {rejection, thrown} from '../support/errors.js'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {rotateKey} from '../../src/lib/keys/rotate.js'
 
 const endpoint = 'http://127.0.0.1:1'
 const stsError = (code: string, message: string) =>
@@ -100,6 +104,25 @@ describe('S3-compatible stores without AWS IAM', () => {
     expect(thrown(() => validateSecretAccessKey('short', {nonAws: true})).exitCode).to.equal(2)
     expect(thrown(() => validateSecretAccessKey('two words secret', {nonAws: true})).exitCode).to.equal(2)
     expect(thrown(() => validateSecretAccessKey('minio-secret')).exitCode).to.equal(2)
+  })
+
+  it('keys rotate on a store without IAM: exit 2 (NoIamOnStore) naming the store\'s own tool; the credentials file is untouched', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psb-noiam-'))
+    try {
+      const file = join(dir, 'credentials')
+      const text = '[pulumi]\naws_access_key_id = minioadmin\naws_secret_access_key = minioadmin-secret\n'
+      writeFileSync(file, text, {mode: 0o600})
+      nock(endpoint).post('/').reply(400, stsError('InvalidParameterValue', 'Unsupported action GetCallerIdentity'))
+      const env = {HOME: dir, AWS_SHARED_CREDENTIALS_FILE: file, AWS_CONFIG_FILE: join(dir, 'config')}
+      const e = await rejection(rotateKey({profile: 'pulumi', region: 'us-east-1', endpoint, env, pollMs: 50}))
+      expect(e.code).to.equal('NoIamOnStore')
+      expect(e.exitCode).to.equal(2)
+      expect(e.message).to.contain('no AWS IAM API')
+      expect(e.hint).to.contain('mc admin').and.contain(`psb creds write --profile <profile> --endpoint ${endpoint}`)
+      expect(readFileSync(file, 'utf8')).to.equal(text)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 
   it("the store user's policy: psb's S3 statements for the bucket and prefix, without the IAM ones", () => {
