@@ -323,10 +323,10 @@ describe('ensureBucket faults (nock)', () => {
     const NONCURRENT_ONLY =
       `<LifecycleConfiguration ${XMLNS}><Rule><ID>psb-noncurrent-expiry</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>90</NoncurrentDays></NoncurrentVersionExpiration></Rule></LifecycleConfiguration>`
 
-    it('a rule the store refused before (bucket tag psb-lifecycle-unsupported) is skipped with no write: a second run makes 0 writes', async () => {
+    it('a rule the store refused before (bucket tag psb-unsupported) is skipped with no write: a second run makes 0 writes', async () => {
       const scope = bucket(true)
       get(scope, 'lifecycle').reply(200, NONCURRENT_ONLY)
-      get(scope, 'tagging').reply(200, `<Tagging ${XMLNS}><TagSet><Tag><Key>managed-by</Key><Value>psb</Value></Tag><Tag><Key>psb-lifecycle-unsupported</Key><Value>psb-abort-incomplete-multipart</Value></Tag></TagSet></Tagging>`)
+      get(scope, 'tagging').reply(200, `<Tagging ${XMLNS}><TagSet><Tag><Key>managed-by</Key><Value>psb</Value></Tag><Tag><Key>psb-unsupported</Key><Value>psb-abort-incomplete-multipart</Value></Tag></TagSet></Tagging>`)
       hardenedReads(scope, ['lifecycle', 'tagging'])
       const seen = record(scope)
       const r = await ensureBucket(ctx(), opts())
@@ -335,7 +335,19 @@ describe('ensureBucket faults (nock)', () => {
       const byItem = Object.fromEntries(r.changes.map((c) => [c.item, c]))
       expect(byItem['lifecycle-noncurrent-expiry'].status).to.equal('unchanged')
       expect(byItem['lifecycle-abort-multipart']).to.deep.include({status: 'skipped'})
-      expect(byItem['lifecycle-abort-multipart'].detail).to.contain('refused by this store before').and.contain('psb-lifecycle-unsupported')
+      expect(byItem['lifecycle-abort-multipart'].detail).to.contain('refused by this store before').and.contain('psb-unsupported')
+      expect(scope.isDone()).to.equal(true)
+    })
+
+    it('a setting whose write the store refused before (bucket tag psb-unsupported) is skipped without a read or a write', async () => {
+      const scope = bucket(true)
+      get(scope, 'tagging').reply(200, `<Tagging ${XMLNS}><TagSet><Tag><Key>managed-by</Key><Value>psb</Value></Tag><Tag><Key>psb-unsupported</Key><Value>encryption</Value></Tag></TagSet></Tagging>`)
+      hardenedReads(scope, ['tagging', 'encryption'])
+      const seen = record(scope)
+      const r = await ensureBucket(ctx(), opts())
+      expect(writes(seen)).to.deep.equal([])
+      expect(seen.filter((x) => x.sub === 'encryption')).to.deep.equal([])
+      expect(r.changes.find((c) => c.item === 'encryption')).to.deep.include({status: 'skipped'})
       expect(scope.isDone()).to.equal(true)
     })
 
@@ -399,7 +411,7 @@ describe('ensureBucket faults (nock)', () => {
         '<ID>psb-noncurrent-expiry</ID> <ID>psb-abort-incomplete-multipart</ID>',
       ])
       const tagging = seen.find((x) => x.method === 'PUT' && x.sub === 'tagging')
-      expect(tagging?.body).to.contain('<Key>psb-lifecycle-unsupported</Key><Value>psb-abort-incomplete-multipart</Value>')
+      expect(tagging?.body).to.contain('<Key>psb-unsupported</Key><Value>object-ownership psb-abort-incomplete-multipart</Value>')
       expect(warnings.join('\n')).to.contain('refused lifecycle rule psb-abort-incomplete-multipart (MalformedXML')
       expect(warnings.length).to.equal(3, warnings.join('\n'))
       expect(scope.isDone()).to.equal(true)

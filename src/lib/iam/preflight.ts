@@ -13,6 +13,7 @@ import type {AwsContext, StaticCredentials} from '../aws/client.js'
 import type {Env} from '../files/aws-config.js'
 import {awsCode, isAccessDenied, isNotFound, translateAwsError} from '../aws/errors.js'
 import {isUnsupported} from '../bucket/ensure.js'
+import {isNoIamApi} from '../aws/store.js'
 import {readProfileCredentials} from '../files/credentials.js'
 import {EXIT, PsbError, badInput, isPsbError} from '../errors.js'
 import {maskKeyId} from '../redact.js'
@@ -132,7 +133,7 @@ async function missingPolicies(ctx: AwsContext, policies: {arn: string; flag: st
 function storeWithoutSts(ctx: AwsContext, error: unknown): boolean {
   if (!ctx.options.endpoint || !isPsbError(error)) return false
   if (error.exitCode === EXIT.USAGE || ['NetworkError', 'AccessDenied'].includes(error.code)) return false
-  return isUnsupported(error.cause, true) || /^Http\d{3}$/.test(error.code)
+  return isUnsupported(error.cause, true) || isNoIamApi(error, true) || /^Http\d{3}$/.test(error.code)
 }
 
 /**

@@ -8,31 +8,23 @@
  * no single rule explains stays an error. Generic over the list of rules: a new psb rule is
  * degraded the same way (its Change item comes from the caller's `itemOf`).
  *
- * What a store refused is remembered in the bucket tag `psb-lifecycle-unsupported` (the
- * rule ids), so that a second run makes no write: the rule is reported as skipped without
- * trying again. Deleting the tag makes psb try again (after a store upgrade).
+ * What a store refused is remembered in the bucket tag `psb-unsupported` (../store-memory.ts),
+ * so that a second run makes no write: the rule is reported as skipped without trying again.
  */
-import type {LifecycleRule, Tag} from '@aws-sdk/client-s3'
+import type {LifecycleRule} from '@aws-sdk/client-s3'
 import {awsCode} from '../../aws/errors.js'
 import {messageOf, PsbError} from '../../errors.js'
 import {redact} from '../../redact.js'
 import type {Change} from '../../types.js'
 import {isUnsupported} from '../calls.js'
+import {refusedDetail, UNSUPPORTED_TAG} from '../store-memory.js'
 import type {PartialApply} from './setting.js'
-
-export const REFUSED_TAG = 'psb-lifecycle-unsupported'
 
 /** A rule the store refused: its id, the store's code and its reason. */
 export interface Refusal {
   id: string
   code: string
   reason: string
-}
-
-/** The rule ids a bucket's tags say the store refused before. */
-export function refusedBefore(tags: Tag[] | undefined): string[] {
-  const value = tags?.find((t) => t.Key === REFUSED_TAG)?.Value ?? ''
-  return value.split(/\s+/).filter(Boolean)
 }
 
 /** True when the store's answer rejects the configuration (not a fault of the call itself). */
@@ -88,16 +80,15 @@ export async function writeRulesPerRule({bucket, custom, current, rules, write}:
   }
 }
 
-/** The Change items, warnings and remembered tag of the refused rules. */
-export function partialApply(refused: Refusal[], before: string[], itemOf: (ruleId: string) => string): PartialApply {
-  const ids = [...new Set([...before, ...refused.map((r) => r.id)])]
+/** The Change items and warnings of the refused rules, and their ids to remember. */
+export function partialApply(refused: Refusal[], itemOf: (ruleId: string) => string): PartialApply {
   return {
     skipped: refused.map((r): Change => ({item: itemOf(r.id), status: 'skipped', detail: `rule ${r.id} refused by this store (${r.code}: ${r.reason})`})),
     warn: refused.map(
       (r) =>
-        `The S3 endpoint refused lifecycle rule ${r.id} (${r.code}: ${r.reason}); psb applied the other rules and skipped this one (remembered in bucket tag ${REFUSED_TAG}). Check whether the store offers an equivalent.`,
+        `The S3 endpoint refused lifecycle rule ${r.id} (${r.code}: ${r.reason}); psb applied the other rules and skipped this one (remembered in bucket tag ${UNSUPPORTED_TAG}). Check whether the store offers an equivalent.`,
     ),
-    tags: {[REFUSED_TAG]: ids.join(' ')},
+    remember: refused.map((r) => r.id),
   }
 }
 
@@ -109,7 +100,7 @@ export function withoutRefused(current: LifecycleRule[], rules: LifecycleRule[],
   const skip = rules.filter((r) => !current.includes(r) && r.ID !== undefined && before.includes(r.ID))
   return {
     rules: rules.filter((r) => !skip.includes(r)),
-    skipped: skip.map((r) => ({item: itemOf(r.ID!), status: 'skipped', detail: `rule ${r.ID} was refused by this store before (bucket tag ${REFUSED_TAG}; delete the tag to try again)`})),
+    skipped: skip.map((r) => ({item: itemOf(r.ID!), status: 'skipped', detail: refusedDetail(`rule ${r.ID}`)})),
   }
 }
 

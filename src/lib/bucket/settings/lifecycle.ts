@@ -6,8 +6,9 @@
 import type {LifecycleRule, TransitionDefaultMinimumObjectSize} from '@aws-sdk/client-s3'
 import {plural} from '../../echo.js'
 import type {ChangeStatus} from '../../types.js'
-import {partialApply, refusedBefore, withoutRefused, writeRulesPerRule} from './lifecycle-degrade.js'
-import {ITEMS, row, type BucketSetting, type SettingIO, type SettingPlan} from './setting.js'
+import {refusedBefore} from '../store-memory.js'
+import {partialApply, withoutRefused, writeRulesPerRule} from './lifecycle-degrade.js'
+import {ITEMS, row, type BucketSetting, type SettingPlan} from './setting.js'
 
 export const NONCURRENT_RULE_ID = 'psb-noncurrent-expiry'
 export const MULTIPART_RULE_ID = 'psb-abort-incomplete-multipart'
@@ -124,9 +125,8 @@ export interface LifecycleNow {
 export interface LifecycleWrite {
   rules: LifecycleRule[]
   minSize?: TransitionDefaultMinimumObjectSize
-  /** The rules as read, and the ids refused before: for the per-rule degradation. */
+  /** The rules as read: the per-rule degradation keeps them. */
   current: LifecycleRule[]
-  refused: string[]
 }
 
 export function planLifecycleSetting(current: LifecycleNow | undefined, noncurrentDays: number | undefined): SettingPlan<LifecycleWrite> {
@@ -141,7 +141,7 @@ export function planLifecycleSetting(current: LifecycleNow | undefined, noncurre
   const kept = withoutRefused(now, plan.rules, refused, itemOf)
   const out = changes.map((c) => kept.skipped.find((s) => s.item === c.item) ?? c)
   const changed = kept.rules.length !== now.length || kept.rules.some((r, i) => r !== now[i])
-  return changed ? {changes: out, info, change: {rules: kept.rules, minSize: current?.minSize, current: now, refused}} : {changes: out, info}
+  return changed ? {changes: out, info, change: {rules: kept.rules, minSize: current?.minSize, current: now}} : {changes: out, info}
 }
 
 export const lifecycle: BucketSetting<LifecycleNow, LifecycleWrite> = {
@@ -151,28 +151,20 @@ export const lifecycle: BucketSetting<LifecycleNow, LifecycleWrite> = {
   action: 's3:PutLifecycleConfiguration',
   async read(io) {
     const out = await io.read('s3:GetLifecycleConfiguration', 'NoSuchLifecycleConfiguration', () => io.s3.send(new io.S.GetBucketLifecycleConfigurationCommand({Bucket: io.bucket})))
-    const refused = io.customEndpoint ? await readRefused(io) : []
+    const refused = await refusedBefore(io)
     if (!out && refused.length === 0) return undefined
     return {rules: out?.Rules, minSize: out?.TransitionDefaultMinimumObjectSize as TransitionDefaultMinimumObjectSize | undefined, refused}
   },
   plan: (current, want) => planLifecycleSetting(current, want.noncurrentDays),
-  async apply(io, {rules, minSize, current, refused}) {
+  async apply(io, {rules, minSize, current}) {
     const write = (next: LifecycleRule[]) =>
       next.length === 0
         ? io.s3.send(new io.S.DeleteBucketLifecycleCommand({Bucket: io.bucket}))
         : io.s3.send(new io.S.PutBucketLifecycleConfigurationCommand({Bucket: io.bucket, LifecycleConfiguration: {Rules: next}, ...(minSize ? {TransitionDefaultMinimumObjectSize: minSize} : {})}))
     const now = await writeRulesPerRule({bucket: io.bucket, custom: Boolean(io.customEndpoint), current, rules, write})
-    return now.length === 0 ? undefined : partialApply(now, refused, itemOf)
+    return now.length === 0 ? undefined : partialApply(now, itemOf)
   },
 }
 
-/** The rule ids an --endpoint store refused before, from the bucket's tags (none when it has no tags). */
-async function readRefused(io: SettingIO): Promise<string[]> {
-  try {
-    return refusedBefore((await io.read('s3:GetBucketTagging', 'NoSuchTagSet', () => io.s3.send(new io.S.GetBucketTaggingCommand({Bucket: io.bucket}))))?.TagSet)
-  } catch {
-    return []
-  }
-}
 
 export const lifecycleRow = row(lifecycle)

@@ -72,13 +72,13 @@ export interface BucketSetting<C, P> {
 
 /**
  * What an apply answers when the store took only part of the change (lifecycle rules it
- * refuses one by one): the Change items it skipped, warnings, and bucket tags that
- * remember it (written by the tags setting, later in the table).
+ * refuses one by one): the Change items it skipped, warnings, and the ids to remember
+ * (../store-memory.ts: written by the tags setting, later in the table).
  */
 export interface PartialApply {
   skipped: Change[]
   warn: string[]
-  tags?: Record<string, string>
+  remember?: string[]
 }
 
 export function isPartialApply(value: unknown): value is PartialApply {
