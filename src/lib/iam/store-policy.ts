@@ -8,9 +8,16 @@ import {buildStatePolicy, type PolicyDocument, type PolicyStatement} from './pol
 
 const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v])
 
+/**
+ * Actions of the public-access block and object ownership: no store in docs/s3-compatible.md
+ * implements them, and MinIO refuses a policy that names an action it does not know.
+ */
+const NOT_ON_STORES = new Set(['s3:GetBucketPublicAccessBlock', 's3:GetBucketOwnershipControls'])
+
 export function storeUserPolicy(bucket: string, prefix?: string): PolicyDocument {
   const doc = buildStatePolicy({bucket, prefix, userArn: 'arn:aws:iam::ACCOUNT_ID:user/store-user'})
-  return {...doc, Statement: (asList(doc.Statement) as PolicyStatement[]).filter((s) => asList(s.Action).every((a) => String(a).startsWith('s3:')))}
+  const s3Only = (asList(doc.Statement) as PolicyStatement[]).filter((s) => asList(s.Action).every((a) => String(a).startsWith('s3:')))
+  return {...doc, Statement: s3Only.map((s) => (Array.isArray(s.Action) ? {...s, Action: s.Action.filter((a) => !NOT_ON_STORES.has(a))} : s))}
 }
 
 /** The steps the store's own tools must do, as MinIO `mc` commands (docs/s3-compatible.md has them for other stores). */
