@@ -70,18 +70,20 @@ describe('S3-compatible stores without AWS IAM', () => {
     }
   })
 
-  it('verify: a key the store rejects gets `psb creds write --endpoint` as its fix on a store, never `psb keys rotate`', async () => {
+  it('verify: a key an --endpoint store rejects gets a fix for each kind of store (`psb creds write --endpoint` where there is no IAM); on AWS only keys rotate', async () => {
     nock(endpoint).post('/').reply(403, stsError('InvalidClientTokenId', 'The access key id you provided does not exist'))
     const r = await credentialsCheck.run(context(true))
     expect(r?.status).to.equal('fail')
-    expect(r?.hint).to.contain(`psb creds write --profile pulumi --endpoint ${endpoint}`).and.not.contain('keys rotate')
+    expect(r?.hint).to.contain(`on a store without (MinIO, Ceph RGW, R2…), make the key with the store's own tools and \`psb creds write --profile pulumi --endpoint ${endpoint}`)
+    expect(r?.hint).to.contain('on a store with AWS IAM, `psb keys rotate --profile pulumi`')
   })
 
-  it('verify: on an --endpoint store a missing encryption is a warning whose hint passes --endpoint; versioning off still fails', async () => {
+  it('verify: on a store without IAM a missing encryption is a warning whose hint passes --endpoint; versioning off still fails', async () => {
     const scope = nock(endpoint)
     scope.get(/^\/state\/?$/).query((q) => 'encryption' in q).reply(404, '<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServerSideEncryptionConfigurationNotFoundError</Code><Message>none</Message><RequestId>R</RequestId></Error>')
     scope.get(/^\/state\/?$/).query((q) => 'versioning' in q).reply(200, '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>')
     const v = context(true)
+    v.facts.noIam = 'sts:GetCallerIdentity answered InvalidParameterValue'
     const enc = await encryptionCheck.run(v)
     expect(enc?.status, JSON.stringify(enc)).to.equal('warn')
     expect(enc?.hint, JSON.stringify(enc)).to.contain(`--endpoint ${endpoint}`)

@@ -65,11 +65,12 @@ interface SettingSpec<T> {
 }
 
 /**
- * On an --endpoint store, a missing setting that `psb bucket create` skips where the store
- * lacks it is a warning: the store may not offer it at all.
+ * On an S3-compatible store (its STS said it has no AWS IAM: facts.noIam), a missing setting
+ * that `psb bucket create` skips where the store lacks it is a warning: the store may not
+ * offer it at all. (moto, which stands in for AWS behind --endpoint, is judged as AWS.)
  */
 function onStore<T>(spec: SettingSpec<T>, verdict: Verdict, v: VerifyContext): Verdict {
-  if (verdict.status !== 'fail' || !spec.optionalOnStores || v.opts.endpoint === undefined) return verdict
+  if (verdict.status !== 'fail' || !spec.optionalOnStores || v.opts.endpoint === undefined || !v.facts.noIam) return verdict
   return {
     status: 'warn',
     detail: `${verdict.detail} (this S3-compatible store may not offer it)`,

@@ -17,12 +17,15 @@ function noSts(v: VerifyContext, error: unknown): Verdict {
   return {status: 'warn', detail: `not available on this store: it has no AWS STS API (${v.facts.noIam}); the round trip below proves the key works.`}
 }
 
-/** What to do about a key that does not work: on an --endpoint store, a key of the store (psb cannot make one there). */
+/**
+ * What to do about a key that does not work. psb cannot tell from a rejected key whether an
+ * --endpoint store has AWS IAM, so there the hint says which command fits which store.
+ */
 function fixKey(v: VerifyContext): string {
   const p = v.opts.profile
-  if (v.opts.endpoint !== undefined)
-    return `Write a working key of this store into profile ${p}: \`psb creds write --profile ${p} --endpoint ${v.opts.endpoint} --access-key-id <id> --secret-stdin\` (on a store without AWS IAM, make the key with the store's own tools first).`
-  return `Write a working key into profile ${p}: \`psb keys rotate --profile ${p}\` (with --admin-profile if the key is gone), or \`psb init\`.`
+  const rotate = `\`psb keys rotate --profile ${p}\` (with --admin-profile if the key is gone), or \`psb init\``
+  if (v.opts.endpoint === undefined) return `Write a working key into profile ${p}: ${rotate}.`
+  return `Write a working key into profile ${p}: on a store with AWS IAM, ${rotate}; on a store without (MinIO, Ceph RGW, R2…), make the key with the store's own tools and \`psb creds write --profile ${p} --endpoint ${v.opts.endpoint} --access-key-id <id> --secret-stdin\`.`
 }
 
 /** Writes facts.identity when it passes; every AWS check needs it. */
