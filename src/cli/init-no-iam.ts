@@ -12,7 +12,7 @@ import type {AwsContext} from '../lib/aws/client.js'
 import {isNoIamApi} from '../lib/aws/store.js'
 import {badInput} from '../lib/errors.js'
 import {readProfileCredentials, validateAccessKeyId, validateSecretAccessKey, writeProfile} from '../lib/files/credentials.js'
-import {callerAccount} from '../lib/iam/user.js'
+import {callerAccountOnce} from '../lib/iam/user.js'
 import {storeToolSteps, storeUserPolicy} from '../lib/iam/store-policy.js'
 import {maskKeyId, registerSecret} from '../lib/redact.js'
 import {nonAwsKey} from './flags.js'
@@ -76,7 +76,7 @@ export function refuseKeyFlagsWithIam(flags: NoIamFlags): void {
 export async function storeWithoutIam(admin: AwsContext): Promise<string | undefined> {
   if (!admin.options.endpoint) return undefined
   try {
-    await callerAccount(admin)
+    await callerAccountOnce(admin)
     return undefined
   } catch (error) {
     return isNoIamApi(error, true) ? `${admin.options.endpoint} answered sts:GetCallerIdentity with "unsupported action"` : undefined

@@ -18,7 +18,7 @@ import {readProfileCredentials} from '../files/credentials.js'
 import {EXIT, PsbError, badInput, isPsbError} from '../errors.js'
 import {maskKeyId} from '../redact.js'
 import {silentLogger, type Logger} from '../types.js'
-import {callerAccount} from './user.js'
+import {callerAccount, callerAccountOnce} from './user.js'
 
 export interface PreflightOptions {
   /** The profile psb writes the Pulumi user's key into (`init --profile`). */
@@ -146,7 +146,7 @@ export async function preflight(ctx: AwsContext, opts: PreflightOptions = {}): P
   if (opts.targetProfile) checkTargetProfile(ctx, opts.targetProfile, keyId, env)
   let account: PreflightResult | undefined
   try {
-    account = await callerAccount(ctx)
+    account = await callerAccountOnce(ctx)
   } catch (error) {
     const e = isPsbError(error) ? asBadInput(error) : error
     if (!storeWithoutSts(ctx, e)) throw e
