@@ -86,3 +86,9 @@ export const awsFlags = {
   endpoint,
   'admin-profile': adminProfile,
 }
+
+/** Keys of other S3-compatible stores (`creds write`, `init --no-iam`): their shape is not AWS's. */
+export const nonAwsKey = Flags.boolean({
+  description: 'The key is another S3-compatible store\'s (MinIO, R2, Ceph…), not AWS\'s: accept its shape (still no spaces, line breaks, "[", "]" or "=").',
+  default: false,
+})

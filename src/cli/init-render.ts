@@ -10,6 +10,8 @@ import {shellExports} from '../lib/pulumi/login.js'
 import {VERIFY_FAILED_EXIT} from '../lib/verify/run.js'
 import {defaultAlias, kmsEndpointEnv, providerUrl} from '../lib/kms/names.js'
 import {renderCheck, summarizeChecks} from './checks.js'
+import {noIamLines} from './init-no-iam.js'
+import {isNoIamApi} from '../lib/aws/store.js'
 import {out, status as statusWord, table} from './style.js'
 import {changeLines, STEP_IDS, type InitContext, type InitPlan, type StepId} from './tasks.js'
 
@@ -50,7 +52,7 @@ function renderSummary(s: InitSummary, ctx: InitContext, say: Say): void {
   if (s.dryRun) return
   const rows: string[][] = [
     ['bucket', `s3://${s.bucket}${s.prefix ? `/${s.prefix}` : ''} (${s.region})`],
-    ['user', s.userArn ?? s.user],
+    ['user', s.store ? "made with the store's own tools (see below)" : (s.userArn ?? s.user)],
     ['profile', `${s.profile} (${s.credentialsFile})`],
     ['backend URL', s.backendUrl],
     ...(s.kms ? [['secrets', s.kms.providerUrl]] : []),
@@ -58,6 +60,7 @@ function renderSummary(s: InitSummary, ctx: InitContext, say: Say): void {
   const verdict = ctx.failedStep === 'verify' ? 'Set up, but verify found a problem (see above)' : s.changed ? 'Done' : 'Nothing to change: everything was already set up'
   say(`\n${verdict}.`)
   say(rows.map(([k, v]) => `  ${k.padEnd(12)} ${v}`).join('\n'))
+  if (s.store) say(noIamLines(s.store).join('\n'))
   say(`\nNext:\n${s.next.map((c) => `  ${c}`).join('\n')}`)
 }
 
@@ -85,6 +88,9 @@ export function stepError(ctx: InitContext, summary: Record<string, unknown>): P
     : new PsbError(messageOf(e), {cause: e, code: 'Unexpected', hint: 'This looks like a bug in psb. Run again with DEBUG=psb* for a stack trace and report it.'})
   if (base.exitCode === EXIT.USAGE || base.exitCode === VERIFY_FAILED_EXIT) return new PsbError(base.message, {code: base.code, hint: base.hint, exitCode: base.exitCode, cause: e, data: {...base.data, init: summary}})
   const where = step ? `psb init stopped at step "${STEP_NAMES[step]}": ` : ''
+  // A store without AWS IAM that the start did not recognise: running again cannot help.
+  if ((step === 'user' || step === 'key') && isNoIamApi(e, true))
+    return new PsbError(`${where}${base.message}`, {code: 'NoIamOnStore', exitCode: base.exitCode, cause: e, hint: "This store has no AWS IAM: run psb init again with --no-iam, and a key made with the store's own tools (--access-key-id, --secret-stdin).", data: {...base.data, init: summary}})
   return new PsbError(`${where}${base.message}`, {
     code: base.code,
     exitCode: base.exitCode,
@@ -141,6 +147,8 @@ export function summaryDocument(
     endpoint: v.endpoint ?? null,
     steps,
     verify: ctx.verify ? {ok: ctx.verify.ok, checks: ctx.verify.checks} : null,
+    /** A store without AWS IAM: why, what its own tools must do, the user's policy. */
+    store: plan.noIam ? {noIam: true, reason: plan.noIam.reason, mustDo: plan.noIam.mustDo, policy: plan.noIam.policy} : null,
     warnings: v.warnings,
     next,
     ...(ctx.error !== undefined ? {failedStep: ctx.failedStep ?? null} : {}),

@@ -26,6 +26,7 @@ import {ensureUser, isAwsManagedKmsKey, type UserOptions, type UserResult} from 
 import {ensureSecretsKey, type Principal, type SecretsKeyOptions, type SecretsKeyResult} from '../lib/kms/key.js'
 import {VERIFY_FAILED_EXIT, verifyBackend, type VerifyOptions, type VerifyResult} from '../lib/verify/run.js'
 import {summarizeChecks} from './checks.js'
+import {storeKeyStep, type NoIamPlan} from './init-no-iam.js'
 
 export type StepId = 'bucket' | 'user' | 'secrets' | 'key' | 'login' | 'verify'
 export const STEP_IDS: StepId[] = ['bucket', 'user', 'secrets', 'key', 'login', 'verify']
@@ -51,6 +52,8 @@ export interface InitPlan {
   verify?: Omit<VerifyOptions, 'expectUrl' | 'admin'>
   dryRun: boolean
   env: Env
+  /** A store without AWS IAM (psb init --no-iam): no user step; the key step writes (or keeps) the store's key. */
+  noIam?: NoIamPlan
 }
 
 export interface StepReport {
@@ -153,6 +156,7 @@ const bucketStep: InitStep = {
 const userStep: InitStep = {
   id: 'user',
   title: (plan) => `IAM user ${plan.user.user}`,
+  skip: (plan) => (plan.noIam ? "skipped (no AWS IAM on this store: its own tools make the user)" : false),
   async run(plan, ctx, out) {
     const warnings: string[] = []
     // Without --kms-key the user step reads the bucket's encryption itself (an existing
@@ -187,9 +191,16 @@ const secretsStep: InitStep = {
 
 const keyStep: InitStep = {
   id: 'key',
-  title: (plan) => `Access key of ${plan.key.user} in profile ${plan.key.profile}`,
+  title: (plan) => (plan.noIam ? `Store key in profile ${plan.key.profile}` : `Access key of ${plan.key.user} in profile ${plan.key.profile}`),
   async run(plan, ctx, out) {
     const warnings: string[] = []
+    if (plan.noIam) {
+      const {accessKeyId, ...report} = await storeKeyStep(plan, plan.noIam, warnings)
+      ctx.steps.key = report
+      ctx.key = {status: report.status === 'planned' ? 'planned' : 'unchanged', accessKeyId, changes: report.changes, warnings, timings: {totalMs: 0, propagationWaitMs: 0}}
+      out(changeLines(report.changes))
+      return report.summary
+    }
     let r: EnsureProfileKeyResult
     try {
       r = await ensureProfileKey(plan.admin, {...plan.key, bucket: plan.bucket.bucket, logger: collect(warnings)})
@@ -398,6 +409,7 @@ export async function runInit(plan: InitPlan, opts: RunInitOptions): Promise<Ini
   for (const id of STEP_IDS) {
     if (ctx.steps[id]) continue
     if (id === 'secrets' && !plan.secrets) ctx.steps[id] = {status: 'skipped', summary: 'passphrase (no --secrets kms)', changes: [], warnings: []}
+    if (id === 'user' && plan.noIam) ctx.steps[id] = {status: 'skipped', summary: 'no AWS IAM on this store', changes: [], warnings: []}
     else if (id === 'login' && !plan.login) ctx.steps[id] = {status: 'skipped', summary: '--no-login', changes: [], warnings: []}
     else if (id === 'verify' && (plan.dryRun || !plan.verify)) ctx.steps[id] = {status: 'skipped', summary: plan.dryRun ? 'dry run' : '--no-verify', changes: [], warnings: []}
   }

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {renderInit, stepError, summaryDocument} from '../cli/init-render.js'
 import {initInputs, isCI} from '../cli/init-inputs.js'
+import {chooseNoIam, noIamFlagDefs} from '../cli/init-no-iam.js'
 import * as shared from '../cli/flags.js'
 import {runInit, STEP_IDS} from '../cli/tasks.js'
 import {policiesToCheck} from '../cli/user-create.js'
@@ -34,6 +35,8 @@ On a terminal, psb asks for what is missing (the bucket name, offering pulumi-st
 
 Before the first write, a preflight (read calls only, --dry-run too) stops with exit 2 when: --profile is the profile psb acts with (by name, or holding the administrator's own key) or holds a working key of another identity; the administrator's credentials do not resolve or AWS rejects them; an --attach-policy or --permissions-boundary does not exist. The region must be one that AWS lists.
 
+On a store without AWS IAM (MinIO, Ceph RGW, R2…: --no-iam, also chosen with a notice when the store's STS answers "unsupported action"), steps 2 and 3 become: the profile holds a key made with the store's own tools, or --access-key-id (secret from --secret-stdin or AWS_SECRET_ACCESS_KEY) is written into it as \`psb creds write\` does; the summary lists what the store's tools must do and the policy to give the user.
+
 Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothing was changed); 3 everything was set up, but a verify check failed.`
 
   static override examples = [
@@ -46,6 +49,7 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
     },
     {description: 'One team\'s prefix of a shared bucket:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --prefix team-a --user pulumi-team-a --profile team-a --yes'},
     {description: 'Show the full plan, change nothing:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --dry-run'},
+    {description: 'MinIO (no AWS IAM; a key made with `mc admin user add`, docs/s3-compatible.md):', command: '<%= config.bin %> <%= command.id %> --no-iam --bucket pulumi-state --region us-east-1 --endpoint http://127.0.0.1:9000 --profile pulumi --access-key-id pulumi --secret-stdin < secret.txt'},
     {
       description: 'Against an S3-compatible store, over HTTPS (over plain HTTP the bucket\'s TLS-only policy denies every request; scripts/demo.sh runs a local emulator that counts as TLS):',
       command: '<%= config.bin %> <%= command.id %> --bucket demo-state --region us-east-1 --endpoint https://s3.example.com --yes',
@@ -72,6 +76,7 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
     wait: KeysRotate.flags.wait,
     login: Flags.boolean({description: 'Run `pulumi login` with the bucket\'s URL (--no-login: skip it, e.g. without Pulumi installed).', default: true, allowNo: true}),
     verify: Flags.boolean({description: 'Finish with `psb verify` (--no-verify: skip it).', default: true, allowNo: true}),
+    ...noIamFlagDefs,
     yes: shared.yes,
     'dry-run': shared.dryRun,
     ...shared.awsFlags,
@@ -90,10 +95,13 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
       verifyOptions: (o) => verifyOptionsFromFlags(o, env),
     })
 
-    // Everything AWS can tell before the first write (read calls only; exit 2, nothing changed).
-    await preflight(admin, {targetProfile: profile, targetUser: user, policies: policiesToCheck(userOpts), env, logger: {warn: (m) => this.note(m), info: () => {}}})
-    // A re-run never widens an existing user's prefix scope by accident: refused before any write.
-    await checkUserScope(admin, userOpts)
+    plan.noIam = await chooseNoIam(flags, {admin, profile, bucket, prefix, user, env, note: (m) => this.note(m)})
+    if (!plan.noIam) {
+      // A store with IAM (chooseNoIam: --no-iam, or learnt from its STS). Everything AWS can tell before the first write (read calls only; exit 2, nothing changed).
+      await preflight(admin, {targetProfile: profile, targetUser: user, policies: policiesToCheck(userOpts), env, logger: {warn: (m) => this.note(m), info: () => {}}})
+      // A re-run never widens an existing user's prefix scope by accident: refused before any write.
+      await checkUserScope(admin, userOpts)
+    }
 
     this.say(
       `psb init${dryRun ? ' (dry run: nothing will be changed)' : ''}: s3://${bucket}${prefix ? `/${prefix}` : ''} in ${region}, user ${user}, profile ${profile}${endpoint ? `, endpoint ${endpoint}` : ''}`,

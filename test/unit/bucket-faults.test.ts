@@ -7,6 +7,7 @@ import nock from 'nock'
 import {createAwsContext} from '../../src/lib/aws/client.js'
 import {ensureBucket, TLS_SID, hasTlsOnlyStatement, planTlsPolicy, compareKmsKeys, planLifecycle, planTags, tlsOnlyStatement, type BucketOptions, type PolicyStatement} from '../../src/lib/bucket/ensure.js'
 import {PsbError} from '../../src/lib/errors.js'
+import {rejection} from '../support/errors.js'
 
 const endpoint = 'http://127.0.0.1:1'
 const B = 'psb-faults'
@@ -320,6 +321,55 @@ describe('ensureBucket faults (nock)', () => {
   })
 
   describe('S3-compatible stores (NotImplemented)', () => {
+    const NONCURRENT_ONLY =
+      `<LifecycleConfiguration ${XMLNS}><Rule><ID>psb-noncurrent-expiry</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>90</NoncurrentDays></NoncurrentVersionExpiration></Rule></LifecycleConfiguration>`
+
+    it('a rule the store refused before (bucket tag psb-unsupported) is skipped with no write: a second run makes 0 writes', async () => {
+      const scope = bucket(true)
+      get(scope, 'lifecycle').reply(200, NONCURRENT_ONLY)
+      get(scope, 'tagging').reply(200, `<Tagging ${XMLNS}><TagSet><Tag><Key>managed-by</Key><Value>psb</Value></Tag><Tag><Key>psb-unsupported</Key><Value>psb-abort-incomplete-multipart</Value></Tag></TagSet></Tagging>`)
+      hardenedReads(scope, ['lifecycle', 'tagging'])
+      const seen = record(scope)
+      const r = await ensureBucket(ctx(), opts())
+      expect(writes(seen)).to.deep.equal([])
+      expect(seen.filter((x) => x.sub === 'tagging')).to.have.length(1)
+      const byItem = Object.fromEntries(r.changes.map((c) => [c.item, c]))
+      expect(byItem['lifecycle-noncurrent-expiry'].status).to.equal('unchanged')
+      expect(byItem['lifecycle-abort-multipart']).to.deep.include({status: 'skipped'})
+      expect(byItem['lifecycle-abort-multipart'].detail).to.contain('refused by this store before').and.contain('psb-unsupported')
+      expect(scope.isDone()).to.equal(true)
+    })
+
+    it('a setting whose write the store refused before (bucket tag psb-unsupported) is skipped without a read or a write', async () => {
+      const scope = bucket(true)
+      get(scope, 'tagging').reply(200, `<Tagging ${XMLNS}><TagSet><Tag><Key>managed-by</Key><Value>psb</Value></Tag><Tag><Key>psb-unsupported</Key><Value>encryption</Value></Tag></TagSet></Tagging>`)
+      hardenedReads(scope, ['tagging', 'encryption'])
+      // What a run that forgot would do: read no encryption, try to write it, be refused.
+      get(scope, 'encryption').reply(404, xmlError('ServerSideEncryptionConfigurationNotFoundError'))
+      put(scope, 'encryption').reply(501, xmlError('NotImplemented'))
+      const seen = record(scope)
+      const r = await ensureBucket(ctx(), opts())
+      expect(seen.filter((x) => x.sub === 'encryption')).to.deep.equal([])
+      expect(writes(seen)).to.deep.equal([])
+      expect(r.changes.find((c) => c.item === 'encryption')).to.deep.include({status: 'skipped'})
+      expect(scope.pendingMocks()).to.have.length(2)
+    })
+
+    it('a rejection that no single rule explains is an error (LifecycleRejected), not a skip', async () => {
+      const scope = bucket(true)
+      get(scope, 'lifecycle').reply(404, xmlError('NoSuchLifecycleConfiguration'))
+      hardenedReads(scope, ['lifecycle'])
+      put(scope, 'lifecycle').reply(400, xmlError('InvalidArgument', 'too many rules'))
+      put(scope, 'lifecycle').reply(200, '')
+      put(scope, 'lifecycle').reply(200, '')
+      const seen = record(scope)
+      const e = await rejection(ensureBucket(ctx(), opts()))
+      expect(e.code).to.equal('LifecycleRejected')
+      expect(e.exitCode).to.equal(1)
+      expect(e.message).to.contain('InvalidArgument: too many rules')
+      expect(writes(seen)).to.deep.equal(['lifecycle', 'lifecycle', 'lifecycle'])
+    })
+
     it('skips ownership and lifecycle with a warning; the run succeeds', async () => {
       const warnings: string[] = []
       const scope = bucket(true)
@@ -345,6 +395,9 @@ describe('ensureBucket faults (nock)', () => {
       put(scope).reply(200, '')
       scope.head(path(B)).reply(200)
       put(scope, 'ownershipControls').reply(501, xmlError('NotImplemented', 'not implemented'))
+      // Both rules refused together; the noncurrent rule alone is accepted, the abort rule is not.
+      put(scope, 'lifecycle').reply(400, xmlError('MalformedXML', 'The XML you provided was not well-formed'))
+      put(scope, 'lifecycle').reply(200, '')
       put(scope, 'lifecycle').reply(400, xmlError('MalformedXML', 'The XML you provided was not well-formed'))
       emptyReads(scope)
       acceptWrites(scope, ['ownershipControls', 'lifecycle'])
@@ -354,8 +407,17 @@ describe('ensureBucket faults (nock)', () => {
       const creates = seen.filter((x) => x.method === 'PUT' && x.sub === '')
       expect(creates.map((c) => c.headers.get('x-amz-object-ownership'))).to.deep.equal(['BucketOwnerEnforced', null])
       const status = Object.fromEntries(r.changes.map((c) => [c.item, c.status]))
-      expect(status).to.deep.include({bucket: 'created', 'object-ownership': 'skipped', 'lifecycle-noncurrent-expiry': 'skipped', versioning: 'created', tags: 'created'})
-      expect(warnings.length).to.equal(3)
+      expect(status).to.deep.include({bucket: 'created', 'object-ownership': 'skipped', 'lifecycle-noncurrent-expiry': 'created', 'lifecycle-abort-multipart': 'skipped', versioning: 'created', tags: 'created'})
+      const lifecycleBodies = seen.filter((x) => x.method === 'PUT' && x.sub === 'lifecycle').map((x) => (x.body.match(/<ID>[^<]+<\/ID>/g) ?? []).join(' '))
+      expect(lifecycleBodies).to.deep.equal([
+        '<ID>psb-noncurrent-expiry</ID> <ID>psb-abort-incomplete-multipart</ID>',
+        '<ID>psb-noncurrent-expiry</ID>',
+        '<ID>psb-noncurrent-expiry</ID> <ID>psb-abort-incomplete-multipart</ID>',
+      ])
+      const tagging = seen.find((x) => x.method === 'PUT' && x.sub === 'tagging')
+      expect(tagging?.body).to.contain('<Key>psb-unsupported</Key><Value>object-ownership psb-abort-incomplete-multipart</Value>')
+      expect(warnings.join('\n')).to.contain('refused lifecycle rule psb-abort-incomplete-multipart (MalformedXML')
+      expect(warnings.length).to.equal(3, warnings.join('\n'))
       expect(scope.isDone()).to.equal(true)
     })
 

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
-import {dryRun} from '../../cli/flags.js'
+import {dryRun, nonAwsKey} from '../../cli/flags.js'
+import {validateEndpoint} from '../../lib/aws/client.js'
 import {renderCredsWrite} from '../../cli/creds-render.js'
 import {guardArgv, readSecret} from '../../cli/secret-input.js'
 import {validateRegion} from '../../lib/files/aws-config.js'
@@ -12,6 +13,8 @@ export interface CredsWriteFlags {
   'access-key-id': string
   region?: string
   'dry-run'?: boolean
+  endpoint?: string
+  'non-aws-key'?: boolean
 }
 
 /** Parsed flags (and the secret read from stdin or the environment) as core options. */
@@ -22,6 +25,7 @@ export function writeProfileInputFromFlags(flags: CredsWriteFlags, secretAccessK
     secretAccessKey,
     ...(flags.region === undefined ? {} : {region: flags.region}),
     dryRun: flags['dry-run'] ?? false,
+    nonAwsKey: Boolean(flags['non-aws-key'] || flags.endpoint),
     ...extra,
   }
 }
@@ -55,6 +59,10 @@ Exit codes: 0 written (or nothing to change), 1 the files could not be written, 
       command: '<%= config.bin %> <%= command.id %> --profile ci --access-key-id AKIAIOSFODNN7EXAMPLE --secret-env CI_AWS_SECRET',
     },
     {
+      description: 'Write a MinIO key (made with `mc admin user add`), which is not AWS-shaped:',
+      command: '<%= config.bin %> <%= command.id %> --profile minio-pulumi --access-key-id pulumi-state --endpoint http://127.0.0.1:9000 --secret-stdin < secret.txt',
+    },
+    {
       description: 'See which lines would change, secret redacted, writing nothing:',
       command: '<%= config.bin %> <%= command.id %> --profile pulumi --access-key-id AKIAIOSFODNN7EXAMPLE --secret-stdin --dry-run < secret.txt',
     },
@@ -84,6 +92,8 @@ Exit codes: 0 written (or nothing to change), 1 the files could not be written, 
       description: 'Read the secret access key from this environment variable instead of AWS_SECRET_ACCESS_KEY.',
       helpValue: '<VAR>',
     }),
+    endpoint: Flags.string({description: 'The S3-compatible store the key belongs to (e.g. http://127.0.0.1:9000): like --non-aws-key, its key shape is accepted. Not written to the files.', helpValue: '<url>'}),
+    'non-aws-key': nonAwsKey,
     'dry-run': dryRun,
   }
 
@@ -92,7 +102,8 @@ Exit codes: 0 written (or nothing to change), 1 the files could not be written, 
     const {flags} = await this.parse(CredsWrite)
     // Check what the flags say before asking for the secret.
     validateProfileName(flags.profile)
-    validateAccessKeyId(flags['access-key-id'])
+    if (flags.endpoint !== undefined) validateEndpoint(flags.endpoint)
+    validateAccessKeyId(flags['access-key-id'], {nonAws: flags['non-aws-key'] || flags.endpoint !== undefined})
     if (flags.region !== undefined) validateRegion(flags.region)
     const secret = await readSecret(flags)
     const logger: Logger = {warn: (m) => this.note(m), info: () => {}}

@@ -134,7 +134,17 @@ export class BucketCalls implements SettingIO {
    * A read that answers `undefined` when the setting is not configured (`notFoundCode`).
    * Right after creation, `NoSuchBucket` (eventual consistency) is retried.
    */
-  async read<T>(action: string, notFoundCode: string | undefined, fn: () => Promise<T>): Promise<T | undefined> {
+  read<T>(action: string, notFoundCode: string | undefined, fn: () => Promise<T>): Promise<T | undefined> {
+    // Two settings may read the same thing (the tags: the tags setting, and the lifecycle's
+    // memory of refused rules): one call per run.
+    const key = `${action} ${notFoundCode ?? ''}`
+    if (!this.reads.has(key)) this.reads.set(key, this.readOnce(action, notFoundCode, fn))
+    return this.reads.get(key) as Promise<T | undefined>
+  }
+
+  private readonly reads = new Map<string, Promise<unknown>>()
+
+  private async readOnce<T>(action: string, notFoundCode: string | undefined, fn: () => Promise<T>): Promise<T | undefined> {
     try {
       return await this.call(action, fn, this.justCreated ? isNoSuchBucket : undefined)
     } catch (error) {

@@ -17,9 +17,10 @@ import {PsbError} from '../errors.js'
 import {withPartialChanges, type Change} from '../types.js'
 import {BucketCalls, codeOf, isNoSuchBucket, isUnsupported, statusOf} from './calls.js'
 import {ensureExists} from './create.js'
+import {refusedBefore, refusedDetail, rememberTag} from './store-memory.js'
 import {bucketArn, validateBucketOptions, type BucketOptions, type BucketResult} from './options.js'
 import {SETTINGS} from './settings/index.js'
-import type {Planned, SettingRow, Want} from './settings/setting.js'
+import {isPartialApply, ITEMS, type Planned, type SettingRow, type Want} from './settings/setting.js'
 
 export {validateBucketName} from './name.js'
 export {partitionOf, bucketArn, validateKmsKey, validateTags, validateBucketOptions, type BucketOptions, type BucketResult} from './options.js'
@@ -42,8 +43,14 @@ function skippable(io: BucketCalls, row: SettingRow, error: unknown): boolean {
   return row.optional(io.customEndpoint) && isUnsupported(error, io.customEndpoint)
 }
 
-/** Reads and plans one setting, logging its notes; a store that lacks an optional one skips it. */
+/**
+ * Reads and plans one setting, logging its notes; a store that lacks an optional one skips
+ * it, and so does one that refused its write before (store-memory.ts: no write is tried again).
+ */
 async function planRow(io: BucketCalls, row: SettingRow, want: Want, fresh: boolean): Promise<Planned> {
+  if (!fresh && row.optional(io.customEndpoint) && (await refusedBefore(io)).includes(row.id)) {
+    return {changes: row.items.map((item) => ({item, status: 'skipped', detail: refusedDetail(row.id)}))}
+  }
   try {
     const plan = await row.plan(io, want, fresh)
     for (const note of plan.info ?? []) io.logger.info(note)
@@ -77,14 +84,35 @@ function aclBlocksOwnership(bucket: string, cause: unknown): PsbError {
   })
 }
 
+/** The run's state across rows: a dry run, a bucket created now, the ids of what the store refused now (to remember). */
+interface Run {
+  dryRun: boolean
+  created: boolean
+  refused: string[]
+}
+
+/** The Change items of a row the store took only part of (and what the tags setting must remember). */
+function partially(io: BucketCalls, plan: Planned, result: unknown, run: Run): Change[] | undefined {
+  if (!isPartialApply(result)) return undefined
+  for (const message of result.warn) io.logger.warn(message)
+  run.refused.push(...(result.remember ?? []))
+  const done = atCreation(plan.changes, run.created)
+  return done.map((c) => result.skipped.find((s) => s.item === c.item) ?? c).concat(result.skipped.filter((s) => !done.some((c) => c.item === s.item)))
+}
+
 /** Writes one planned setting (unless a dry run) and answers the Change items it reports. */
-async function applyRow(io: BucketCalls, row: SettingRow, plan: Planned, run: {dryRun: boolean; created: boolean}): Promise<Change[]> {
+async function applyRow(io: BucketCalls, row: SettingRow, plan: Planned, run: Run): Promise<Change[]> {
   if (plan.apply && run.dryRun) return plan.changes.map(asPlanned)
   if (plan.apply) {
     try {
-      await io.call(row.action, plan.apply, run.created ? isNoSuchBucket : undefined)
+      const result = await io.call(row.action, plan.apply, run.created ? isNoSuchBucket : undefined)
+      const partial = partially(io, plan, result, run)
+      if (partial) return partial
     } catch (error) {
-      if (skippable(io, row, error)) return skipped(io, row.items, error)
+      if (skippable(io, row, error)) {
+        if (io.customEndpoint) run.refused.push(row.id)
+        return skipped(io, row.items, error)
+      }
       if (codeOf(error) === 'InvalidBucketAclWithObjectOwnership') throw aclBlocksOwnership(io.bucket, error)
       throw error
     }
@@ -112,7 +140,14 @@ async function ensureBucketInto(ctx: AwsContext, opts: BucketOptions, changes: C
   // bucket) has nothing to read.
   const want: Want = {bucket: opts.bucket, arn: bucketArn(opts.bucket, opts.region), kmsKey: opts.kmsKey, noncurrentDays: opts.noncurrentDays, tags: opts.tags}
   const plans = await Promise.all(SETTINGS.map((row) => planRow(io, row, want, fresh)))
-  for (const [i, plan] of plans.entries()) changes.push(...(await applyRow(io, SETTINGS[i], plan, {dryRun, created})))
+  const run: Run = {dryRun, created, refused: []}
+  for (const [i, plan] of plans.entries()) {
+    // What the store refused in this run is remembered by the tags setting: re-planned with that tag.
+    const remember = run.refused.length > 0 && SETTINGS[i].id === ITEMS.tags
+    const tags = remember ? {...rememberTag(await refusedBefore(io), run.refused), ...want.tags} : undefined
+    const planned = tags ? await planRow(io, SETTINGS[i], {...want, tags}, false) : plan
+    changes.push(...(await applyRow(io, SETTINGS[i], planned, run)))
+  }
   const encryption = plans.find((p) => p.encryption)?.encryption ?? {algorithm: 'AES256'}
   return {bucket: opts.bucket, region: opts.region, arn: io.arn, created, encryption, changes, warnings: io.warnings, dryRun}
 }

@@ -81,7 +81,32 @@ export function validateProfileName(name: string): void {
 
 const KEY_ID = /^[A-Z0-9]{16,128}$/
 
-export function validateAccessKeyId(id: string): void {
+/**
+ * The key of another S3-compatible store (MinIO: 3 or more characters of any kind; R2: 32
+ * hex characters): any printable ASCII without what could break or inject into the file.
+ */
+function nonAwsProblem(value: string, what: string, min: number): string | undefined {
+  if (value === '') return 'is empty'
+  if (/[\r\n]/.test(value)) return 'contains a line break'
+  if (/\s/.test(value)) return 'contains spaces'
+  if (/[[\]]/.test(value) && what === 'id') return 'contains "[" or "]" (it would break the file\'s sections)'
+  if (value.includes('=') && what === 'id') return 'contains "="'
+  if (!/^[\x21-\x7e]+$/.test(value)) return 'contains characters other than printable ASCII'
+  if (value.length < min || value.length > 256) return `is ${value.length} characters long (psb accepts ${min} to 256 for a store's own key)`
+  return undefined
+}
+
+export interface KeyShape {
+  /** The key is another S3-compatible store's, not AWS's (--endpoint or --non-aws-key): its shape is not AWS's. */
+  nonAws?: boolean
+}
+
+export function validateAccessKeyId(id: string, shape: KeyShape = {}): void {
+  if (shape.nonAws) {
+    const why = nonAwsProblem(id, 'id', 3)
+    if (why) throw badInput(`The access key id ${why}.`, 'Give the access key id exactly as the store shows it (no spaces, line breaks, "[", "]" or "=").', 'AccessKeyIdInvalid')
+    return
+  }
   if (KEY_ID.test(id)) return
   const why =
     id === ''
@@ -94,12 +119,21 @@ export function validateAccessKeyId(id: string): void {
             ? `is ${id.length} characters long (AWS access key ids are 16 to 128)`
             : 'contains characters other than uppercase letters and digits'
   // A key id is not secret, but something pasted into the wrong flag might be: never echo it.
-  throw badInput(`The access key id ${why}.`, 'Give the access key id as AWS shows it: 20 uppercase letters and digits starting with AKIA, e.g. AKIAIOSFODNN7EXAMPLE.', 'AccessKeyIdInvalid')
+  throw badInput(
+    `The access key id ${why}.`,
+    'Give the access key id as AWS shows it: 20 uppercase letters and digits starting with AKIA, e.g. AKIAIOSFODNN7EXAMPLE. For the key of another S3-compatible store (MinIO, R2, Ceph…), pass --endpoint or --non-aws-key.',
+    'AccessKeyIdInvalid',
+  )
 }
 
 const SECRET = /^[A-Za-z0-9/+=]{16,128}$/
 
-export function validateSecretAccessKey(secret: string): void {
+export function validateSecretAccessKey(secret: string, shape: KeyShape = {}): void {
+  if (shape.nonAws) {
+    const why = nonAwsProblem(secret, 'secret', 8)
+    if (why) throw badInput(`The secret access key ${why}.`, 'Give the secret exactly as the store showed it when the key was created.', 'SecretAccessKeyInvalid')
+    return
+  }
   if (SECRET.test(secret)) return
   const why =
     secret === ''
@@ -233,6 +267,8 @@ export interface WriteProfileInput {
   logger?: Logger
   /** How many backups of each file to keep (default 5). */
   keepBackups?: number
+  /** The key is another S3-compatible store's (see validateAccessKeyId). */
+  nonAwsKey?: boolean
 }
 
 export interface WriteProfileResult {
@@ -311,7 +347,7 @@ export async function writeProfile(input: WriteProfileInput): Promise<WriteProfi
   // to remove a stale session token.
   const confText = readSharedFile(configFile)
   const confDoc = confText === undefined ? undefined : parseIni(confText, configFile)
-  if (accessKeyId.startsWith('ASIA')) {
+  if (accessKeyId.startsWith('ASIA') && !input.nonAwsKey) {
     logger.warn(`The key ${maskKeyId(accessKeyId)} is a temporary (ASIA…) key: it works only with its session token, which psb does not write. Write a long-term IAM user key (AKIA…) instead.`)
   }
   const fileOpts = {dryRun, logger, env, keepBackups: input.keepBackups}
@@ -344,8 +380,8 @@ export async function writeProfile(input: WriteProfileInput): Promise<WriteProfi
 function validateProfileInput(input: WriteProfileInput): void {
   registerSecret(input.secretAccessKey)
   validateProfileName(input.profile)
-  validateAccessKeyId(input.accessKeyId)
-  validateSecretAccessKey(input.secretAccessKey)
+  validateAccessKeyId(input.accessKeyId, {nonAws: input.nonAwsKey})
+  validateSecretAccessKey(input.secretAccessKey, {nonAws: input.nonAwsKey})
   if (input.region !== undefined) validateRegion(input.region)
 }
 

@@ -13,11 +13,12 @@ import type {AwsContext, StaticCredentials} from '../aws/client.js'
 import type {Env} from '../files/aws-config.js'
 import {awsCode, isAccessDenied, isNotFound, translateAwsError} from '../aws/errors.js'
 import {isUnsupported} from '../bucket/ensure.js'
+import {isNoIamApi} from '../aws/store.js'
 import {readProfileCredentials} from '../files/credentials.js'
 import {EXIT, PsbError, badInput, isPsbError} from '../errors.js'
 import {maskKeyId} from '../redact.js'
 import {silentLogger, type Logger} from '../types.js'
-import {callerAccount} from './user.js'
+import {callerAccount, callerAccountOnce} from './user.js'
 
 export interface PreflightOptions {
   /** The profile psb writes the Pulumi user's key into (`init --profile`). */
@@ -132,7 +133,7 @@ async function missingPolicies(ctx: AwsContext, policies: {arn: string; flag: st
 function storeWithoutSts(ctx: AwsContext, error: unknown): boolean {
   if (!ctx.options.endpoint || !isPsbError(error)) return false
   if (error.exitCode === EXIT.USAGE || ['NetworkError', 'AccessDenied'].includes(error.code)) return false
-  return isUnsupported(error.cause, true) || /^Http\d{3}$/.test(error.code)
+  return isUnsupported(error.cause, true) || isNoIamApi(error, true) || /^Http\d{3}$/.test(error.code)
 }
 
 /**
@@ -145,7 +146,7 @@ export async function preflight(ctx: AwsContext, opts: PreflightOptions = {}): P
   if (opts.targetProfile) checkTargetProfile(ctx, opts.targetProfile, keyId, env)
   let account: PreflightResult | undefined
   try {
-    account = await callerAccount(ctx)
+    account = await callerAccountOnce(ctx)
   } catch (error) {
     const e = isPsbError(error) ? asBadInput(error) : error
     if (!storeWithoutSts(ctx, e)) throw e

@@ -182,6 +182,17 @@ export async function callerAccount(ctx: AwsContext): Promise<{accountId: string
   return {accountId: id.Account ?? '', partition: parseArn(arn)?.partition ?? 'aws', arn}
 }
 
+const callerOnce = new WeakMap<AwsContext, ReturnType<typeof callerAccount>>()
+
+/**
+ * callerAccount, asked once per context: `psb init` asks whether an --endpoint store has
+ * STS at all before its preflight asks who the administrator is; one call answers both.
+ */
+export function callerAccountOnce(ctx: AwsContext): ReturnType<typeof callerAccount> {
+  if (!callerOnce.has(ctx)) callerOnce.set(ctx, callerAccount(ctx))
+  return callerOnce.get(ctx)!
+}
+
 const REDIRECT_CODES = new Set(['PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException', 'Redirect'])
 
 function bucketRegionFromError(error: unknown): string | undefined {

@@ -1,6 +1,7 @@
 import {type StaticCredentials} from '../aws/client.js'
 import {awsCall, awsCode, sleep, translateAwsError, withBackoff} from '../aws/errors.js'
-import {PsbError, isPsbError} from '../errors.js'
+import {EXIT, PsbError, isPsbError} from '../errors.js'
+import {isNoIamApi, STORE_TOOLS} from '../aws/store.js'
 import {type JournalEntry} from './journal.js'
 import {redact, registerSecret} from '../redact.js'
 import {formatDuration} from '../duration.js'
@@ -33,7 +34,9 @@ export const s3Module = () => import('@aws-sdk/client-s3')
 
 /** An IAM call by `actor`, its error translated; a fresh actor's propagation errors are retried (withBackoff) up to `waitMs`. */
 export async function actorCall<T>(state: RunState, actor: Actor, action: string, resource: string | undefined, fn: () => Promise<T>): Promise<T> {
-  const call = () => awsCall({action, resource, principal: actor.label}, fn)
+  const call = () => awsCall({action, resource, principal: actor.label}, fn).catch((error: unknown) => {
+    throw isNoIamApi(error, state.endpoint !== undefined) ? noIamOnStore(state, action, error) : error
+  })
   if (!actor.fresh) return call()
   return withBackoff(call, {
     maxMs: state.waitMs,
@@ -46,6 +49,15 @@ export async function actorCall<T>(state: RunState, actor: Actor, action: string
       await sleep(ms)
       state.waited += Date.now() - t
     },
+  })
+}
+
+/** A store without the AWS IAM API (MinIO, Ceph RGW, R2…): its keys are rotated with its own tools. Exit 2. */
+export function noIamOnStore(state: RunState, action: string, cause: unknown): PsbError {
+  return fail(`psb cannot rotate keys on ${state.endpoint}: this S3-compatible store has no AWS IAM API (${action} answered ${awsCode(isPsbError(cause) ? cause.cause : cause) ?? 'unsupported action'}).`, {
+    code: 'NoIamOnStore',
+    exitCode: EXIT.USAGE,
+    hint: `Rotate the key with ${STORE_TOOLS}; then write the new key into the profile with \`psb creds write --profile <profile> --endpoint ${state.endpoint} --access-key-id <id> --secret-stdin\`, and delete the old key with the store's tools.`,
   })
 }
 

@@ -85,6 +85,11 @@ export interface VerifyResult {
 export interface Facts {
   /** Written by `credentials`. */
   identity?: Identity
+  /**
+   * Written by `credentials`: the store has no AWS STS/IAM API (an S3-compatible store such
+   * as MinIO answered "unsupported action"); why. Its users and keys are the store's tools'.
+   */
+  noIam?: string
   /** Written by `key-age`: the user's access keys, when they could be listed. */
   accessKeys?: AccessKeyMetadata[]
   /** Written by `pulumi-cli`: the installed version (undefined: not installed) and the expected URL. */
@@ -138,6 +143,11 @@ export async function readWith<T>(v: VerifyContext, fn: (ctx: AwsContext) => Pro
       return {error: error2}
     }
   }
+}
+
+/** The verdict of an STS/IAM check on a store without that API: a warning, with no psb command to run. */
+export function notOnThisStore(v: VerifyContext, what: string): Verdict {
+  return {status: 'warn', detail: `not available on this store: ${what} needs the AWS IAM API, which this S3-compatible store does not have (${v.facts.noIam}).`}
 }
 
 /** An AWS error no check expected, as a detail and a hint. */

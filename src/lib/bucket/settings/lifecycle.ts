@@ -7,6 +7,8 @@
 import type {LifecycleRule, TransitionDefaultMinimumObjectSize} from '@aws-sdk/client-s3'
 import {plural} from '../../echo.js'
 import type {ChangeStatus} from '../../types.js'
+import {refusedBefore} from '../store-memory.js'
+import {partialApply, withoutRefused, writeRulesPerRule} from './lifecycle-degrade.js'
 import {ITEMS, row, type BucketSetting, type SettingPlan} from './setting.js'
 
 export const NONCURRENT_RULE_ID = 'psb-noncurrent-expiry'
@@ -14,6 +16,14 @@ export const MULTIPART_RULE_ID = 'psb-abort-incomplete-multipart'
 export const DELETE_MARKER_RULE_ID = 'psb-expired-delete-markers'
 export const DEFAULT_NONCURRENT_DAYS = 90
 export const MULTIPART_DAYS = 7
+
+/** The Change item of each of psb's rules (a store may refuse one rule: lifecycle-degrade.ts). */
+const RULE_ITEMS: Record<string, string> = {
+  [NONCURRENT_RULE_ID]: ITEMS.noncurrent,
+  [MULTIPART_RULE_ID]: ITEMS.multipart,
+}
+
+const itemOf = (ruleId: string) => RULE_ITEMS[ruleId] ?? `lifecycle-rule ${ruleId}`
 
 export function appliesToWholeBucket(rule: LifecycleRule): boolean {
   if (rule.Status !== 'Enabled') return false
@@ -133,12 +143,16 @@ export function planLifecycle(existing: LifecycleRule[] | undefined, noncurrentD
 export interface LifecycleNow {
   rules?: LifecycleRule[]
   minSize?: TransitionDefaultMinimumObjectSize
+  /** The rule ids this store refused before (an --endpoint store's bucket tag). */
+  refused?: string[]
 }
 
 /** The rules to write (none: the configuration is deleted), keeping the bucket's minimum object size. */
 export interface LifecycleWrite {
   rules: LifecycleRule[]
   minSize?: TransitionDefaultMinimumObjectSize
+  /** The rules as read: the per-rule degradation keeps them. */
+  current: LifecycleRule[]
 }
 
 export function planLifecycleSetting(current: LifecycleNow | undefined, noncurrentDays: number | undefined): SettingPlan<LifecycleWrite> {
@@ -149,7 +163,12 @@ export function planLifecycleSetting(current: LifecycleNow | undefined, noncurre
     {item: ITEMS.deleteMarkers, ...plan.deleteMarkers},
   ]
   const info = plan.notes
-  return plan.changed ? {changes, info, change: {rules: plan.rules, minSize: current?.minSize}} : {changes, info}
+  const now = current?.rules ?? []
+  const refused = current?.refused ?? []
+  const kept = withoutRefused(now, plan.rules, refused, itemOf)
+  const out = changes.map((c) => kept.skipped.find((s) => s.item === c.item) ?? c)
+  const changed = kept.rules.length !== now.length || kept.rules.some((r, i) => r !== now[i])
+  return changed ? {changes: out, info, change: {rules: kept.rules, minSize: current?.minSize, current: now}} : {changes: out, info}
 }
 
 export const lifecycle: BucketSetting<LifecycleNow, LifecycleWrite> = {
@@ -159,13 +178,20 @@ export const lifecycle: BucketSetting<LifecycleNow, LifecycleWrite> = {
   action: 's3:PutLifecycleConfiguration',
   async read(io) {
     const out = await io.read('s3:GetLifecycleConfiguration', 'NoSuchLifecycleConfiguration', () => io.s3.send(new io.S.GetBucketLifecycleConfigurationCommand({Bucket: io.bucket})))
-    return out && {rules: out.Rules, minSize: out.TransitionDefaultMinimumObjectSize as TransitionDefaultMinimumObjectSize | undefined}
+    const refused = await refusedBefore(io)
+    if (!out && refused.length === 0) return undefined
+    return {rules: out?.Rules, minSize: out?.TransitionDefaultMinimumObjectSize as TransitionDefaultMinimumObjectSize | undefined, refused}
   },
   plan: (current, want) => planLifecycleSetting(current, want.noncurrentDays),
-  apply: (io, {rules, minSize}) =>
-    rules.length === 0
-      ? io.s3.send(new io.S.DeleteBucketLifecycleCommand({Bucket: io.bucket}))
-      : io.s3.send(new io.S.PutBucketLifecycleConfigurationCommand({Bucket: io.bucket, LifecycleConfiguration: {Rules: rules}, ...(minSize ? {TransitionDefaultMinimumObjectSize: minSize} : {})})),
+  async apply(io, {rules, minSize, current}) {
+    const write = (next: LifecycleRule[]) =>
+      next.length === 0
+        ? io.s3.send(new io.S.DeleteBucketLifecycleCommand({Bucket: io.bucket}))
+        : io.s3.send(new io.S.PutBucketLifecycleConfigurationCommand({Bucket: io.bucket, LifecycleConfiguration: {Rules: next}, ...(minSize ? {TransitionDefaultMinimumObjectSize: minSize} : {})}))
+    const now = await writeRulesPerRule({bucket: io.bucket, custom: Boolean(io.customEndpoint), current, rules, write})
+    return now.length === 0 ? undefined : partialApply(now, itemOf)
+  },
 }
+
 
 export const lifecycleRow = row(lifecycle)

@@ -26,6 +26,8 @@ export interface SettingIO {
   readonly S: S3Module
   readonly s3: S3Client
   readonly bucket: string
+  /** The store is an --endpoint store (S3-compatible), not AWS. */
+  readonly customEndpoint?: boolean
   /** A read that answers `undefined` when the setting is not configured (`notFoundCode`). */
   read<T>(action: string, notFoundCode: string | undefined, fn: () => Promise<T>): Promise<T | undefined>
 }
@@ -67,6 +69,21 @@ export interface BucketSetting<C, P> {
   read(io: SettingIO): Promise<C | undefined>
   plan(current: C | undefined, want: Want): SettingPlan<P>
   apply(io: SettingIO, change: P): Promise<unknown>
+}
+
+/**
+ * What an apply answers when the store took only part of the change (lifecycle rules it
+ * refuses one by one): the Change items it skipped, warnings, and the ids to remember
+ * (../store-memory.ts: written by the tags setting, later in the table).
+ */
+export interface PartialApply {
+  skipped: Change[]
+  warn: string[]
+  remember?: string[]
+}
+
+export function isPartialApply(value: unknown): value is PartialApply {
+  return typeof value === 'object' && value !== null && Array.isArray((value as PartialApply).skipped) && Array.isArray((value as PartialApply).warn)
 }
 
 /** A planned setting with its write bound, so that the table can hold settings of any type. */

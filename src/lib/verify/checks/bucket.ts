@@ -50,7 +50,7 @@ export const bucketCheck: CheckUnit = {
 }
 
 const fixBucket = (v: VerifyContext) =>
-  `Run \`psb bucket create --bucket ${v.opts.bucket} --region ${v.opts.region}\`: it brings an existing bucket up to standard without weakening anything.`
+  `Run \`psb bucket create --bucket ${v.opts.bucket} --region ${v.opts.region}${v.opts.endpoint === undefined ? '' : ` --endpoint ${v.opts.endpoint}`}\`: it brings an existing bucket up to standard without weakening anything.`
 
 interface SettingSpec<T> {
   id: string
@@ -61,6 +61,22 @@ interface SettingSpec<T> {
   /** Error codes that mean "the setting is absent" (judged as undefined). */
   notSet: string[]
   judge: (value: T | undefined, v: VerifyContext) => Verdict
+  /** `psb bucket create` skips it on a store that does not implement it: missing there is a warning. */
+  optionalOnStores?: boolean
+}
+
+/**
+ * On an S3-compatible store (its STS said it has no AWS IAM: facts.noIam), a missing setting
+ * that `psb bucket create` skips where the store lacks it is a warning: the store may not
+ * offer it at all. (moto, which stands in for AWS behind --endpoint, is judged as AWS.)
+ */
+function onStore<T>(spec: SettingSpec<T>, verdict: Verdict, v: VerifyContext): Verdict {
+  if (verdict.status !== 'fail' || !spec.optionalOnStores || v.opts.endpoint === undefined || !v.facts.noIam) return verdict
+  return {
+    status: 'warn',
+    detail: `${verdict.detail} (this S3-compatible store may not offer it)`,
+    hint: `\`psb bucket create --bucket ${v.opts.bucket} --region ${v.opts.region} --endpoint ${v.opts.endpoint}\` sets it where the store supports it, and reports it as skipped where not.`,
+  }
 }
 
 /** A bucket setting check: one read (profile, else admin), judged; needs the bucket check. */
@@ -71,9 +87,9 @@ export function settingCheck<T>(spec: SettingSpec<T>): CheckUnit {
     needs: ['bucket'],
     async run(v) {
       const r = await readWith(v, (c) => spec.read(c, v.opts.bucket))
-      if (!('error' in r)) return spec.judge(r.value, v)
+      if (!('error' in r)) return onStore(spec, spec.judge(r.value, v), v)
       const code = awsCode(r.error) ?? ''
-      if (spec.notSet.includes(code)) return spec.judge(undefined, v)
+      if (spec.notSet.includes(code)) return onStore(spec, spec.judge(undefined, v), v)
       if (isAccessDenied(r.error))
         return {status: 'warn', detail: `cannot check: ${spec.action} is denied to ${v.who}.`, hint: `Allow ${spec.action} on ${v.bucketArn} (\`psb user create\` grants it), or pass --admin-profile.`}
       if (isUnsupported(r.error, v.opts.endpoint !== undefined))
@@ -97,6 +113,7 @@ export const versioningCheck = settingCheck({
 
 export const encryptionCheck = settingCheck({
   id: 'encryption',
+  optionalOnStores: true,
   title: 'Default encryption is on',
   action: 's3:GetEncryptionConfiguration',
   read: async (c, Bucket) => (await c.s3()).send(new (await s3sdk()).GetBucketEncryptionCommand({Bucket})),
@@ -112,6 +129,7 @@ const BLOCKS = ['BlockPublicAcls', 'IgnorePublicAcls', 'BlockPublicPolicy', 'Res
 
 export const publicAccessBlockCheck = settingCheck({
   id: 'public-access-block',
+  optionalOnStores: true,
   title: 'All four public-access blocks are on',
   action: 's3:GetBucketPublicAccessBlock',
   read: async (c, Bucket) => (await c.s3()).send(new (await s3sdk()).GetPublicAccessBlockCommand({Bucket})),
@@ -125,6 +143,7 @@ export const publicAccessBlockCheck = settingCheck({
 
 export const ownershipCheck = settingCheck({
   id: 'ownership',
+  optionalOnStores: true,
   title: 'ACLs are disabled (BucketOwnerEnforced)',
   action: 's3:GetBucketOwnershipControls',
   read: async (c, Bucket) => (await c.s3()).send(new (await s3sdk()).GetBucketOwnershipControlsCommand({Bucket})),
@@ -137,6 +156,7 @@ export const ownershipCheck = settingCheck({
 
 export const tlsPolicyCheck = settingCheck({
   id: 'tls-policy',
+  optionalOnStores: true,
   title: 'Bucket policy denies requests without TLS',
   action: 's3:GetBucketPolicy',
   read: async (c, Bucket) => (await c.s3()).send(new (await s3sdk()).GetBucketPolicyCommand({Bucket})),

@@ -2,7 +2,7 @@
 import type {AccessKeyMetadata} from '@aws-sdk/client-iam'
 import {isAccessDenied} from '../../aws/errors.js'
 import {maskKeyId} from '../../redact.js'
-import {readWith, unexpected, type CheckUnit, type Identity, type Verdict, type VerifyContext} from '../context.js'
+import {notOnThisStore, readWith, unexpected, type CheckUnit, type Identity, type Verdict, type VerifyContext} from '../context.js'
 
 /** The verdict on the profile's own key among the user's keys. */
 export function keyAgeVerdict(v: VerifyContext, id: Identity, keys: AccessKeyMetadata[]): Verdict {
@@ -22,6 +22,7 @@ export const keyAgeCheck: CheckUnit = {
   needs: ['credentials'],
   async run(v) {
     const id = v.facts.identity!
+    if (v.facts.noIam) return notOnThisStore(v, "the key's age (iam:ListAccessKeys)")
     if (!id.user) return {status: 'warn', detail: `cannot check: the profile acts as ${id.arn}, not as an IAM user with a long-term key.`}
     const {ListAccessKeysCommand} = await import('@aws-sdk/client-iam')
     const r = await readWith(v, async (c) => (await c.iam()).send(new ListAccessKeysCommand({UserName: id.user})))
@@ -45,6 +46,7 @@ export const keyCountCheck: CheckUnit = {
   run(v) {
     const keys = v.facts.accessKeys
     const id = v.facts.identity!
+    if (v.facts.noIam) return notOnThisStore(v, "counting the user's keys (iam:ListAccessKeys)")
     if (!keys) return undefined
     if (keys.length <= 1) return {status: 'pass', detail: `${keys.length} key`}
     const active = keys.filter((k) => k.Status === 'Active').length

@@ -6,7 +6,7 @@
 import type {IAMClient} from '@aws-sdk/client-iam'
 import {isAccessDenied} from '../../aws/errors.js'
 import {allowsEverything, isAdministratorAccess, parsePolicy} from '../rules.js'
-import {unexpected, type CheckUnit, type Identity, type Verdict, type VerifyContext} from '../context.js'
+import {notOnThisStore, unexpected, type CheckUnit, type Identity, type Verdict, type VerifyContext} from '../context.js'
 
 const iamSdk = () => import('@aws-sdk/client-iam')
 
@@ -78,6 +78,7 @@ export const leastPrivilegeCheck: CheckUnit = {
   needs: ['credentials'],
   async run(v) {
     const id = v.facts.identity!
+    if (v.facts.noIam) return notOnThisStore(v, "reading the user's policies (iam:ListAttachedUserPolicies)")
     if (!id.user) return {status: 'warn', detail: `cannot check: ${id.arn} is not an IAM user.`}
     const s: Scan = {client: await (v.opts.admin ?? v.aws).iam(), UserName: id.user, broad: [], unchecked: [], step: ''}
     let customer: {PolicyArn?: string; PolicyName?: string}[]

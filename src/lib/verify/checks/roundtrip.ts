@@ -57,7 +57,9 @@ function tripFailure(v: VerifyContext, t: Trip, error: unknown): Verdict {
     status: 'fail',
     detail: `${t.step} failed: ${e?.message ?? messageOf(error)}`,
     hint: isAccessDenied(error)
-      ? `Pulumi needs s3:ListBucket on ${v.bucketArn} and s3:GetObject/PutObject/DeleteObject on ${v.bucketArn}/${t.base}*: \`psb user create --bucket ${t.bucket}${prefixFlag}\`.`
+      ? v.facts.noIam
+        ? `Pulumi needs s3:ListBucket on ${v.bucketArn} and s3:GetObject/PutObject/DeleteObject on ${v.bucketArn}/${t.base}*: grant them to the key's user with the store's own tools (MinIO: \`mc admin policy attach\`; the policy is in docs/s3-compatible.md).`
+        : `Pulumi needs s3:ListBucket on ${v.bucketArn} and s3:GetObject/PutObject/DeleteObject on ${v.bucketArn}/${t.base}*: \`psb user create --bucket ${t.bucket}${prefixFlag}\`.`
       : (e?.hint ?? 'Check the endpoint and the bucket, then run psb verify again.'),
   }
 }
