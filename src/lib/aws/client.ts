@@ -10,6 +10,7 @@ import {appendFileSync} from 'node:fs'
 import type {S3Client} from '@aws-sdk/client-s3'
 import type {IAMClient} from '@aws-sdk/client-iam'
 import type {STSClient} from '@aws-sdk/client-sts'
+import type {KMSClient} from '@aws-sdk/client-kms'
 import {echo} from '../echo.js'
 import {badInput} from '../errors.js'
 
@@ -38,6 +39,7 @@ export interface AwsContext {
   s3(region?: string): Promise<S3Client>
   iam(): Promise<IAMClient>
   sts(): Promise<STSClient>
+  kms(): Promise<KMSClient>
   /** Same configuration, other credentials (e.g. a newly created key). */
   withCredentials(credentials: StaticCredentials): AwsContext
 }
@@ -124,6 +126,7 @@ export function createAwsContext(options: AwsOptions): AwsContext {
   const s3Clients = new Map<string, Promise<S3Client>>()
   let iam: Promise<IAMClient> | undefined
   let sts: Promise<STSClient> | undefined
+  let kms: Promise<KMSClient> | undefined
   return {
     options,
     s3(region = options.region) {
@@ -164,6 +167,15 @@ export function createAwsContext(options: AwsOptions): AwsContext {
         return client
       })
       return sts
+    },
+    kms() {
+      kms ??= import('@aws-sdk/client-kms').then(({KMSClient}) => {
+        const client = new KMSClient(baseConfig(options, options.region))
+        addCallLog(client, 'kms')
+        addEndpointMark(client, options.endpoint)
+        return client
+      })
+      return kms
     },
     withCredentials(credentials) {
       return createAwsContext({...options, credentials, profile: undefined})
