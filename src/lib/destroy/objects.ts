@@ -71,32 +71,33 @@ export async function deleteAllVersions(
   const counts = {deleted: 0, listRequests: o.first ? 1 : 0, deleteRequests: 0}
   const pending: Promise<void>[] = []
   let failed: unknown
-  let page = o.first
-  for (;;) {
-    if (!page) {
-      page = await listVersionPage(ctx, bucket, prefix)
-      counts.listRequests++
-    }
-    const items = page.items
-    if (items.length > 0) {
-      pending.push(
-        limit(async () => {
-          await deleteBatch(ctx, bucket, items).catch((error: unknown) => {
-            failed ??= error
-            throw error
-          })
-          counts.deleteRequests++
-          counts.deleted += items.length
-          o.onProgress?.({deleted: counts.deleted, requests: counts.listRequests + counts.deleteRequests})
-        }),
-      )
-    }
-    if (!page.next || failed) break
-    throwIfInterrupted('stopped while emptying the bucket; run `psb destroy` again to finish.')
-    // Keep at most a few pages in memory: wait when the deletes fall behind.
-    while (limit.pendingCount > 2 * (o.concurrency ?? 8)) await new Promise((r) => setTimeout(r, 10))
-    page = await listVersionPage(ctx, bucket, prefix, page.next)
+  const dispatch = (items: VersionRef[]) =>
+    pending.push(
+      limit(async () => {
+        await deleteBatch(ctx, bucket, items).catch((error: unknown) => {
+          failed ??= error
+          throw error
+        })
+        counts.deleteRequests++
+        counts.deleted += items.length
+        o.onProgress?.({deleted: counts.deleted, requests: counts.listRequests + counts.deleteRequests})
+      }),
+    )
+  const list = async (from?: VersionPage['next']) => {
     counts.listRequests++
+    return listVersionPage(ctx, bucket, prefix, from)
+  }
+  let page = o.first ?? (await list())
+  for (;;) {
+    throwIfInterrupted('stopped while emptying the bucket; run `psb destroy` again to finish.')
+    // Keep a few pages in memory at most: wait while the deletes are behind.
+    while (limit.pendingCount > 2 * (o.concurrency ?? 8)) await new Promise((r) => setTimeout(r, 10))
+    // The next page is listed before this one's delete is sent: its marker (this page's last
+    // version) still exists when S3 reads it (moto, unlike S3, loses its place otherwise).
+    const next = page.next && !failed ? await list(page.next) : undefined
+    if (page.items.length > 0) dispatch(page.items)
+    if (!next) break
+    page = next
   }
   await Promise.all(pending)
   return counts
