@@ -51,11 +51,25 @@ function dropKeys(doc: IniDocument, section: string, keys: string[], whole: bool
   if (whole) {
     const left = Object.keys(sectionEntries(doc, section) ?? {})
     if (left.length > 0 && left.every((k) => PSB_CONFIG_KEYS.has(k))) changed = setSectionKeys(doc, section, {region: undefined}) || changed
-    const before = doc.lines.length
-    removeEmptySection(doc, section)
-    changed = changed || doc.lines.length !== before
+    changed = dropEmptySection(doc, section) || changed
   }
   return changed
+}
+
+/**
+ * Removes the section when nothing but blank lines is left in it. Between two sections, the
+ * blank lines after it go with it (the ones before it stay, separating its neighbours); at the
+ * end of the file, the blank line before it goes (removeEmptySection).
+ */
+function dropEmptySection(doc: IniDocument, section: string): boolean {
+  const before = doc.lines.length
+  const h = doc.lines.findIndex((l) => l.kind === 'section' && l.section === section)
+  if (h === -1) return false
+  let end = h + 1
+  while (end < doc.lines.length && doc.lines[end].kind === 'blank') end++
+  if (end < doc.lines.length && doc.lines[end].kind === 'section') doc.lines.splice(h, end - h)
+  else removeEmptySection(doc, section)
+  return doc.lines.length !== before
 }
 
 /**
