@@ -3,13 +3,14 @@
  * enforced: backends set up by `psb init`, then taken down whole or one prefix at a time.
  */
 import {expect} from 'chai'
+import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {CreateBucketCommand, ListObjectVersionsCommand, PutObjectCommand, DeleteObjectCommand, PutBucketVersioningCommand, S3Client, HeadBucketCommand} from '@aws-sdk/client-s3'
 import {CreateOpenIDConnectProviderCommand, CreateRoleCommand, GetRoleCommand, ListOpenIDConnectProvidersCommand, ListUsersCommand, PutRolePolicyCommand} from '@aws-sdk/client-iam'
 import {CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient} from '@aws-sdk/client-kms'
 import {useMoto, ACCOUNT_ID} from '../support/moto.js'
-import {TempHome, runPsb, type RunResult} from '../support/cli.js'
+import {RUN_JS, TempHome, baseEnv, runProcess, runPsb, type RunResult} from '../support/cli.js'
 import {mutatingCalls} from '../support/calls.js'
 import {CountingServer} from '../support/counting-server.js'
 import {FaultProxy} from '../support/fault-proxy.js'
@@ -277,6 +278,26 @@ describe('psb destroy (subprocess, moto with IAM enforced)', function () {
     ok(await psb(['destroy', '--bucket', 'kms-state', '--yes']))
     expect(mutatingCalls(calls())).to.deep.equal([])
     kms.destroy()
+  })
+
+  it('on a terminal: shows the plan and asks; "no" changes nothing, "yes" goes ahead with progress', async function () {
+    if (spawnSync('script', ['--version']).status !== 0) this.skip()
+    await init('tty-state')
+    await putObjects('tty-state', ['a'])
+    const onTty = (answer: string) => {
+      const cmd = [process.execPath, RUN_JS, 'destroy', '--bucket', 'tty-state', '--region', REGION, '--endpoint', moto.endpoint, '--admin-profile', 'admin'].map((a) => `'${a}'`).join(' ')
+      // script(1) gives psb a pseudo-terminal; what we type arrives as keystrokes.
+      return runProcess('script', ['-qec', cmd, '/dev/null'], {env: {...baseEnv(home.dir), ...(env() as Record<string, string>)}, cwd: home.dir, input: answer})
+    }
+    const no = await onTty('n\r')
+    expect(no.stdout).to.include('Plan to destroy the backend tty-state')
+    expect(no.stdout).to.include('Delete everything listed above')
+    expect(no.stdout).to.include('Stopped: nothing was changed.')
+    expect(await users()).to.include('pulumi')
+    const yes = await onTty('y\r')
+    expect(yes.stdout).to.match(/Deleted 2 object versions/)
+    expect(await bucketExists('tty-state')).to.equal(false)
+    expect(await users()).to.not.include('pulumi')
   })
 
   describe('killed with SIGKILL mid-run, a re-run finishes', () => {
