@@ -1,7 +1,7 @@
 /**
  * Emptying the bucket (or one prefix of it) for `psb destroy`: every object version and
  * delete marker, one ListObjectVersions page (at most 1,000) and one DeleteObjects request per
- * page, the deletes running in parallel (a few at a time) while the next page is listed.
+ * page, in rounds of up to 8 pages whose deletes run in parallel.
  * Nothing is remembered between runs: a re-run lists what is left and deletes it.
  */
 import pLimit from 'p-limit'
@@ -67,38 +67,32 @@ export async function deleteAllVersions(
   prefix: string | undefined,
   o: {first?: VersionPage; concurrency?: number; onProgress?: (p: Progress) => void},
 ): Promise<{deleted: number; listRequests: number; deleteRequests: number}> {
-  const limit = pLimit(o.concurrency ?? 8)
+  const width = o.concurrency ?? 8
+  const limit = pLimit(width)
   const counts = {deleted: 0, listRequests: o.first ? 1 : 0, deleteRequests: 0}
-  const pending: Promise<void>[] = []
-  let failed: unknown
-  const dispatch = (items: VersionRef[]) =>
-    pending.push(
-      limit(async () => {
-        await deleteBatch(ctx, bucket, items).catch((error: unknown) => {
-          failed ??= error
-          throw error
-        })
-        counts.deleteRequests++
-        counts.deleted += items.length
-        o.onProgress?.({deleted: counts.deleted, requests: counts.listRequests + counts.deleteRequests})
-      }),
-    )
+  const remove = (items: VersionRef[]) =>
+    limit(async () => {
+      await deleteBatch(ctx, bucket, items)
+      counts.deleteRequests++
+      counts.deleted += items.length
+      o.onProgress?.({deleted: counts.deleted, requests: counts.listRequests + counts.deleteRequests})
+    })
   const list = async (from?: VersionPage['next']) => {
     counts.listRequests++
     return listVersionPage(ctx, bucket, prefix, from)
   }
-  let page = o.first ?? (await list())
+  // Rounds: list up to `width` pages (each from the marker of the one before), delete them all
+  // at once, then list again from the start (what was deleted is gone). A listing never runs
+  // while a delete does, nor starts from a deleted marker: S3 does not mind either; moto does
+  // (it loses its place, or fails with a 500).
+  let first = o.first
   for (;;) {
     throwIfInterrupted('stopped while emptying the bucket; run `psb destroy` again to finish.')
-    // Keep a few pages in memory at most: wait while the deletes are behind.
-    while (limit.pendingCount > 2 * (o.concurrency ?? 8)) await new Promise((r) => setTimeout(r, 10))
-    // The next page is listed before this one's delete is sent: its marker (this page's last
-    // version) still exists when S3 reads it (moto, unlike S3, loses its place otherwise).
-    const next = page.next && !failed ? await list(page.next) : undefined
-    if (page.items.length > 0) dispatch(page.items)
-    if (!next) break
-    page = next
+    const pages: VersionPage[] = [first ?? (await list())]
+    first = undefined
+    while (pages.length < width && pages.at(-1)!.next) pages.push(await list(pages.at(-1)!.next))
+    await Promise.all(pages.filter((p) => p.items.length > 0).map((p) => remove(p.items)))
+    if (!pages.at(-1)!.next) break
   }
-  await Promise.all(pending)
   return counts
 }
