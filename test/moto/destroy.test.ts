@@ -159,6 +159,34 @@ describe('psb destroy (subprocess, moto with IAM enforced)', function () {
     expect(await users()).to.not.include('pulumi-team-a')
   })
 
+  it('refuses while a stack made by the real Pulumi exists; after `pulumi stack rm` it goes ahead', async function () {
+    const real = inspectPulumiDir(REAL_PULUMI)
+    if (typeof real === 'string') this.skip()
+    const build = real as Exclude<typeof real, string>
+    const pulumiEnv = {PATH: `${build.dir}:${process.env.PATH}`, PULUMI_SKIP_UPDATE_CHECK: 'true', PULUMI_CONFIG_PASSPHRASE: 'destroy-test'}
+    // psb init logs the real Pulumi in to the prefix.
+    ok(await psb(['init', '--bucket', 'real-stack-state', '--prefix', 'team-a', '--user', 'pulumi-team-a', '--profile', 'team-a', '--no-verify'], pulumiEnv))
+    const dir = home.path('proj')
+    mkdirSync(dir)
+    writeFileSync(join(dir, 'Pulumi.yaml'), 'name: proj\nruntime: yaml\noutputs:\n  greeting: hello\n')
+    const pulumi = (args: string[]) => runProcess(build.pulumi, [...args, '--non-interactive'], {env: {...baseEnv(home.dir), ...(env(pulumiEnv) as Record<string, string>)}, cwd: dir})
+    const init = await pulumi(['stack', 'init', 'dev', '--secrets-provider', 'passphrase'])
+    expect(init.code, init.stderr).to.equal(0)
+
+    const r = await psb(['destroy', '--bucket', 'real-stack-state', '--prefix', 'team-a', '--yes'], pulumiEnv)
+    expect(r.code, r.stderr).to.equal(2)
+    expect(r.stderr).to.match(/proj\/dev \(last updated \d{4}-/)
+    expect(await users()).to.include('pulumi-team-a')
+
+    const rm = await pulumi(['stack', 'rm', 'dev', '--yes'])
+    expect(rm.code, rm.stderr).to.equal(0)
+    const done = await psb(['destroy', '--bucket', 'real-stack-state', '--prefix', 'team-a', '--yes', '--json'], pulumiEnv)
+    ok(done)
+    expect(JSON.parse(done.stdout).changes.map((c: {item: string}) => c.item)).to.include('pulumi logout')
+    expect(await versions('real-stack-state', 'team-a/')).to.deep.equal([])
+    expect(await users()).to.not.include('pulumi-team-a')
+  })
+
   it('a whole-bucket destroy finds the stacks of every prefix', async () => {
     await init('all-stacks')
     await putObjects('all-stacks', ['.pulumi/stacks/root.json', 'deep/team/.pulumi/stacks/p/s.json.gz', 'other/file.txt'])
