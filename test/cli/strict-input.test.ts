@@ -33,6 +33,7 @@ const COMMANDS: Record<string, string[]> = {
   login: ['login', '--bucket', 'good-bucket', '--region', 'us-east-1', '--profile', 'ci'],
   verify: ['verify', '--profile', 'ci', '--bucket', 'good-bucket', '--region', 'us-east-1'],
   init: ['init', '--bucket', 'good-bucket', '--region', 'us-east-1', '--user', 'pulumi', '--profile', 'pulumi', '--admin-profile', 'admin', '--yes'],
+  destroy: ['destroy', '--bucket', 'good-bucket', '--region', 'us-east-1', '--admin-profile', 'admin', '--yes'],
 }
 
 /** A secret given as the value of a flag that rejects it, per command. */
@@ -60,6 +61,8 @@ const BAD_FLAG_VALUES: Array<[string, string[]]> = [
   ['verify', ['--profile', TOKEN]],
   ['init', ['--wait', SECRET]],
   ['init', ['--tag', TOKEN]],
+  ['destroy', ['--bucket', SECRET]],
+  ['destroy', ['--prefix', `${TOKEN}/../x`]],
 ]
 
 describe('strict input: exit 2, no AWS call, nothing echoed (subprocess)', function () {
@@ -191,7 +194,7 @@ describe('strict input: exit 2, no AWS call, nothing echoed (subprocess)', funct
 
   it('-h works as --help for every command', async () => {
     for (const base of Object.values(COMMANDS)) {
-      const id = base[0] === 'login' || base[0] === 'verify' || base[0] === 'init' ? [base[0]] : base.slice(0, 2)
+      const id = ['login', 'verify', 'init', 'destroy'].includes(base[0]) ? [base[0]] : base.slice(0, 2)
       const r = await runPsb([...id, '-h'], home)
       expect(r.code, `${id.join(' ')} -h: ${r.stderr}`).to.equal(0)
       expect(r.stdout, id.join(' ')).to.include(`$ psb ${id.join(' ')}`)

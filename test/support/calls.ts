@@ -2,7 +2,7 @@
  * Reading the PSB_CALL_LOG call log (`<service> <Operation>` per line, src/lib/aws/client.ts):
  * which AWS calls changed something.
  */
-export const MUTATING = / (Create|Put|Delete|Update|Attach|Detach|Tag|Untag|Copy|Upload|Restore|Abort|Complete|Enable|Disable|Schedule|Cancel)/
+export const MUTATING = / (Create|Put|Delete|Update|Attach|Detach|Tag|Untag|Copy|Upload|Restore|Abort|Complete|Enable|Disable|Schedule|Cancel|Remove)/
 
 /** The lines of a call log whose operation changes something. */
 export function mutatingCalls(log: string): string[] {
