@@ -123,6 +123,7 @@ describe('verifyBackend (moto, IAM enforcement on)', function () {
       'tls-policy': 'pass',
       lifecycle: 'pass',
       'round-trip': 'pass',
+      'pulumi-locks': 'pass',
       'key-age': 'pass',
       'key-count': 'pass',
       'credentials-file': 'pass',

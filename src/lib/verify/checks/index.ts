@@ -8,6 +8,7 @@ import {bucketCheck, encryptionCheck, lifecycleCheck, ownershipCheck, publicAcce
 import {credentialsFileCheck} from './files.js'
 import {credentialsCheck} from './identity.js'
 import {keyAgeCheck, keyCountCheck} from './keys.js'
+import {pulumiLocksCheck} from './locks.js'
 import {leastPrivilegeCheck} from './privilege.js'
 import {pulumiBackendEnvCheck, pulumiCliCheck, pulumiLoginCheck} from './pulumi.js'
 import {roundTripCheck} from './roundtrip.js'
@@ -22,6 +23,7 @@ export const CHECKS: readonly CheckUnit[] = [
   tlsPolicyCheck,
   lifecycleCheck,
   roundTripCheck,
+  pulumiLocksCheck,
   keyAgeCheck,
   keyCountCheck,
   credentialsFileCheck,
