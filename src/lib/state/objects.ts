@@ -66,38 +66,59 @@ export interface DeleteOutcome {
   failed: {key: string; code?: string; message?: string}[]
 }
 
+/** One DeleteObject per key, `parallel` at a time (a denial is a real error naming the key). */
+async function deleteEach(t: Target, keys: string[], count: RequestCount, parallel = 16): Promise<void> {
+  const {DeleteObjectCommand} = await import('@aws-sdk/client-s3')
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < keys.length) {
+      const Key = keys[next++]
+      await awsCall({action: 's3:DeleteObject', resource: `arn:aws:s3:::${t.bucket}/${Key}`, principal: t.principal}, () => t.s3.send(new DeleteObjectCommand({Bucket: t.bucket, Key})))
+      count.delete++
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(parallel, keys.length)}, worker))
+}
+
 /**
- * Deletes `keys` in batches of 1,000, `parallel` batches at a time, in the order given
- * (oldest first: a run killed midway leaves the newest, and a re-run finishes the rest).
+ * Deletes `keys` in batches of 1,000 (DeleteObjects), `parallel` batches at a time, in the
+ * order given (oldest first). A store that denies every key of a batch although the caller may
+ * delete each one (moto judges DeleteObjects on the bucket, not on each key; some
+ * S3-compatible stores lack it) gets one DeleteObject per key from then on.
  * `onBatch` reports progress after each batch.
  */
 export async function deleteObjects(
   t: Target,
   keys: string[],
   opts: {parallel?: number; count?: RequestCount; onBatch?: (done: number, total: number) => void; beforeBatch?: () => void} = {},
-): Promise<DeleteOutcome> {
+): Promise<DeleteOutcome & {singleDeletes: boolean}> {
   const {DeleteObjectsCommand} = await import('@aws-sdk/client-s3')
   const count = opts.count ?? newCount()
   const batches: string[][] = []
   for (let i = 0; i < keys.length; i += BATCH) batches.push(keys.slice(i, i + BATCH))
-  const outcome: DeleteOutcome = {deleted: [], failed: []}
+  const outcome: DeleteOutcome & {singleDeletes: boolean} = {deleted: [], failed: [], singleDeletes: false}
   let next = 0
   let done = 0
   const worker = async (): Promise<void> => {
     while (next < batches.length) {
       opts.beforeBatch?.()
       const batch = batches[next++]
-      const r = await awsCall({action: 's3:DeleteObject', resource: `arn:aws:s3:::${t.bucket}/${batch[0]} (and ${batch.length - 1} more)`, principal: t.principal}, () =>
-        t.s3.send(new DeleteObjectsCommand({Bucket: t.bucket, Delete: {Quiet: true, Objects: batch.map((Key) => ({Key}))}})),
-      )
-      count.delete++
-      const failed = new Set<string>()
-      for (const e of r.Errors ?? []) {
-        if (!e.Key) continue
-        failed.add(e.Key)
-        outcome.failed.push({key: e.Key, code: e.Code, message: e.Message})
+      let failed: DeleteOutcome['failed'] = []
+      if (!outcome.singleDeletes) {
+        const r = await awsCall({action: 's3:DeleteObject', resource: `arn:aws:s3:::${t.bucket}/${batch[0]} (and ${batch.length - 1} more)`, principal: t.principal}, () =>
+          t.s3.send(new DeleteObjectsCommand({Bucket: t.bucket, Delete: {Quiet: true, Objects: batch.map((Key) => ({Key}))}})),
+        )
+        count.delete++
+        failed = (r.Errors ?? []).filter((e) => e.Key).map((e) => ({key: e.Key!, code: e.Code, message: e.Message}))
+        if (failed.length === batch.length && failed.every((f) => f.code === 'AccessDenied')) outcome.singleDeletes = true
       }
-      for (const k of batch) if (!failed.has(k)) outcome.deleted.push(k)
+      if (outcome.singleDeletes && (failed.length === batch.length || failed.length === 0)) {
+        await deleteEach(t, batch, count)
+        failed = []
+      }
+      const bad = new Set(failed.map((f) => f.key))
+      outcome.failed.push(...failed)
+      for (const k of batch) if (!bad.has(k)) outcome.deleted.push(k)
       done += batch.length
       opts.onBatch?.(done, keys.length)
     }
