@@ -61,6 +61,7 @@ Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothin
     }),
     'kms-key': bucketFlags['kms-key'],
     'noncurrent-days': bucketFlags['noncurrent-days'],
+    'history-days': bucketFlags['history-days'],
     tag: bucketFlags.tag,
     path: shared.userFlags.path,
     'permissions-boundary': shared.userFlags['permissions-boundary'],

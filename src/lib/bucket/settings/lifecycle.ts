@@ -6,6 +6,7 @@
 import type {LifecycleRule, TransitionDefaultMinimumObjectSize} from '@aws-sdk/client-s3'
 import {plural} from '../../echo.js'
 import type {ChangeStatus} from '../../types.js'
+import {planHistoryExpiry, type HistoryWant} from './history-expiry.js'
 import {ITEMS, row, type BucketSetting, type SettingPlan} from './setting.js'
 
 export const NONCURRENT_RULE_ID = 'psb-noncurrent-expiry'
@@ -115,14 +116,17 @@ export interface LifecycleWrite {
   minSize?: TransitionDefaultMinimumObjectSize
 }
 
-export function planLifecycleSetting(current: LifecycleNow | undefined, noncurrentDays: number | undefined): SettingPlan<LifecycleWrite> {
+export function planLifecycleSetting(current: LifecycleNow | undefined, noncurrentDays: number | undefined, history?: HistoryWant): SettingPlan<LifecycleWrite> {
   const plan = planLifecycle(current?.rules, noncurrentDays)
+  // --history-days: its own unit (history-expiry.ts), planned on top of psb's other rules.
+  const hist = planHistoryExpiry(plan.rules, history)
   const changes = [
     {item: ITEMS.noncurrent, ...plan.noncurrent},
     {item: ITEMS.multipart, ...plan.multipart},
+    ...hist.changes,
   ]
-  const info = plan.notes
-  return plan.changed ? {changes, info, change: {rules: plan.rules, minSize: current?.minSize}} : {changes, info}
+  const info = [...plan.notes, ...hist.notes]
+  return plan.changed || hist.changed ? {changes, info, change: {rules: hist.rules, minSize: current?.minSize}} : {changes, info}
 }
 
 export const lifecycle: BucketSetting<LifecycleNow, LifecycleWrite> = {
@@ -134,7 +138,7 @@ export const lifecycle: BucketSetting<LifecycleNow, LifecycleWrite> = {
     const out = await io.read('s3:GetLifecycleConfiguration', 'NoSuchLifecycleConfiguration', () => io.s3.send(new io.S.GetBucketLifecycleConfigurationCommand({Bucket: io.bucket})))
     return out && {rules: out.Rules, minSize: out.TransitionDefaultMinimumObjectSize as TransitionDefaultMinimumObjectSize | undefined}
   },
-  plan: (current, want) => planLifecycleSetting(current, want.noncurrentDays),
+  plan: (current, want) => planLifecycleSetting(current, want.noncurrentDays, {days: want.historyDays, prefix: want.statePrefix}),
   apply: (io, {rules, minSize}) =>
     rules.length === 0
       ? io.s3.send(new io.S.DeleteBucketLifecycleCommand({Bucket: io.bucket}))
