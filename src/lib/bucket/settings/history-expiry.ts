@@ -66,6 +66,7 @@ export function planHistoryExpiry(rules: LifecycleRule[], want: HistoryWant = {}
   let next = [...rules]
   const notes: string[] = []
   const did: string[] = []
+  const kept = new Set<string>()
   for (const [i, folder] of HISTORY_FOLDERS.entries()) {
     const folderPrefix = `${root}${folder}/`
     const fresh: LifecycleRule = {ID: ids[i], Status: 'Enabled', Filter: {Prefix: folderPrefix}, Expiration: {Days: want.days}}
@@ -74,12 +75,14 @@ export function planHistoryExpiry(rules: LifecycleRule[], want: HistoryWant = {}
     const theirs = mine ? undefined : coveringRule(next, folderPrefix, want.days, ids)
     if (theirs) {
       notes.push(`Lifecycle rule ${JSON.stringify(theirs.ID ?? '(no id)')} already expires ${folderPrefix} after ${dayWord(theirs.Expiration!.Days!)}; psb leaves it and adds no rule of its own.`)
+      kept.add(`${JSON.stringify(theirs.ID ?? '(no id)')} (${dayWord(theirs.Expiration!.Days!)})`)
       continue
     }
     next = mine ? next.map((r) => (r === mine ? fresh : r)) : [...next, fresh]
     did.push(mine ? `${folder}/ (was ${dayWord(mine.Expiration?.Days ?? 0)})` : `${folder}/`)
   }
   const detail = `${root}history/ and backups/ expire after ${dayWord(want.days)}`
-  if (did.length === 0) return {rules, changed: false, changes: [{item: HISTORY_ITEM, status: 'unchanged', detail: notes.length > 0 ? `${detail} (by existing rules)` : detail}], notes}
-  return {rules: next, changed: true, changes: [{item: HISTORY_ITEM, status: ours.length > 0 ? 'updated' : 'created', detail: `${detail} (${did.join(', ')})`}], notes}
+  const byTheirs = kept.size > 0 ? `; kept existing rule ${[...kept].join(', ')}, which expires it sooner` : ''
+  if (did.length === 0) return {rules, changed: false, changes: [{item: HISTORY_ITEM, status: 'unchanged', detail: kept.size > 0 ? `kept existing rule ${[...kept].join(', ')}: it expires ${root}history/ and backups/ within ${dayWord(want.days)}` : detail}], notes}
+  return {rules: next, changed: true, changes: [{item: HISTORY_ITEM, status: ours.length > 0 ? 'updated' : 'created', detail: `${detail} (${did.join(', ')})${byTheirs}`}], notes}
 }
