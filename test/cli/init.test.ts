@@ -64,7 +64,7 @@ describe('psb init / psb verify (subprocess, moto, fake pulumi)', function () {
     expect(r1.stdout).to.match(/✔ IAM user pulumi: created/)
     expect(r1.stdout).to.match(/✔ Access key of pulumi in profile pulumi: created \(AKIA…\w{4}; written and proven to work\)/)
     expect(r1.stdout).to.match(/✔ Pulumi login: logged in \(s3:\/\/init-state, Pulumi 3.274.1\)/)
-    expect(r1.stdout).to.match(/✔ Verify \(with the profile's own key\): 16 checks: 1[56] passed/)
+    expect(r1.stdout).to.match(/✔ Verify \(with the profile's own key\): 17 checks: 1[67] passed/)
     expect(r1.stdout).to.contain('Next:')
     expect(r1.stdout).to.contain('pulumi up')
     expect(statSync(home.credentialsFile).mode & 0o777).to.equal(0o600)
@@ -184,7 +184,7 @@ describe('psb init / psb verify (subprocess, moto, fake pulumi)', function () {
     const good = await runPsb(args, home, {env: env()})
     ok(good)
     expect(good.stdout).to.match(/^ {2}pass {2}Round trip under s3:\/\/verify-state\/\.pulumi\/: put, head, get, list, copy, delete/m)
-    expect(good.stdout).to.match(/16 checks: 1[56] passed/)
+    expect(good.stdout).to.match(/17 checks: 1[67] passed/)
     expect(good.stdout).not.to.match(ANSI)
 
     // Without --bucket: the backend Pulumi is logged in to.

@@ -141,7 +141,7 @@ describe('end to end: psb + the real Pulumi CLI, against moto with IAM enforceme
   it('1. psb init sets up the backend with the least-privilege policy (no AdministratorAccess)', async () => {
     const r = await psb(['init', '--bucket', BUCKET, '--region', REGION, '--endpoint', moto.endpoint, '--admin-profile', 'admin', '--profile', 'pulumi', '--yes'])
     ok(r)
-    expect(r.stdout).to.match(/✔ Verify \(with the profile's own key\): 16 checks: 16 passed, 0 warnings, 0 failed/)
+    expect(r.stdout).to.match(/✔ Verify \(with the profile's own key\): 17 checks: 17 passed, 0 warnings, 0 failed/)
     expect(r.stderr).not.to.contain('AdministratorAccess')
     firstKey = profileKeys('pulumi')
     const who = await new STSClient({region: REGION, endpoint: moto.endpoint, credentials: firstKey}).send(new GetCallerIdentityCommand({}))
@@ -182,7 +182,7 @@ describe('end to end: psb + the real Pulumi CLI, against moto with IAM enforceme
   it('4. psb verify passes; a second psb init changes nothing (only verify\'s sentinel object is written)', async () => {
     const v = await psb(['verify', '--profile', 'pulumi', '--bucket', BUCKET, '--region', REGION, '--endpoint', moto.endpoint])
     ok(v)
-    expect(v.stdout).to.match(/16 checks: 1[56] passed, [01] warnings?, 0 failed/)
+    expect(v.stdout).to.match(/17 checks: 1[67] passed, [01] warnings?, 0 failed/)
     expect(v.stdout).to.match(/pass {2}Pulumi is logged in to this backend: s3:\/\/e2e-pulumi-state\?/)
 
     writeFileSync(callLog(), '')
@@ -200,7 +200,7 @@ describe('end to end: psb + the real Pulumi CLI, against moto with IAM enforceme
         `.pulumi-${team}`,
       )
       ok(r)
-      expect(r.stdout).to.match(/16 checks: 16 passed/)
+      expect(r.stdout).to.match(/17 checks: 17 passed/)
       await upStack(`app-${team}`, `.pulumi-${team}`)
     }
     const admin = s3(moto.admin)
