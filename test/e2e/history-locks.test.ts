@@ -126,7 +126,7 @@ describe('end to end: psb history prune and psb locks with the real Pulumi CLI (
   it('a lock left by a pulumi up killed with SIGKILL: listed, blocks pulumi, cleared by psb locks clear (this host, pid gone); pulumi up works again', async () => {
     const proxy = new FaultProxy(moto.endpoint)
     await proxy.start()
-    let pid = 0
+    let pid: number | undefined
     try {
       let release!: () => void
       const held = new Promise<void>((r) => (release = r))
