@@ -7,7 +7,7 @@ import {expect} from 'chai'
 import type {LifecycleRule} from '@aws-sdk/client-s3'
 import {judgeLock, parseLock, type LockInfo} from '../../src/lib/state/locks.js'
 import {keptUpdates} from '../../src/lib/state/history.js'
-import {lockStackOf, parseBackupName, parseHistoryName, stackMatches, validateStackRef} from '../../src/lib/state/layout.js'
+import {checkOneStack, lockStackOf, parseBackupName, parseHistoryName, stackMatches, validateStackRef} from '../../src/lib/state/layout.js'
 import {historyRuleId, planHistoryExpiry} from '../../src/lib/bucket/settings/history-expiry.js'
 import {planLifecycleSetting} from '../../src/lib/bucket/settings/lifecycle.js'
 import {bucketOptionsFromFlags} from '../../src/cli/bucket.js'
@@ -50,6 +50,9 @@ describe('state: Pulumi locks', () => {
     expect(stackMatches('organization/web/prod', 'api/prod')).to.equal(false)
     expect(stackMatches('organization/web/preprod', 'prod')).to.equal(false)
     for (const bad of ['a/b/c/d', 'we b', '', '../x/..x/y/z']) expect(thrown(() => validateStackRef(bad)).exitCode, bad).to.equal(2)
+    // One stack only: `prod` of two projects is ambiguous (exit 2, before any write).
+    expect(thrown(() => checkOneStack('prod', ['organization/web/prod', 'organization/api/prod'])).exitCode).to.equal(2)
+    expect(() => checkOneStack('prod', ['organization/web/prod', 'web/prod'])).not.to.throw()
   })
 })
 

@@ -13,7 +13,7 @@ import type {AwsContext} from '../aws/client.js'
 import {DAY_MS} from '../duration.js'
 import {interruptible, throwIfInterrupted} from '../interrupt.js'
 import type {Logger} from '../types.js'
-import {BACKUPS, HISTORY, parseBackupName, parseHistoryName, splitKey, stackFolder, stackMatches, stateRoot} from './layout.js'
+import {BACKUPS, checkOneStack, HISTORY, parseBackupName, parseHistoryName, splitKey, stackFolder, stackMatches, stateRoot} from './layout.js'
 import {readLocks, whoOf, type LockInfo} from './locks.js'
 import {deleteObjects, listObjects, newCount, type RequestCount, type StoredObject, type Target} from './objects.js'
 
@@ -143,6 +143,7 @@ async function planPrune(t: Target, opts: PruneOptions, count: RequestCount): Pr
   const hist = byFolder(root, HISTORY, historyObjs)
   const backs = byFolder(root, BACKUPS, backupObjs)
   const folders = [...hist.keys()].filter((f) => opts.stack === undefined || stackMatches(f, opts.stack)).sort()
+  checkOneStack(opts.stack, folders)
   return {root, plans: folders.map((f) => planStack(f, hist.get(f)!, backs.get(f) ?? [], opts, nowMs)), locks}
 }
 

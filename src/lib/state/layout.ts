@@ -87,3 +87,14 @@ export function splitKey(root: string, area: string, key: string): {folder: stri
   if (slash <= 0) return undefined
   return {folder: rest.slice(0, slash), name: rest.slice(slash + 1)}
 }
+
+/** `--stack` names one stack: when it matches stacks of several projects (`dev` in two), bad input (exit 2, before any write). */
+export function checkOneStack(ref: string | undefined, stacks: string[]): void {
+  const found = [...new Set(stacks.map(stackFolder))].sort()
+  if (ref === undefined || found.length <= 1) return
+  throw badInput(
+    `--stack ${ref} matches ${found.length} stacks: ${found.join(', ')}.`,
+    `Name one of them as project/stack, e.g. --stack ${found[0]}.`,
+    'StackAmbiguous',
+  )
+}

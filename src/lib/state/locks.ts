@@ -11,7 +11,7 @@ import {hostname as osHostname} from 'node:os'
 import type {AwsContext} from '../aws/client.js'
 import {awsCall} from '../aws/errors.js'
 import {formatDuration} from '../duration.js'
-import {lockStackOf, LOCKS, stackMatches, stateRoot} from './layout.js'
+import {checkOneStack, lockStackOf, LOCKS, stackMatches, stateRoot} from './layout.js'
 import {listObjects, newCount, readObject, type RequestCount, type Target} from './objects.js'
 
 export interface LockInfo {
@@ -150,6 +150,7 @@ export async function clearLocks(ctx: AwsContext, opts: ClearOptions): Promise<C
   const count = newCount()
   const t: Target = {s3: await ctx.s3(), bucket: opts.bucket, principal: opts.principal}
   const locks = await readLocks(t, opts, count)
+  checkOneStack(opts.stack, locks.map((l) => l.stack))
   const out: ClearedLock[] = []
   for (const lock of locks) {
     const v = judgeLock(lock, opts)
