@@ -74,4 +74,18 @@ describe('psb bucket create --history-days (moto, IAM enforcement on)', function
     }
     expect(existsSync(log)).to.equal(false)
   })
+
+  it('psb init --prefix team-a --history-days 30 passes the rule through (the prefix\'s history and backups)', async () => {
+    const bucket = `hist-days-${++n}`
+    const r = await runPsb(
+      ['init', '--bucket', bucket, '--region', 'us-east-1', '--endpoint', moto.endpoint, '--admin-profile', 'admin', '--profile', 'team-a', '--user', 'pulumi-team-a', '--prefix', 'team-a', '--history-days', '30', '--no-login', '--no-verify', '--yes'],
+      home,
+      {env: {PSB_KEY_PROPAGATION_POLL_MS: '20'}},
+    )
+    expect(r.code, `${r.stdout}\n${r.stderr}`).to.equal(0)
+    expect((await rules(bucket)).map((x) => [x.ID, x.Filter?.Prefix, x.Expiration?.Days])).to.deep.include.members([
+      ['psb-history-expiry:team-a', 'team-a/.pulumi/history/', 30],
+      ['psb-backups-expiry:team-a', 'team-a/.pulumi/backups/', 30],
+    ])
+  })
 })
