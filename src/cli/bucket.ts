@@ -5,6 +5,7 @@ import {validateBucketOptions, DEFAULT_NONCURRENT_DAYS, type BucketOptions, type
 import {parseDays} from '../lib/duration.js'
 import {echo, NAME_SHAPE, plural} from '../lib/echo.js'
 import {badInput} from '../lib/errors.js'
+import {normalizePrefix} from '../lib/iam/policy.js'
 import {bucket as bucketFlag} from './flags.js'
 import {status as statusWord, table} from './style.js'
 
@@ -20,6 +21,11 @@ export const bucketFlags = {
     description: `Delete noncurrent (old) versions of state files after this many days (a number, or a duration in whole days such as 90d or 12w); 0 keeps them forever (no rule). Default: ${DEFAULT_NONCURRENT_DAYS} for a new rule; a psb rule already on the bucket keeps its days unless this flag is given.`,
     helpValue: '<days>',
   }),
+  'history-days': Flags.string({
+    description:
+      'Expire Pulumi\'s update history (<prefix>/.pulumi/history/ and .pulumi/backups/) after this many days, with a lifecycle rule each (off by default: history is the audit trail; see docs/bucket.md). The current state is never expired. 0 removes psb\'s rules.',
+    helpValue: '<days>',
+  }),
   tag: Flags.string({
     description: 'A bucket tag as key=value; repeat for more. Merged with the tags already on the bucket; managed-by=psb is always added.',
     multiple: true,
@@ -32,6 +38,8 @@ export interface BucketFlagValues {
   bucket: string
   'kms-key'?: string
   'noncurrent-days'?: string | number
+  'history-days'?: string | number
+  prefix?: string
   tag?: string[]
   'dry-run'?: boolean
   region?: string
@@ -63,6 +71,8 @@ export function bucketOptionsFromFlags(flags: BucketFlagValues, region?: string)
     region: region ?? requireRegion(flags.region, flags['admin-profile']),
     kmsKey: flags['kms-key'],
     noncurrentDays: flags['noncurrent-days'] === undefined ? undefined : parseDays(flags['noncurrent-days'], {flag: '--noncurrent-days'}),
+    historyDays: flags['history-days'] === undefined ? undefined : parseDays(flags['history-days'], {flag: '--history-days'}),
+    statePrefix: normalizePrefix(flags.prefix),
     tags: parseTags(flags.tag),
     dryRun: Boolean(flags['dry-run']),
   }

@@ -31,6 +31,7 @@ export default class Init extends BaseCommand {
     }),
     'kms-key': bucketFlags['kms-key'],
     'noncurrent-days': bucketFlags['noncurrent-days'],
+    'history-days': bucketFlags['history-days'],
     tag: bucketFlags.tag,
     path: shared.userFlags.path,
     'permissions-boundary': shared.userFlags['permissions-boundary'],

@@ -131,6 +131,7 @@ describe('verifyBackend (moto, IAM enforcement on)', function () {
       lifecycle: 'pass',
       'lifecycle-delete-markers': 'pass',
       'round-trip': 'pass',
+      'pulumi-locks': 'pass',
       'key-age': 'pass',
       'key-count': 'pass',
       'key-schedule': 'pass',
@@ -158,6 +159,23 @@ describe('verifyBackend (moto, IAM enforcement on)', function () {
     ])
     const state = await s3(moto.admin).send(new GetObjectCommand({Bucket: BUCKET, Key: '.pulumi/stacks/app/dev.json'}))
     expect(await state.Body?.transformToString()).to.equal('{"checkpoint": {}}')
+  })
+
+  it('pulumi-locks: warns on a lock older than an hour, naming the stack, its age and psb locks clear; a younger lock passes', async () => {
+    await hardenedBucket()
+    await stateUser({prefix: 'team-a'})
+    const lock = (agoMs: number) => JSON.stringify({pid: 4242, username: 'alice', hostname: 'ci-runner-7', timestamp: new Date(Date.now() - agoMs).toISOString()})
+    const key = 'team-a/.pulumi/locks/organization/webapp/prod/5f0c.json'
+    await s3(moto.admin).send(new PutObjectCommand({Bucket: BUCKET, Key: key, Body: lock(10 * 60_000)}))
+    const young = byId((await verifyBackend(options({prefix: 'team-a'}))).checks)['pulumi-locks']
+    expect(young.status).to.equal('pass')
+    await s3(moto.admin).send(new PutObjectCommand({Bucket: BUCKET, Key: key, Body: lock(2 * 3600_000 + 5 * 60_000)}))
+    const r = await verifyBackend(options({prefix: 'team-a'}))
+    const c = byId(r.checks)['pulumi-locks']
+    expect(c.status).to.equal('warn')
+    expect(c.detail).to.contain('organization/webapp/prod').and.to.contain('2h 5m old').and.to.contain('alice@ci-runner-7')
+    expect(c.hint).to.contain(`psb locks clear --bucket ${BUCKET} --prefix team-a --stack organization/webapp/prod --older-than 1h`)
+    expect(r.ok).to.equal(true)
   })
 
   it('works under a prefix, with the prefix-limited policy', async () => {

@@ -1,3 +1,4 @@
+import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {bucketFlags, bucketOptionsFromFlags, renderBucketResult} from '../../cli/bucket.js'
 import {awsFlags, dryRun as dryRunFlag} from '../../cli/flags.js'
@@ -18,7 +19,7 @@ export default class BucketCreate extends BaseCommand {
   - Block Public Access: all four switches on;
   - Object Ownership BucketOwnerEnforced (ACLs disabled);
   - a bucket policy statement that denies every request not using TLS, merged into any existing policy;
-  - lifecycle rules: noncurrent versions expire after --noncurrent-days (default 90), incomplete multipart uploads are aborted after 7 days (existing rules are kept);
+  - lifecycle rules: noncurrent versions expire after --noncurrent-days (default 90), incomplete multipart uploads are aborted after 7 days (existing rules are kept); with --history-days D, the update history (<prefix>/.pulumi/history/ and backups/) expires after D days (off by default);
   - tags: managed-by=psb plus --tag key=value, merged with the existing tags.
 
 Every setting is read first and changed only when something is missing, so running it again changes nothing. psb never weakens a setting: when a flag would need that (e.g. another KMS key than the bucket's), it stops and says so.
@@ -41,6 +42,7 @@ Exit codes: 0 done (or planned with --dry-run), 1 an AWS call failed or psb refu
 
   static override flags = {
     ...bucketFlags,
+    prefix: Flags.string({description: 'The state prefix whose .pulumi/history/ and .pulumi/backups/ --history-days expires (default: the bucket\'s own .pulumi/).', helpValue: '<prefix>', dependsOn: ['history-days']}),
     'dry-run': dryRunFlag,
     ...awsFlags,
   }

@@ -138,7 +138,7 @@ async function ensureBucketInto(ctx: AwsContext, opts: BucketOptions, changes: C
   // A bucket created in this run is read like any other, so that a bucket someone else
   // created a moment earlier is never overwritten blindly; `fresh` (a dry run on a missing
   // bucket) has nothing to read.
-  const want: Want = {bucket: opts.bucket, arn: bucketArn(opts.bucket, opts.region), kmsKey: opts.kmsKey, noncurrentDays: opts.noncurrentDays, tags: opts.tags}
+  const want: Want = {bucket: opts.bucket, arn: bucketArn(opts.bucket, opts.region), kmsKey: opts.kmsKey, noncurrentDays: opts.noncurrentDays, historyDays: opts.historyDays, statePrefix: opts.statePrefix, tags: opts.tags}
   const plans = await Promise.all(SETTINGS.map((row) => planRow(io, row, want, fresh)))
   const run: Run = {dryRun, created, refused: []}
   for (const [i, plan] of plans.entries()) {

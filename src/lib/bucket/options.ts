@@ -17,6 +17,13 @@ export interface BucketOptions {
    * (an existing psb rule is removed).
    */
   noncurrentDays?: number
+  /**
+   * Days after which the objects of <statePrefix>/.pulumi/history/ and backups/ expire
+   * (a lifecycle rule each; settings/history-expiry.ts). Undefined: off, psb's rules kept; 0: removed.
+   */
+  historyDays?: number
+  /** The state prefix the history rules cover (none: the bucket's own .pulumi/). */
+  statePrefix?: string
   /** managed-by=psb is always added. */
   tags?: Record<string, string>
   dryRun?: boolean
@@ -89,6 +96,10 @@ export function validateBucketOptions(opts: BucketOptions): void {
   const d = opts.noncurrentDays
   if (d !== undefined && (!Number.isInteger(d) || d < 0 || d > 36500)) {
     throw badInput(`--noncurrent-days must be a whole number from 0 to 36500, not ${d}.`, 'Use e.g. --noncurrent-days 90, or 0 to keep noncurrent versions forever.', 'NoncurrentDaysInvalid')
+  }
+  const h = opts.historyDays
+  if (h !== undefined && (!Number.isInteger(h) || h < 0 || h > 36500)) {
+    throw badInput(`--history-days must be a whole number from 0 to 36500, not ${h}.`, 'Use e.g. --history-days 365, or 0 to remove psb\'s history rules.', 'HistoryDaysInvalid')
   }
   if (opts.tags) validateTags(opts.tags)
 }

@@ -8,6 +8,7 @@ import type {LifecycleRule, TransitionDefaultMinimumObjectSize} from '@aws-sdk/c
 import {plural} from '../../echo.js'
 import type {ChangeStatus} from '../../types.js'
 import {refusedBefore} from '../store-memory.js'
+import {HISTORY_ITEM, planHistoryExpiry, type HistoryWant} from './history-expiry.js'
 import {partialApply, withoutRefused, writeRulesPerRule} from './lifecycle-degrade.js'
 import {ITEMS, row, type BucketSetting, type SettingPlan} from './setting.js'
 
@@ -21,9 +22,13 @@ export const MULTIPART_DAYS = 7
 const RULE_ITEMS: Record<string, string> = {
   [NONCURRENT_RULE_ID]: ITEMS.noncurrent,
   [MULTIPART_RULE_ID]: ITEMS.multipart,
+  [DELETE_MARKER_RULE_ID]: ITEMS.deleteMarkers,
 }
 
-const itemOf = (ruleId: string) => RULE_ITEMS[ruleId] ?? `lifecycle-rule ${ruleId}`
+/** psb's --history-days rules carry the prefix in their id (history-expiry.ts historyRuleId). */
+const isHistoryRule = (ruleId: string) => /^psb-(history|backups)-expiry(:|$)/.test(ruleId)
+
+const itemOf = (ruleId: string) => RULE_ITEMS[ruleId] ?? (isHistoryRule(ruleId) ? HISTORY_ITEM : `lifecycle-rule ${ruleId}`)
 
 export function appliesToWholeBucket(rule: LifecycleRule): boolean {
   if (rule.Status !== 'Enabled') return false
@@ -155,17 +160,20 @@ export interface LifecycleWrite {
   current: LifecycleRule[]
 }
 
-export function planLifecycleSetting(current: LifecycleNow | undefined, noncurrentDays: number | undefined): SettingPlan<LifecycleWrite> {
+export function planLifecycleSetting(current: LifecycleNow | undefined, noncurrentDays: number | undefined, history?: HistoryWant): SettingPlan<LifecycleWrite> {
   const plan = planLifecycle(current?.rules, noncurrentDays)
+  // --history-days: its own unit (history-expiry.ts), planned on top of psb's other rules.
+  const hist = planHistoryExpiry(plan.rules, history)
   const changes = [
     {item: ITEMS.noncurrent, ...plan.noncurrent},
     {item: ITEMS.multipart, ...plan.multipart},
     {item: ITEMS.deleteMarkers, ...plan.deleteMarkers},
+    ...hist.changes,
   ]
-  const info = plan.notes
+  const info = [...plan.notes, ...hist.notes]
   const now = current?.rules ?? []
   const refused = current?.refused ?? []
-  const kept = withoutRefused(now, plan.rules, refused, itemOf)
+  const kept = withoutRefused(now, hist.rules, refused, itemOf)
   const out = changes.map((c) => kept.skipped.find((s) => s.item === c.item) ?? c)
   const changed = kept.rules.length !== now.length || kept.rules.some((r, i) => r !== now[i])
   return changed ? {changes: out, info, change: {rules: kept.rules, minSize: current?.minSize, current: now}} : {changes: out, info}
@@ -182,7 +190,7 @@ export const lifecycle: BucketSetting<LifecycleNow, LifecycleWrite> = {
     if (!out && refused.length === 0) return undefined
     return {rules: out?.Rules, minSize: out?.TransitionDefaultMinimumObjectSize as TransitionDefaultMinimumObjectSize | undefined, refused}
   },
-  plan: (current, want) => planLifecycleSetting(current, want.noncurrentDays),
+  plan: (current, want) => planLifecycleSetting(current, want.noncurrentDays, {days: want.historyDays, prefix: want.statePrefix}),
   async apply(io, {rules, minSize, current}) {
     const write = (next: LifecycleRule[]) =>
       next.length === 0

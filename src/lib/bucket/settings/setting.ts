@@ -38,6 +38,9 @@ export interface Want {
   arn: string
   kmsKey?: string
   noncurrentDays?: number
+  /** --history-days: expiry of <statePrefix>/.pulumi/history/ and backups/ (history-expiry.ts). */
+  historyDays?: number
+  statePrefix?: string
   tags?: Record<string, string>
 }
 

@@ -8,6 +8,7 @@ import {bucketCheck, deleteMarkerCheck, encryptionCheck, lifecycleCheck, ownersh
 import {credentialsFileCheck} from './files.js'
 import {credentialsCheck} from './identity.js'
 import {keyAgeCheck, keyCountCheck} from './keys.js'
+import {pulumiLocksCheck} from './locks.js'
 import {leastPrivilegeCheck} from './privilege.js'
 import {pulumiBackendEnvCheck, pulumiCliCheck, pulumiLoginCheck} from './pulumi.js'
 import {pulumiLayoutCheck} from './layout.js'
@@ -27,6 +28,7 @@ export const CHECKS: readonly CheckUnit[] = [
   lifecycleCheck,
   deleteMarkerCheck,
   roundTripCheck,
+  pulumiLocksCheck,
   keyAgeCheck,
   keyCountCheck,
   keyScheduleCheck,
