@@ -32,7 +32,7 @@ export const INIT_EXAMPLES = [
   },
   {description: 'One team\'s prefix of a shared bucket:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --prefix team-a --user pulumi-team-a --profile team-a --yes'},
   {description: 'Show the full plan, change nothing:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --dry-run'},
-  {description: 'MinIO (no AWS IAM; a key made with `mc admin user add`, docs/s3-compatible.md):', command: '<%= config.bin %> <%= command.id %> --no-iam --bucket pulumi-state --region us-east-1 --endpoint http://127.0.0.1:9000 --profile pulumi --access-key-id pulumi --secret-stdin < secret.txt'},
+  {description: 'MinIO (no AWS IAM; a key made with `mc admin user add`, docs/s3-compatible.md):', command: '<%= config.bin %> <%= command.id %> --no-iam --bucket pulumi-state --region us-east-1 --endpoint https://minio.internal:9000 --profile pulumi --access-key-id pulumi --secret-stdin < secret.txt'},
   {
     description: 'Against an S3-compatible store, over HTTPS (over plain HTTP the bucket\'s TLS-only policy denies every request; scripts/demo.sh runs a local emulator that counts as TLS):',
     command: '<%= config.bin %> <%= command.id %> --bucket demo-state --region us-east-1 --endpoint https://s3.example.com --yes',

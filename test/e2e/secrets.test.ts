@@ -108,7 +108,7 @@ describe('end to end: Pulumi secrets from a psb KMS key (real Pulumi, moto with 
       ok(r)
       expect(r.stdout).to.contain(`pulumi stack init <stack> --secrets-provider "${urlOf(team)}"`)
       expect(r.stdout).to.contain(`export AWS_ENDPOINT_URL_KMS=${moto.endpoint}`)
-      expect(r.stdout).to.match(/✔ Verify \(with the profile's own key\): 19 checks: 19 passed, 0 warnings, 0 failed/)
+      expect(r.stdout).to.match(/✔ Verify \(with the profile's own key\): (\d+) checks: \1 passed, 0 warnings, 0 failed/)
     }
   })
 

@@ -67,7 +67,7 @@ describe('MinIO: a real S3-compatible store without AWS IAM', function () {
   const s3 = () =>
     new S3Client({region: REGION, endpoint: endpoint(), forcePathStyle: true, credentials: minio.server.root})
 
-  it('1. bucket create: applies versioning, the TLS-only policy, noncurrent expiry and tags; skips exactly encryption, public-access block, ownership and the abort-multipart rule', async () => {
+  it('1. bucket create: applies versioning, the TLS-only policy, noncurrent expiry, delete-marker removal and tags; skips exactly encryption, public-access block, ownership and the abort-multipart rule', async () => {
     const log = home.path('bucket-1.log')
     const r = await psb(['bucket', 'create', ...common(), '--admin-profile', 'admin', '--json'], {env: {PSB_CALL_LOG: log}})
     ok(r)
@@ -82,14 +82,18 @@ describe('MinIO: a real S3-compatible store without AWS IAM', function () {
       'tls-only-policy': 'created',
       'lifecycle-noncurrent-expiry': 'created',
       'lifecycle-abort-multipart': 'skipped',
+      'lifecycle-expired-delete-markers': 'created',
       tags: 'created',
     })
     const abort = doc.changes.find((c) => c.item === 'lifecycle-abort-multipart')!
     expect(abort.detail).to.contain('rule psb-abort-incomplete-multipart refused by this store')
     expect(r.stderr).to.contain('refused lifecycle rule psb-abort-incomplete-multipart')
-    // What MinIO holds: psb's noncurrent rule, and nothing else.
+    // What MinIO holds: psb's noncurrent rule and its delete-marker rule, and nothing else.
     const rules = (await s3().send(new GetBucketLifecycleConfigurationCommand({Bucket: BUCKET}))).Rules ?? []
-    expect(rules.map((x) => [x.ID, x.NoncurrentVersionExpiration?.NoncurrentDays])).to.deep.equal([['psb-noncurrent-expiry', 90]])
+    expect(rules.map((x) => [x.ID, x.NoncurrentVersionExpiration?.NoncurrentDays ?? x.Expiration?.ExpiredObjectDeleteMarker])).to.deep.equal([
+      ['psb-noncurrent-expiry', 90],
+      ['psb-expired-delete-markers', true],
+    ])
   })
 
   it('1b. a second bucket create makes 0 writes, and still reports the refused rule as skipped', async () => {

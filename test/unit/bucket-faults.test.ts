@@ -360,6 +360,8 @@ describe('ensureBucket faults (nock)', () => {
       get(scope, 'lifecycle').reply(404, xmlError('NoSuchLifecycleConfiguration'))
       hardenedReads(scope, ['lifecycle'])
       put(scope, 'lifecycle').reply(400, xmlError('InvalidArgument', 'too many rules'))
+      // Each of psb's three rules alone is accepted: no single rule explains the rejection.
+      put(scope, 'lifecycle').reply(200, '')
       put(scope, 'lifecycle').reply(200, '')
       put(scope, 'lifecycle').reply(200, '')
       const seen = record(scope)
@@ -367,7 +369,7 @@ describe('ensureBucket faults (nock)', () => {
       expect(e.code).to.equal('LifecycleRejected')
       expect(e.exitCode).to.equal(1)
       expect(e.message).to.contain('InvalidArgument: too many rules')
-      expect(writes(seen)).to.deep.equal(['lifecycle', 'lifecycle', 'lifecycle'])
+      expect(writes(seen)).to.deep.equal(['lifecycle', 'lifecycle', 'lifecycle', 'lifecycle'])
     })
 
     it('skips ownership and lifecycle with a warning; the run succeeds', async () => {
@@ -395,10 +397,12 @@ describe('ensureBucket faults (nock)', () => {
       put(scope).reply(200, '')
       scope.head(path(B)).reply(200)
       put(scope, 'ownershipControls').reply(501, xmlError('NotImplemented', 'not implemented'))
-      // Both rules refused together; the noncurrent rule alone is accepted, the abort rule is not.
+      // The rules refused together; the noncurrent rule alone is accepted, the abort rule is not,
+      // the delete-marker rule is (on top of the noncurrent rule).
       put(scope, 'lifecycle').reply(400, xmlError('MalformedXML', 'The XML you provided was not well-formed'))
       put(scope, 'lifecycle').reply(200, '')
       put(scope, 'lifecycle').reply(400, xmlError('MalformedXML', 'The XML you provided was not well-formed'))
+      put(scope, 'lifecycle').reply(200, '')
       emptyReads(scope)
       acceptWrites(scope, ['ownershipControls', 'lifecycle'])
       const seen = record(scope)
@@ -407,12 +411,21 @@ describe('ensureBucket faults (nock)', () => {
       const creates = seen.filter((x) => x.method === 'PUT' && x.sub === '')
       expect(creates.map((c) => c.headers.get('x-amz-object-ownership'))).to.deep.equal(['BucketOwnerEnforced', null])
       const status = Object.fromEntries(r.changes.map((c) => [c.item, c.status]))
-      expect(status).to.deep.include({bucket: 'created', 'object-ownership': 'skipped', 'lifecycle-noncurrent-expiry': 'created', 'lifecycle-abort-multipart': 'skipped', versioning: 'created', tags: 'created'})
+      expect(status).to.deep.include({
+        bucket: 'created',
+        'object-ownership': 'skipped',
+        'lifecycle-noncurrent-expiry': 'created',
+        'lifecycle-abort-multipart': 'skipped',
+        'lifecycle-expired-delete-markers': 'created',
+        versioning: 'created',
+        tags: 'created',
+      })
       const lifecycleBodies = seen.filter((x) => x.method === 'PUT' && x.sub === 'lifecycle').map((x) => (x.body.match(/<ID>[^<]+<\/ID>/g) ?? []).join(' '))
       expect(lifecycleBodies).to.deep.equal([
-        '<ID>psb-noncurrent-expiry</ID> <ID>psb-abort-incomplete-multipart</ID>',
+        '<ID>psb-noncurrent-expiry</ID> <ID>psb-abort-incomplete-multipart</ID> <ID>psb-expired-delete-markers</ID>',
         '<ID>psb-noncurrent-expiry</ID>',
         '<ID>psb-noncurrent-expiry</ID> <ID>psb-abort-incomplete-multipart</ID>',
+        '<ID>psb-noncurrent-expiry</ID> <ID>psb-expired-delete-markers</ID>',
       ])
       const tagging = seen.find((x) => x.method === 'PUT' && x.sub === 'tagging')
       expect(tagging?.body).to.contain('<Key>psb-unsupported</Key><Value>object-ownership psb-abort-incomplete-multipart</Value>')

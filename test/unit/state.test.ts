@@ -112,7 +112,7 @@ describe('bucket: --history-days (lifecycle unit)', () => {
 
   it('is off by default: the lifecycle plan without --history-days has no history rule and no extra item', () => {
     const plan = planLifecycleSetting(undefined, undefined)
-    expect(plan.change!.rules.map((r) => r.ID)).to.deep.equal(['psb-noncurrent-expiry', 'psb-abort-incomplete-multipart'])
+    expect(plan.change!.rules.map((r) => r.ID)).to.deep.equal(['psb-noncurrent-expiry', 'psb-abort-incomplete-multipart', 'psb-expired-delete-markers'])
     expect(plan.changes.map((c) => c.item)).to.not.include('lifecycle-history-expiry')
     const withHistory = planLifecycleSetting(undefined, undefined, {days: 90})
     expect(withHistory.change!.rules.map((r) => r.ID)).to.include.members(['psb-history-expiry', 'psb-backups-expiry'])

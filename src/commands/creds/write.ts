@@ -60,7 +60,7 @@ Exit codes: 0 written (or nothing to change), 1 the files could not be written, 
     },
     {
       description: 'Write a MinIO key (made with `mc admin user add`), which is not AWS-shaped:',
-      command: '<%= config.bin %> <%= command.id %> --profile minio-pulumi --access-key-id pulumi-state --endpoint http://127.0.0.1:9000 --secret-stdin < secret.txt',
+      command: '<%= config.bin %> <%= command.id %> --profile minio-pulumi --access-key-id pulumi-state --endpoint https://minio.internal:9000 --secret-stdin < secret.txt',
     },
     {
       description: 'See which lines would change, secret redacted, writing nothing:',
@@ -92,7 +92,7 @@ Exit codes: 0 written (or nothing to change), 1 the files could not be written, 
       description: 'Read the secret access key from this environment variable instead of AWS_SECRET_ACCESS_KEY.',
       helpValue: '<VAR>',
     }),
-    endpoint: Flags.string({description: 'The S3-compatible store the key belongs to (e.g. http://127.0.0.1:9000): like --non-aws-key, its key shape is accepted. Not written to the files.', helpValue: '<url>'}),
+    endpoint: Flags.string({description: 'The S3-compatible store the key belongs to (e.g. https://minio.internal:9000): like --non-aws-key, its key shape is accepted. Not written to the files.', helpValue: '<url>'}),
     'non-aws-key': nonAwsKey,
     'dry-run': dryRun,
   }

@@ -25,6 +25,9 @@ export interface SecretsProbe {
 
 const kmsSdk = () => import('@aws-sdk/client-kms')
 
+/** KMS's answers about a key that exists (denied, disabled, pending deletion, unavailable). */
+const KEY_ANSWERS = new Set(['AccessDeniedException', 'DisabledException', 'KMSInvalidStateException', 'KeyUnavailableException'])
+
 async function roundTrip(v: VerifyContext, keyId: string, region: string, explicit: boolean): Promise<SecretsProbe> {
   const {GenerateDataKeyCommand, DecryptCommand} = await kmsSdk()
   const kms = await v.aws.kms(region)
@@ -47,8 +50,10 @@ export function secretsProbe(v: VerifyContext): Promise<SecretsProbe | undefined
     const url = v.opts.secretsProvider
     const parsed = url ? parseProviderUrl(url) : undefined
     const probe = await roundTrip(v, parsed?.keyId ?? defaultAlias(v.opts.bucket, v.opts.prefix), parsed?.region ?? v.opts.region, Boolean(parsed))
-    // Without --secrets-provider, only psb's own key is checked: no such alias, no lines.
-    if (!probe.explicit && awsCode(probe.error) === 'NotFoundException') return undefined
+    // Without --secrets-provider, only psb's own key is checked, and only when KMS answered about
+    // it: no such alias, or no KMS at all (an S3-compatible store: no AWS error code, or one that
+    // is not KMS's), adds no lines.
+    if (!probe.explicit && !probe.ok && !KEY_ANSWERS.has(awsCode(probe.error) ?? '')) return undefined
     return probe
   })()
   return v.facts.secrets
