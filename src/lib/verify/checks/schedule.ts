@@ -20,7 +20,7 @@ export const keyScheduleCheck: CheckUnit = {
       return {
         status: 'warn',
         detail: `no schedule of psb rotates it, and ${maskKeyId(mine.AccessKeyId)} is ${ageDays} days old, past half of ${v.maxAgeDays} days.`,
-        hint: `Install one: \`psb keys schedule install --profile ${v.opts.profile} --every ${v.maxAgeDays}d\` (for a key held by CI, use \`psb init --keyless\` instead).`,
+        hint: `Install one: \`psb keys schedule install --profile ${v.opts.profile} --every ${v.maxAgeDays}d\` (a key held by CI is rotated from CI: docs/keys.md, "CI-held keys").`,
       }
     return {status: 'pass', detail: `none yet; the key is ${ageDays} day${ageDays === 1 ? '' : 's'} old (install one: psb keys schedule install --profile ${v.opts.profile} --every ${v.maxAgeDays}d)`}
   },
