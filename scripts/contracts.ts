@@ -293,9 +293,13 @@ export function checkContracts(i: ContractInput): ContractReport {
 
 const readJson = <T>(file: string): T | undefined => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined)
 
-export async function main(root: string, argv: string[]): Promise<number> {
-  const {ensureFreshDist} = await import('../test/support/fresh-dist.js')
-  ensureFreshDist((m) => console.error(m))
+/** Runs the check (and --update / --release) on the repository at `root`; `build` first rebuilds a stale oclif.manifest.json. */
+export async function main(root: string, argv: string[], opts: {build?: boolean; log?: (line: string) => void} = {}): Promise<number> {
+  const log = opts.log ?? ((line: string) => console.log(line))
+  if (opts.build) {
+    const {ensureFreshDist} = await import('../test/support/fresh-dist.js')
+    ensureFreshDist((m) => console.error(m))
+  }
   const generated = snapshotFromManifest(readJson(join(root, 'oclif.manifest.json'))!)
   const snapshotFile = join(root, 'command-snapshot.json')
   const schemaDir = join(root, 'schemas')
@@ -308,7 +312,7 @@ export async function main(root: string, argv: string[]): Promise<number> {
     for (const f of readdirSync(schemaDir).filter((x) => x.endsWith('.schema.json'))) copyFileSync(join(schemaDir, f), join(baselineDir, f))
     copyFileSync(snapshotFile, join(baselineDir, 'command-snapshot.json'))
     writeFileSync(join(baselineDir, 'version.json'), JSON.stringify({version}, null, 2) + '\n')
-    console.log(`contracts: schemas/ and command-snapshot.json are now the baseline of ${version}`)
+    log(`contracts: schemas/ and command-snapshot.json are now the baseline of ${version}`)
   }
   const report = checkContracts({
     generated,
@@ -320,10 +324,10 @@ export async function main(root: string, argv: string[]): Promise<number> {
     version,
     baselineVersion: readJson<{version: string}>(join(baselineDir, 'version.json'))?.version ?? '0.0.0',
   })
-  for (const line of report.lines) console.log(line)
+  for (const line of report.lines) log(line)
   return report.ok ? 0 : 1
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.exitCode = await main(resolve(join(dirname(fileURLToPath(import.meta.url)), '..')), process.argv.slice(2))
+  process.exitCode = await main(resolve(join(dirname(fileURLToPath(import.meta.url)), '..')), process.argv.slice(2), {build: true})
 }

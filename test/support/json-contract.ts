@@ -12,7 +12,10 @@ import {Ajv, type ValidateFunction} from 'ajv'
 export const SCHEMA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas')
 
 let validators: Map<string, ValidateFunction> | undefined
-const counts = new Map<string, number>()
+/** Per process, not per module instance: mocha loads test/setup.ts (which prints them) apart from the test files. */
+const COUNTS = Symbol.for('psb.json-contract.counts')
+const holder = globalThis as typeof globalThis & {[COUNTS]?: Map<string, number>}
+const counts = (holder[COUNTS] ??= new Map<string, number>())
 
 /** One ajv validator per schemas/<name>.schema.json (compiled once per test process). */
 export function schemaValidators(dir = SCHEMA_DIR): Map<string, ValidateFunction> {
