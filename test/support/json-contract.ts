@@ -78,5 +78,5 @@ export function contractSummary(): string | undefined {
   const total = [...counts.values()].reduce((a, b) => a + b, 0)
   if (total === 0) return undefined
   const per = [...counts.entries()].sort().map(([n, c]) => `${n} ${c}`).join(', ')
-  return `json schemas: ${total} documents validated against ${counts.size} schemas (${per})`
+  return `json schemas: ${total} document${total === 1 ? '' : 's'} validated against ${counts.size} schema${counts.size === 1 ? '' : 's'} (${per})`
 }
