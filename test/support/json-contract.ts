@@ -57,13 +57,15 @@ export function validateDocument(name: string, doc: unknown): void {
 
 /**
  * When `args` ask for --json, stdout is one document that must match the command's schema.
- * Not checked: help and version output, and a run killed by a signal (no document promised).
+ * Not checked: help and version output, an unknown command, and a run killed by a signal (no document promised).
  */
 export function checkJsonOutput(args: readonly string[], result: {stdout: string; signal: NodeJS.Signals | null; code: number | null}): void {
   if (!args.includes('--json') || args.some((a) => ['--help', '-h', '--version', '-v'].includes(a))) return
   if (result.signal !== null || result.code === 130 || result.code === 143) return
+  // A command line naming no command (a misspelled one): no document is promised. That every
+  // real command has a schema is checked by test/unit/contracts.test.ts.
   const name = schemaNameOf(args)
-  if (!name) throw new Error(`json contract: no schema in schemas/ for \`psb ${args.join(' ')}\`: add schemas/<command>.schema.json`)
+  if (!name) return
   let doc: unknown
   try {
     doc = JSON.parse(result.stdout)
