@@ -6,6 +6,7 @@ import nock from 'nock'
 import {stopSharedMoto} from './support/moto.js'
 import {clearRegisteredSecrets} from '../src/lib/redact.js'
 import {ensureFreshDist, runsBuiltCli} from './support/fresh-dist.js'
+import {contractSummary} from './support/json-contract.js'
 
 // Tests must never touch the machine's real AWS config or credentials.
 for (const k of Object.keys(process.env)) if (k.startsWith('AWS_') || k.startsWith('PULUMI_')) delete process.env[k]
@@ -32,5 +33,7 @@ export const mochaHooks = {
   async afterAll() {
     nock.enableNetConnect()
     await stopSharedMoto()
+    const summary = contractSummary()
+    if (summary) process.stdout.write(`\n  ${summary}\n`)
   },
 }

@@ -7,6 +7,7 @@ import {mkdtempSync, mkdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {checkJsonOutput} from './json-contract.js'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const RUN_JS = join(ROOT, 'bin', 'run.js')
@@ -69,7 +70,11 @@ export function runPsb(args: string[], home: TempHome | string, opts: RunOptions
     if (v === undefined) delete env[k]
     else env[k] = v
   }
-  return runNode([RUN_JS, ...args], {...opts, env, cwd: opts.cwd ?? homeDir})
+  // Every --json document a test sees is checked against its schema (json-contract.ts).
+  return runNode([RUN_JS, ...args], {...opts, env, cwd: opts.cwd ?? homeDir}).then((r) => {
+    checkJsonOutput(args, r)
+    return r
+  })
 }
 
 export function runNode(args: string[], opts: RunOptions & {env: Record<string, string>}): Promise<RunResult> {

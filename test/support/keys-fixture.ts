@@ -19,6 +19,7 @@ import {S3Client, CreateBucketCommand} from '@aws-sdk/client-s3'
 import {buildStatePolicy} from '../../src/lib/iam/policy.js'
 import {ACCOUNT_ID, type Keys} from './moto.js'
 import {RUN_JS, baseEnv, type RunResult} from './cli.js'
+import {checkJsonOutput} from './json-contract.js'
 
 export const iamClient = (endpoint: string, k: Keys) => new IAMClient({region: 'us-east-1', endpoint, credentials: k, maxAttempts: 1})
 export const stsClient = (endpoint: string, k: Keys) => new STSClient({region: 'us-east-1', endpoint, credentials: k, maxAttempts: 1})
@@ -138,7 +139,10 @@ export function spawnPsb(args: string[], home: string, env: Record<string, strin
   let stderr = ''
   child.stdout!.setEncoding('utf8').on('data', (d) => (stdout += d))
   child.stderr!.setEncoding('utf8').on('data', (d) => (stderr += d))
-  const done = new Promise<RunResult>((resolve) => child.on('close', (code, signal) => resolve({code, signal, stdout, stderr})))
+  const done = new Promise<RunResult>((resolve) => child.on('close', (code, signal) => resolve({code, signal, stdout, stderr}))).then((r) => {
+    checkJsonOutput(args, r)
+    return r
+  })
   return {child, done}
 }
 
