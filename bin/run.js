@@ -9,10 +9,6 @@ try {
 // oclif's own engines warning loads all of semver (about 120 modules) on every start, and
 // the node-version init hook already refuses old Node.js with a clearer one-line message.
 process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
-// The update notice (@oclif/plugin-warn-if-update-available) is off under CI and with
-// PSB_NO_UPDATE_CHECK: then no check is spawned and nothing is fetched (docs/plugins.md).
-const on = (v) => Boolean(v) && !/^(0|false|no|off)$/i.test(v)
-if (on(process.env.CI) || on(process.env.PSB_NO_UPDATE_CHECK)) process.env.PSB_SKIP_NEW_VERSION_CHECK = 'true'
 // `psb plugins …` runs npm in psb's data directory; an inherited npm_config_global (or
 // prefix/location) would send the plugins to the global npm prefix instead.
 if (process.argv[2] === 'plugins') {
