@@ -15,6 +15,7 @@ import {useMoto} from '../support/moto.js'
 import {ROOT, TempHome, runPsb, type RunResult} from '../support/cli.js'
 import {CountingServer} from '../support/counting-server.js'
 import {FakePulumi} from '../support/fake-pulumi.js'
+import {nothingToDo} from '../../src/hooks/init/update-check.js'
 
 const REGION = 'eu-west-1'
 const EXAMPLE = join(ROOT, 'examples', 'plugin-tag-policy')
@@ -186,6 +187,24 @@ describe('the update notice (@oclif/plugin-warn-if-update-available)', function 
     expect(await requestsAfterVersion({PSB_NO_UPDATE_CHECK: '1'})).to.equal(0)
     expect(await requestsAfterVersion({PSB_NO_UPDATE_CHECK: undefined, CI: 'true'})).to.equal(0)
     expect(existsSync(home.path('cache', 'psb', 'version'))).to.equal(false)
+  })
+
+  it('on, with a fresh cached answer naming a newer version: warns (on stderr) and calls nothing; with the same version: loads nothing', async () => {
+    const cache = home.path('cache', 'psb')
+    mkdirSync(cache, {recursive: true})
+    writeFileSync(join(cache, 'version'), JSON.stringify({latest: '99.0.0', current: '0.1.0'}))
+    const env = {XDG_CACHE_HOME: home.path('cache'), PSB_NPM_REGISTRY: registry.endpoint, PSB_NO_UPDATE_CHECK: undefined, CI: undefined}
+    const r = await runPsb(['--version'], home, {env})
+    expect(r.stdout).to.match(/^psb\/0\.1\.0/)
+    expect(r.stderr).to.contain('99.0.0').and.contain('PSB_NO_UPDATE_CHECK=1')
+    writeFileSync(join(cache, 'version'), JSON.stringify({latest: '0.1.0', current: '0.1.0'}))
+    expect(await nothingToDo({cacheDir: cache, version: '0.1.0', pjson: {oclif: {}}} as never)).to.equal(true)
+    expect(await nothingToDo({cacheDir: cache, version: '0.0.9', pjson: {oclif: {}}} as never)).to.equal(false)
+    expect(await nothingToDo({cacheDir: cache, version: '0.1.0', pjson: {oclif: {}}} as never, Date.now() + 61 * 86_400_000), 'stale after timeoutInDays').to.equal(false)
+    expect(await nothingToDo({cacheDir: home.path('none'), version: '0.1.0', pjson: {oclif: {}}} as never), 'no cache yet').to.equal(false)
+    const quiet = await runPsb(['--version'], home, {env})
+    expect(quiet.stderr).to.equal('')
+    expect(registry.requests).to.equal(0)
   })
 
   it('is on otherwise: the same run then asks the registry (so the test above can fail)', async () => {
