@@ -65,11 +65,11 @@ export interface PluginAnswer {
  * Runs one psb hook in every plugin that has it (none installed: nothing is loaded).
  * Failures are passed to `warn` as "plugin <name>: <what failed>"; the successes are answered.
  */
-export async function firePsbHook(config: Config, event: string, payload: object, warn: (message: string) => void): Promise<PluginAnswer[]> {
+export async function firePsbHook(config: Config, event: string, payload: object, warn: (message: string, plugin: string) => void): Promise<PluginAnswer[]> {
   const hasHook = [...config.plugins.values()].some((p) => (p.hooks[event]?.length ?? 0) > 0)
   if (!hasHook) return []
   const {successes, failures} = await config.runHook(event as 'init', payload as never, hookTimeoutMs(), true)
-  for (const f of failures) warn(`plugin ${f.plugin.name}: its ${event} hook failed: ${messageOf(f.error)}`)
+  for (const f of failures) warn(`plugin ${f.plugin.name}: its ${event} hook failed: ${messageOf(f.error)}`, f.plugin.name)
   return successes.filter((s) => s.plugin.name !== config.name).map((s) => ({plugin: s.plugin.name, result: s.result}))
 }
 
@@ -109,10 +109,9 @@ export function pluginFailure(plugin: string, what: string): Check {
 export function verifyHookChecks(config: Config, target: PluginTarget): (aws: AwsContext) => Promise<Check[]> {
   return async (aws) => {
     const failed: Check[] = []
-    const answers = await firePsbHook(config, 'psb:verify-checks', {target, aws: pluginAws(aws, target.region)} satisfies VerifyChecksPayload, (m) => {
-      const name = /^plugin (\S+):/.exec(m)?.[1] ?? 'unknown'
-      failed.push(pluginFailure(name, m.replace(/^plugin \S+: /, '')))
-    })
+    const answers = await firePsbHook(config, 'psb:verify-checks', {target, aws: pluginAws(aws, target.region)} satisfies VerifyChecksPayload, (m, plugin) =>
+      failed.push(pluginFailure(plugin, m.slice(`plugin ${plugin}: `.length))),
+    )
     return [...answers.flatMap(checksOf), ...failed]
   }
 }
