@@ -3,7 +3,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  {ignores: ['dist/**', 'node_modules/**', 'oclif.manifest.json', 'bench/out/**', '.stryker-tmp/**', 'reports/**']},
+  {ignores: ['dist/**', 'examples/*/dist/**', 'node_modules/**', 'oclif.manifest.json', 'bench/out/**', '.stryker-tmp/**', 'reports/**']},
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

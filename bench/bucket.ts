@@ -44,6 +44,7 @@ async function main(): Promise<void> {
       AWS_SHARED_CREDENTIALS_FILE: join(work, 'credentials'),
       AWS_EC2_METADATA_DISABLED: 'true',
       NO_UPDATE_NOTIFIER: '1',
+      PSB_NO_UPDATE_CHECK: '1',
     }
 
     const psb = (bucket: string, extraEnv: Record<string, string> = {}) =>

@@ -6,7 +6,8 @@
  * wall time of `node -e ""`, `psb --version`, `psb --help` and `psb creds write --help`
  * (interleaved rounds after warm-up runs, so the compile cache is warm and drift is shared),
  * and prints each median and its ratio to `node -e ""`.
- * Targets: --version <= 4.5x, each --help <= 5.5x.
+ * Targets: --version <= 4.5x, each --help <= 5.5x, also with the example plugin installed
+ * (examples/plugin-tag-policy, packed and installed with `psb plugins install` into a temp data dir).
  * It also checks, with a module-resolution hook, that none of the AWS SDK is loaded for help
  * or version, and lists which psb modules each case loads.
  * A bare oclif CLI (one command, plugin-help, manifest, compile cache) is measured too, as
@@ -27,6 +28,8 @@ interface Case {
   args: string[]
   /** Largest ratio to `node -e ""`; undefined: the baseline. */
   target?: number
+  /** Environment on top of the bench's (the example plugin's data dir). */
+  env?: NodeJS.ProcessEnv
 }
 
 function arg(name: string): string | undefined {
@@ -41,9 +44,9 @@ const env: NodeJS.ProcessEnv = {}
 for (const [k, v] of Object.entries(process.env)) if (!/^(AWS_|PULUMI_|PSB_|DEBUG$|NODE_OPTIONS$|FORCE_COLOR$)/.test(k)) env[k] = v
 env.NO_COLOR = '1'
 
-function timeOnce(args: string[], cwd: string): number {
+function timeOnce(args: string[], cwd: string, extra: NodeJS.ProcessEnv = {}): number {
   const start = process.hrtime.bigint()
-  const r = spawnSync(process.execPath, args, {cwd, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'})
+  const r = spawnSync(process.execPath, args, {cwd, env: {...env, ...extra}, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'})
   const ms = Number(process.hrtime.bigint() - start) / 1e6
   if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr}`)
   return ms
@@ -64,8 +67,8 @@ process.on('exit', () => writeFileSync(process.env.PSB_BENCH_MODULES, [...seen].
   return file
 }
 
-function loadedModules(recorder: string, args: string[], cwd: string, out: string): string[] {
-  const r = spawnSync(process.execPath, ['--import', pathToFileURL(recorder).href, ...args], {cwd, env: {...env, PSB_BENCH_MODULES: out}, encoding: 'utf8'})
+function loadedModules(recorder: string, args: string[], cwd: string, out: string, extra: NodeJS.ProcessEnv = {}): string[] {
+  const r = spawnSync(process.execPath, ['--import', pathToFileURL(recorder).href, ...args], {cwd, env: {...env, ...extra, PSB_BENCH_MODULES: out}, encoding: 'utf8'})
   if (r.status !== 0) throw new Error(`module check of ${args.join(' ')} exited ${r.status}: ${r.stderr}`)
   return readFileSync(out, 'utf8').split('\n').filter(Boolean)
 }
@@ -82,8 +85,8 @@ process.on('exit', () => { const u = process.cpuUsage(); writeFileSync(process.e
   return pathToFileURL(file).href
 }
 
-function cpuOnce(probe: string, args: string[], cwd: string, out: string): number {
-  const r = spawnSync(process.execPath, ['--import', probe, ...args], {cwd, env: {...env, PSB_BENCH_CPU: out}, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'})
+function cpuOnce(probe: string, args: string[], cwd: string, out: string, extra: NodeJS.ProcessEnv = {}): number {
+  const r = spawnSync(process.execPath, ['--import', probe, ...args], {cwd, env: {...env, ...extra, PSB_BENCH_CPU: out}, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'})
   if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr}`)
   return Number(readFileSync(out, 'utf8'))
 }
@@ -114,6 +117,23 @@ function buildBare(parent: string, nodeModules: string): string {
   return join(dir, 'bin', 'run.js')
 }
 
+/**
+ * The example plugin (examples/plugin-tag-policy), built with the repo's tsc, packed and
+ * installed with `psb plugins install` into its own data dir; answers that dir.
+ */
+function installExample(work: string, run: string): string {
+  const example = join(REPO_ROOT, 'examples', 'plugin-tag-policy')
+  const tsc = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', example], {encoding: 'utf8'})
+  if (tsc.status !== 0) throw new Error(`building the example plugin failed: ${tsc.stdout}${tsc.stderr}`)
+  const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--pack-destination', work, '--json'], {cwd: example, encoding: 'utf8'})
+  if (pack.status !== 0) throw new Error(`npm pack of the example plugin failed: ${pack.stderr}`)
+  const tarball = join(work, (JSON.parse(pack.stdout) as {filename: string}[])[0].filename)
+  const data = join(work, 'plugin-data')
+  const r = spawnSync(process.execPath, [run, 'plugins', 'install', tarball], {cwd: work, env: {...env, XDG_DATA_HOME: data}, encoding: 'utf8'})
+  if (r.status !== 0) throw new Error(`psb plugins install failed: ${r.stderr}`)
+  return data
+}
+
 async function main(): Promise<void> {
   if (typeof (await import('node:module')).registerHooks !== 'function') throw new Error(`Node ${process.version} has no module.registerHooks (22.15 or newer is needed for the module check)`)
   const given = arg('--dir')
@@ -132,11 +152,18 @@ async function main(): Promise<void> {
     const manifest = JSON.parse(readFileSync(join(dir, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
     const helpCmd = 'creds:write' in manifest.commands ? ['creds', 'write'] : ['login']
     const bare = buildBare(work, realpathSync(join(dir, 'node_modules')))
+    // The update notice is on, as for a user, with its cache in the bench's folder and a
+    // registry nobody answers on (loopback port 9): its refresh fails fast, off the clock.
+    env.XDG_CACHE_HOME = join(work, 'cache')
+    env.PSB_NPM_REGISTRY = 'http://127.0.0.1:9'
+    const plugin = {XDG_DATA_HOME: installExample(work, run)}
     const cases: Case[] = [
       {name: 'node -e ""', args: ['-e', '']},
       {name: 'psb --version', args: [run, '--version'], target: 4.5},
       {name: 'psb --help', args: [run, '--help'], target: 5.5},
       {name: `psb ${helpCmd.join(' ')} --help`, args: [run, ...helpCmd, '--help'], target: 5.5},
+      {name: 'psb --version (+plugin)', args: [run, '--version'], target: 4.5, env: plugin},
+      {name: 'psb --help (+plugin)', args: [run, '--help'], target: 5.5, env: plugin},
       {name: 'bare oclif --version', args: [bare, '--version']},
       {name: 'bare oclif --help', args: [bare, '--help']},
       {name: 'bare oclif hello --help', args: [bare, 'hello', '--help']},
@@ -147,12 +174,12 @@ async function main(): Promise<void> {
     // Warm up (fills the compile cache and the OS file cache), then interleaved rounds: wall
     // time (what the targets are about) and, in separate rounds, CPU time (user + system,
     // recorded at exit by a tiny preload), which a busy machine disturbs much less.
-    for (let i = 0; i < WARMUP; i++) for (const c of cases) timeOnce(c.args, cwd)
+    for (let i = 0; i < WARMUP; i++) for (const c of cases) timeOnce(c.args, cwd, c.env)
     const wall = new Map<string, number[]>(cases.map((c) => [c.name, []]))
     const cpu = new Map<string, number[]>(cases.map((c) => [c.name, []]))
     for (let i = 0; i < RUNS; i++) {
-      for (const c of cases) wall.get(c.name)!.push(timeOnce(c.args, cwd))
-      for (const c of cases) cpu.get(c.name)!.push(cpuOnce(cpuProbe, c.args, cwd, cpuFile))
+      for (const c of cases) wall.get(c.name)!.push(timeOnce(c.args, cwd, c.env))
+      for (const c of cases) cpu.get(c.name)!.push(cpuOnce(cpuProbe, c.args, cwd, cpuFile, c.env))
     }
 
     const base = median(wall.get(cases[0].name)!)
@@ -176,11 +203,14 @@ async function main(): Promise<void> {
     const recorder = moduleRecorder(work)
     const moduleReport: Array<{case: string; resolved: number; awsSdk: string[]; commands: string[]; psb: string[]}> = []
     for (const c of cases.filter((x) => x.name.startsWith('psb'))) {
-      const urls = loadedModules(recorder, c.args, cwd, join(work, 'modules.txt'))
+      const urls = loadedModules(recorder, c.args, cwd, join(work, 'modules.txt'), c.env)
       const sdk = urls.filter((u) => /\/@aws-sdk\/|\/@smithy\//.test(u))
       const ours = urls.filter((u) => u.startsWith(pathToFileURL(join(dir, 'dist')).href)).map((u) => u.slice(pathToFileURL(dir).href.length + 1))
       const commands = ours.filter((u) => u.startsWith('dist/commands/'))
-      if (sdk.length > 0 || commands.length > 0) ok = false
+      // An installed plugin's hooks load only when psb fires them, never at start-up.
+      const pluginModules = urls.filter((u) => u.includes('/plugin-data/'))
+      if (sdk.length > 0 || commands.length > 0 || pluginModules.length > 0) ok = false
+      if (pluginModules.length > 0) console.log(`${c.name}: the installed plugin's modules were loaded: ${pluginModules.join(', ')}`)
       console.log(`${c.name}: ${urls.length} modules resolved; AWS SDK: ${sdk.length === 0 ? 'none' : `${sdk.length} (${sdk.slice(0, 3).join(', ')}...)`}; command modules: ${commands.length === 0 ? 'none (from the manifest)' : commands.join(', ')}`)
       console.log(`  psb modules: ${ours.join(', ') || 'none'}`)
       moduleReport.push({case: c.name, resolved: urls.length, awsSdk: sdk, commands, psb: ours})

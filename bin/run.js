@@ -9,6 +9,21 @@ try {
 // oclif's own engines warning loads all of semver (about 120 modules) on every start, and
 // the node-version init hook already refuses old Node.js with a clearer one-line message.
 process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
+// `psb plugins …` runs npm in psb's data directory; an inherited npm_config_global (or
+// prefix/location) would send the plugins to the global npm prefix instead.
+if (process.argv[2] === 'plugins') {
+  for (const k of Object.keys(process.env)) if (/^npm_config_(global|prefix|location)$/i.test(k)) delete process.env[k]
+  // A local tarball or folder (./plugin.tgz, ../my-plugin, /abs/path) is installed as such,
+  // not read as a GitHub "owner/repo".
+  if (process.argv[3] === 'install') {
+    const {existsSync} = await import('node:fs')
+    const {resolve} = await import('node:path')
+    for (let i = 4; i < process.argv.length; i++) {
+      const a = process.argv[i]
+      if (/^(\.{1,2}[\\/]|\/|[a-z]:\\)/i.test(a) && existsSync(a)) process.argv[i] = `file:${resolve(a)}`
+    }
+  }
+}
 // `psb … | head` closes the pipe early: that is not an error.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error) => {

@@ -3,6 +3,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {INIT_DESCRIPTION, INIT_EXAMPLES} from '../cli/init-help.js'
 import {renderInit, stepError, summaryDocument} from '../cli/init-render.js'
 import {initInputs, isCI} from '../cli/init-inputs.js'
+import {afterInitHook, bucketHookSettings, targetOf, verifyHookChecks} from '../cli/plugin-hooks.js'
 import {chooseNoIam, noIamFlagDefs} from '../cli/init-no-iam.js'
 import * as shared from '../cli/flags.js'
 import {runInit, STEP_IDS} from '../cli/tasks.js'
@@ -68,6 +69,10 @@ export default class Init extends BaseCommand {
       // A re-run never widens an existing user's prefix scope by accident: refused before any write.
       await checkUserScope(admin, userOpts)
     }
+    // Plugins' settings and checks (docs/plugins.md), asked for once the inputs are valid.
+    const target = targetOf({bucket, region, prefix, profile, endpoint})
+    plan.bucket.extraSettings = await bucketHookSettings(this.config, target, (m) => this.note(m))
+    if (plan.verify) plan.verify.extraChecks = verifyHookChecks(this.config, target)
 
     this.say(
       `psb init${dryRun ? ' (dry run: nothing will be changed)' : ''}: s3://${bucket}${prefix ? `/${prefix}` : ''} in ${region}, user ${user}, profile ${profile}${endpoint ? `, endpoint ${endpoint}` : ''}`,
@@ -80,6 +85,7 @@ export default class Init extends BaseCommand {
     const summary = summaryDocument(ctx, plan, {bucket, region, prefix, user, profile, endpoint, warnings, env})
 
     if (!json) renderInit(ctx, summary, dryRun, (line) => this.say(line))
+    await afterInitHook(this.config, {summary, dryRun}, (m) => this.note(m))
     if (ctx.error !== undefined) throw stepError(ctx, summary)
     return summary
   }

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import * as shared from '../cli/flags.js'
 import {renderVerify, verifyDocument} from '../cli/checks.js'
+import {targetOf, verifyHookChecks} from '../cli/plugin-hooks.js'
 import {createAwsContext, validateEndpoint, type AwsContext} from '../lib/aws/client.js'
 import {checkProfile, requireRegion} from '../lib/files/aws-config.js'
 import {parseBackendUrl} from '../lib/pulumi/backend-url.js'
@@ -58,7 +59,7 @@ Exit codes: 0 nothing failed (warnings allowed); 1 psb itself could not run; 2 b
     checkProfile(opts.profile, source, process.env, 'Pass the profile Pulumi uses with --profile (one of the profiles above), or write one with psb init or psb keys rotate --create.')
     let admin: AwsContext | undefined
     if (flags['admin-profile']) admin = createAwsContext({region: opts.region, endpoint: opts.endpoint, profile: flags['admin-profile']})
-    const r = await verifyBackend({...opts, admin, logger: {warn: (m) => this.note(m), info: () => {}}})
+    const r = await verifyBackend({...opts, admin, extraChecks: verifyHookChecks(this.config, targetOf(opts)), logger: {warn: (m) => this.note(m), info: () => {}}})
     if (!this.jsonEnabled()) this.say(renderVerify(opts, r))
     if (!r.ok) process.exitCode = VERIFY_FAILED_EXIT
     return verifyDocument(opts, r)

@@ -25,6 +25,8 @@ describe('packaging: npm pack, npm install -g, psb from any folder', function ()
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AWS_|PULUMI_|PSB_|npm_)/.test(k))),
     PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
     NO_UPDATE_NOTIFIER: '1',
+    // psb's own update notice would ask registry.npmjs.org in the background.
+    PSB_NO_UPDATE_CHECK: '1',
     NO_COLOR: '1',
   }
 

@@ -37,6 +37,8 @@ export function baseEnv(home: string): Record<string, string> {
   }
   env.HOME = home
   env.NO_UPDATE_NOTIFIER = '1'
+  // psb's update notice: off in tests (test/cli/plugins.test.ts proves it then calls nothing).
+  env.PSB_NO_UPDATE_CHECK = '1'
   // Without credentials the SDK's chain would try the EC2 instance metadata service, a
   // link-local address: tests reach loopback only.
   env.AWS_EC2_METADATA_DISABLED = 'true'

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {bucketFlags, bucketOptionsFromFlags, renderBucketResult} from '../../cli/bucket.js'
 import {awsFlags, dryRun as dryRunFlag} from '../../cli/flags.js'
+import {bucketHookSettings, targetOf} from '../../cli/plugin-hooks.js'
 import {err as errStyle} from '../../cli/style.js'
 import {ensureBucket, validateBucketName, type BucketResult} from '../../lib/bucket/ensure.js'
 import {preflight} from '../../lib/iam/preflight.js'
@@ -60,7 +61,8 @@ Exit codes: 0 done (or planned with --dry-run), 1 an AWS call failed or psb refu
       },
     }
     await preflight(ctx, {logger})
-    const result = await ensureBucket(ctx, {...opts, logger})
+    const extraSettings = await bucketHookSettings(this.config, targetOf({...opts, profile: flags['admin-profile'], endpoint: ctx.options.endpoint}), (m) => this.note(m))
+    const result = await ensureBucket(ctx, {...opts, extraSettings, logger})
     if (!this.jsonEnabled()) renderBucketResult(result, (line) => this.say(line))
     return result
   }

@@ -139,14 +139,15 @@ async function ensureBucketInto(ctx: AwsContext, opts: BucketOptions, changes: C
   // created a moment earlier is never overwritten blindly; `fresh` (a dry run on a missing
   // bucket) has nothing to read.
   const want: Want = {bucket: opts.bucket, arn: bucketArn(opts.bucket, opts.region), kmsKey: opts.kmsKey, noncurrentDays: opts.noncurrentDays, historyDays: opts.historyDays, statePrefix: opts.statePrefix, tags: opts.tags}
-  const plans = await Promise.all(SETTINGS.map((row) => planRow(io, row, want, fresh)))
+  const table = [...SETTINGS, ...(opts.extraSettings ?? [])]
+  const plans = await Promise.all(table.map((row) => planRow(io, row, want, fresh)))
   const run: Run = {dryRun, created, refused: []}
   for (const [i, plan] of plans.entries()) {
     // What the store refused in this run is remembered by the tags setting: re-planned with that tag.
-    const remember = run.refused.length > 0 && SETTINGS[i].id === ITEMS.tags
+    const remember = run.refused.length > 0 && table[i].id === ITEMS.tags
     const tags = remember ? {...rememberTag(await refusedBefore(io), run.refused), ...want.tags} : undefined
-    const planned = tags ? await planRow(io, SETTINGS[i], {...want, tags}, false) : plan
-    changes.push(...(await applyRow(io, SETTINGS[i], planned, run)))
+    const planned = tags ? await planRow(io, table[i], {...want, tags}, false) : plan
+    changes.push(...(await applyRow(io, table[i], planned, run)))
   }
   const encryption = plans.find((p) => p.encryption)?.encryption ?? {algorithm: 'AES256'}
   return {bucket: opts.bucket, region: opts.region, arn: io.arn, created, encryption, changes, warnings: io.warnings, dryRun}

@@ -3,7 +3,7 @@ import {echo, NAME_SHAPE} from '../echo.js'
 import {badInput} from '../errors.js'
 import type {Change, Logger} from '../types.js'
 import {validateBucketName} from './name.js'
-import type {Encryption} from './settings/setting.js'
+import type {Encryption, SettingRow} from './settings/setting.js'
 import {MANAGED_BY_KEY, MANAGED_BY_VALUE} from './settings/tags.js'
 
 export interface BucketOptions {
@@ -27,6 +27,8 @@ export interface BucketOptions {
   /** managed-by=psb is always added. */
   tags?: Record<string, string>
   dryRun?: boolean
+  /** Settings added by plugins (`psb:bucket-settings`, run by the command layer), after psb's own, same rules. */
+  extraSettings?: readonly SettingRow[]
   logger?: Logger
   /** Longest total wait for retries and for a new bucket to become visible (default 60 s, env PSB_BUCKET_MAX_WAIT_MS). */
   maxWaitMs?: number

@@ -60,6 +60,11 @@ export interface VerifyOptions {
   /** The working folder for `pulumi whoami` (a Pulumi.yaml there may name a backend). */
   cwd?: string
   now?: () => Date
+  /**
+   * Checks added after the table's (plugins' `psb:verify-checks`, run by the command layer),
+   * given the profile's own AWS context; shown and counted like psb's own.
+   */
+  extraChecks?: (aws: AwsContext) => Promise<Check[]>
   /** Called as each check completes (progress for long runs). */
   onCheck?: (check: Check) => void
   logger?: Logger

@@ -114,6 +114,10 @@ export function verifyContext(opts: VerifyOptions): VerifyContext {
 export async function verifyBackend(opts: VerifyOptions): Promise<VerifyResult> {
   const ctx = verifyContext(opts)
   const checks = await runChecks(CHECKS, ctx, opts.onCheck)
+  for (const c of (await opts.extraChecks?.(ctx.aws)) ?? []) {
+    checks.push(c)
+    opts.onCheck?.(c)
+  }
   const result: VerifyResult = {checks, ok: !checks.some((c) => c.status === 'fail')}
   if (ctx.facts.identity) result.identity = ctx.facts.identity
   if (ctx.facts.url !== undefined) result.url = ctx.facts.url
