@@ -86,16 +86,30 @@ function stateVerdict(state: string | undefined, key: string, deletion?: Date): 
   return {status: 'fail', detail: `${key} is ${state ?? 'in an unknown state'}; Pulumi cannot encrypt or decrypt with it.`, hint: `aws kms enable-key --key-id ${key}`}
 }
 
+type KmsSdk = Awaited<ReturnType<typeof kmsSdk>>
+type Kms = Awaited<ReturnType<VerifyContext['aws']['kms']>>
+
+/**
+ * A read about the probed key (DescribeKey, GetKeyRotationStatus), with the admin fallback of
+ * readWith; undefined when there is no key to check.
+ */
+async function readKey<T>(v: VerifyContext, call: (kms: Kms, sdk: KmsSdk, key: string) => Promise<T>) {
+  const p = await secretsProbe(v)
+  if (!p) return undefined
+  const key = p.keyArn ?? p.keyId
+  const sdk = await kmsSdk()
+  const r = await readWith(v, async (c) => call(await c.kms(p.region), sdk, key))
+  return {p, key, r}
+}
+
 export const secretsKeyStateCheck: CheckUnit = {
   id: 'secrets-key-state',
   title: 'Pulumi secrets: the key is enabled and not pending deletion',
   needs: ['credentials'],
   async run(v) {
-    const p = await secretsProbe(v)
-    if (!p) return undefined
-    const key = p.keyArn ?? p.keyId
-    const {DescribeKeyCommand} = await kmsSdk()
-    const r = await readWith(v, async (c) => (await c.kms(p.region)).send(new DescribeKeyCommand({KeyId: key})))
+    const read = await readKey(v, (kms, sdk, key) => kms.send(new sdk.DescribeKeyCommand({KeyId: key})))
+    if (!read) return undefined
+    const {p, key, r} = read
     if ('value' in r) return stateVerdict(r.value.KeyMetadata?.KeyState, r.value.KeyMetadata?.Arn ?? key, r.value.KeyMetadata?.DeletionDate)
     // The profile may only use the key (psb grants no kms:DescribeKey): KMS refuses a disabled
     // key or one pending deletion, so the round trip tells.
@@ -113,11 +127,9 @@ export const secretsRotationCheck: CheckUnit = {
   title: 'Pulumi secrets: the key rotates automatically',
   needs: ['credentials'],
   async run(v) {
-    const p = await secretsProbe(v)
-    if (!p) return undefined
-    const key = p.keyArn ?? p.keyId
-    const {GetKeyRotationStatusCommand} = await kmsSdk()
-    const r = await readWith(v, async (c) => (await c.kms(p.region)).send(new GetKeyRotationStatusCommand({KeyId: key})))
+    const read = await readKey(v, (kms, sdk, key) => kms.send(new sdk.GetKeyRotationStatusCommand({KeyId: key})))
+    if (!read) return undefined
+    const {key, r} = read
     if ('value' in r) {
       return r.value.KeyRotationEnabled
         ? {status: 'pass', detail: `automatic rotation is on for ${key}`}
