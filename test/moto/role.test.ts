@@ -40,10 +40,11 @@ import {
 import {STSClient, AssumeRoleCommand, AssumeRoleWithWebIdentityCommand} from '@aws-sdk/client-sts'
 import {useMoto, ACCOUNT_ID, ADMIN_USER, type Keys} from '../support/moto.js'
 import {rejection} from '../support/errors.js'
+import {runPsb, TempHome} from '../support/cli.js'
 import {createAwsContext} from '../../src/lib/aws/client.js'
 import {STATE_POLICY_NAME, parsePolicyDocument, policiesEquivalent, type PolicyStatement} from '../../src/lib/iam/policy.js'
 import {buildRoleStatePolicy} from '../../src/lib/iam/role-policy.js'
-import {ensureRole, roleArnFor, type RoleOptions} from '../../src/lib/iam/role.js'
+import {ensureRole, roleArnFor, type RoleOptions, type RoleResult} from '../../src/lib/iam/role.js'
 import {parseTrusts, trustPolicyDocument} from '../../src/lib/iam/trust.js'
 
 const BUCKET = 'acme-pulumi-state'
@@ -266,5 +267,55 @@ describe('psb role create core against moto (IAM enforcement on)', () => {
     const k = {accessKeyId: got.Credentials!.AccessKeyId!, secretAccessKey: got.Credentials!.SecretAccessKey!, sessionToken: got.Credentials!.SessionToken!} as Keys
     await s3(k).send(new PutObjectCommand({Bucket: BUCKET, Key: 'team-a/.pulumi/meta.yaml', Body: 'version: 1\n'}))
     expect(await outcome(s3(k).send(new PutObjectCommand({Bucket: BUCKET, Key: 'team-b/.pulumi/meta.yaml', Body: 'x'})))).to.equal('AccessDenied')
+  })
+
+  it('via the CLI: --json result, a second run prints "up to date" with 0 writes, a bad item among repeated flags is exit 2 with no AWS call', async () => {
+    const home = new TempHome()
+    try {
+      const env = (log: string) => ({
+        AWS_ACCESS_KEY_ID: moto.admin.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: moto.admin.secretAccessKey,
+        AWS_REGION: 'us-east-1',
+        PSB_CALL_LOG: join(logDir, log),
+      })
+      const calls = (log: string) => {
+        try {
+          return readFileSync(join(logDir, log), 'utf8').split('\n').filter(Boolean)
+        } catch {
+          return []
+        }
+      }
+      const args = ['role', 'create', '--bucket', BUCKET, '--prefix', 'team-a', '--trust', 'github:acme/infra:ref:refs/heads/main', '--trust', `aws:${ADMIN_ARN}`, '--max-session', '2h', '--endpoint', moto.endpoint]
+      const first = await runPsb([...args, '--json'], home, {env: env('1.log')})
+      expect(first.code, first.stderr).to.equal(0)
+      const r = JSON.parse(first.stdout) as RoleResult
+      expect(r.roleArn).to.equal(`arn:aws:iam::${ACCOUNT_ID}:role/pulumi-state`)
+      expect(r.maxSessionSeconds).to.equal(7200)
+      expect(calls('1.log').filter((l) => MUTATING.test(l))).to.deep.equal(['iam CreateOpenIDConnectProvider', 'iam CreateRole', 'iam PutRolePolicy'])
+
+      const second = await runPsb(args, home, {env: env('2.log')})
+      expect(second.code, second.stderr).to.equal(0)
+      expect(second.stdout).to.match(/role pulumi-state\s+unchanged/)
+      expect(second.stdout).to.match(/Nothing to change: the role is up to date\./)
+      expect(second.stdout).to.match(/sts:AssumeRoleWithWebIdentity by Federated arn:aws:iam::123456789012:oidc-provider\/token.actions.githubusercontent.com/)
+      expect(second.stdout).to.match(/if StringEquals token.actions.githubusercontent.com:sub repo:acme\/infra:ref:refs\/heads\/main/)
+      expect(calls('2.log').filter((l) => MUTATING.test(l))).to.deep.equal([])
+
+      for (const bad of [
+        ['--trust', 'github:acme/infra', '--trust', 'github:*'],
+        ['--trust', 'github:acme/infra', '--attach-policy', 'arn:aws:iam::aws:policy/ReadOnlyAccess', '--attach-policy', 'nope'],
+        ['--trust', 'github:acme/infra', '--max-session', '30m'],
+      ]) {
+        const r3 = await runPsb(['role', 'create', '--bucket', BUCKET, ...bad, '--endpoint', moto.endpoint], home, {env: env('3.log')})
+        expect(r3.code, bad.join(' ')).to.equal(2)
+        expect(calls('3.log'), bad.join(' ')).to.deep.equal([])
+      }
+      const dry = await runPsb([...args.slice(0, 2), '--role', 'other', ...args.slice(2), '--dry-run'], home, {env: env('4.log')})
+      expect(dry.code, dry.stderr).to.equal(0)
+      expect(dry.stdout).to.match(/Dry run: nothing was changed/)
+      expect(calls('4.log').filter((l) => MUTATING.test(l))).to.deep.equal([])
+    } finally {
+      home.cleanup()
+    }
   })
 })

@@ -119,8 +119,25 @@ function baseConfig(options: AwsOptions, region: string) {
   }
   if (options.endpoint) cfg.endpoint = options.endpoint
   if (options.credentials) cfg.credentials = options.credentials
-  else if (options.profile) cfg.profile = options.profile
+  else if (options.profile) {
+    cfg.profile = options.profile
+    if (options.endpoint) cfg.credentials = profileCredentials(options.profile, options.endpoint, region)
+  }
   return cfg
+}
+
+/**
+ * The credentials of a profile when psb talks to a custom endpoint. A role profile
+ * (`role_arn` + `source_profile`) is assumed by an STS client the SDK makes inside its
+ * credential provider, which does not inherit the client's endpoint and would call AWS's
+ * STS: the SDK's own profile resolver (fromIni) is given the endpoint for it. Loaded lazily.
+ */
+function profileCredentials(profile: string, endpoint: string, region: string): () => Promise<StaticCredentials> {
+  let provider: Promise<() => Promise<StaticCredentials>> | undefined
+  return async () => {
+    provider ??= import('@aws-sdk/credential-provider-ini').then(({fromIni}) => fromIni({profile, clientConfig: {endpoint, region}}))
+    return (await provider)()
+  }
 }
 
 async function newKmsClient(options: AwsOptions, region: string): Promise<KMSClient> {
