@@ -121,21 +121,25 @@ function baseConfig(options: AwsOptions, region: string) {
   if (options.credentials) cfg.credentials = options.credentials
   else if (options.profile) {
     cfg.profile = options.profile
-    if (options.endpoint) cfg.credentials = profileCredentials(options.profile, options.endpoint, region)
+    cfg.credentials = profileCredentials(options.profile, options.endpoint, region)
   }
   return cfg
 }
 
 /**
- * The credentials of a profile when psb talks to a custom endpoint. A role profile
- * (`role_arn` + `source_profile`) is assumed by an STS client the SDK makes inside its
- * credential provider, which does not inherit the client's endpoint and would call AWS's
- * STS: the SDK's own profile resolver (fromIni) is given the endpoint for it. Loaded lazily.
+ * The credentials of a named profile, resolved by the SDK's own profile resolver (fromIni:
+ * keys, role_arn with source_profile or credential_source, SSO, credential_process), with two
+ * differences from the SDK's default chain:
+ *   - the AWS files are read afresh (ignoreCache): psb may write a profile (`psb init`) and
+ *     act with it in the same process, and the SDK caches the files it read earlier;
+ *   - with a custom endpoint, a role profile is assumed through it: the SDK makes its own STS
+ *     client for AssumeRole, which does not inherit the client's endpoint and would call AWS.
+ * Loaded lazily, so `psb --help` loads no SDK module.
  */
-function profileCredentials(profile: string, endpoint: string, region: string): () => Promise<StaticCredentials> {
+function profileCredentials(profile: string, endpoint: string | undefined, region: string): () => Promise<StaticCredentials> {
   let provider: Promise<() => Promise<StaticCredentials>> | undefined
   return async () => {
-    provider ??= import('@aws-sdk/credential-provider-ini').then(({fromIni}) => fromIni({profile, clientConfig: {endpoint, region}}))
+    provider ??= import('@aws-sdk/credential-provider-ini').then(({fromIni}) => fromIni({profile, ignoreCache: true, clientConfig: endpoint ? {endpoint, region} : {region}}))
     return (await provider)()
   }
 }
