@@ -324,17 +324,17 @@ describe('psb role create core against moto (IAM enforcement on)', () => {
   it('psb destroy finds what role create made (role, inline policy, the OIDC provider psb created) and takes it down; a provider psb did not create stays', async () => {
     await ensureRole(adminCtx(), opts())
     const ctx = adminCtx()
-    const {plan, first} = await planDestroy(ctx, {bucket: BUCKET, prefix: 'team-a', keepBucket: true, env: {HOME: logDir}})
+    const {plan, first} = await planDestroy(ctx, {bucket: BUCKET, prefix: 'team-a', region: 'us-east-1', keepBucket: true, env: {HOME: logDir}})
     expect(plan.principals.map((p) => [p.kind, p.name, p.inlinePolicies])).to.deep.equal([['role', 'pulumi-state', [STATE_POLICY_NAME]]])
     expect(plan.oidcProviders).to.deep.equal([PROVIDER])
-    await executeDestroy(ctx, plan, {bucket: BUCKET, prefix: 'team-a', keepBucket: true, env: {HOME: logDir}}, first)
+    await executeDestroy(ctx, plan, {bucket: BUCKET, prefix: 'team-a', region: 'us-east-1', keepBucket: true, env: {HOME: logDir}}, first)
     expect(await outcome(iam(moto.admin).send(new GetRoleCommand({RoleName: 'pulumi-state'})))).to.equal('NoSuchEntityException')
     expect((await iam(moto.admin).send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList).to.deep.equal([])
 
     // A provider the account already had is reused by role create, and left by destroy.
     await iam(moto.admin).send(new CreateOpenIDConnectProviderCommand({Url: 'https://token.actions.githubusercontent.com', ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['6938fd4d98bab03faadb97b34396831e3780aea1']}))
     await ensureRole(adminCtx(), opts())
-    const again = await planDestroy(ctx, {bucket: BUCKET, prefix: 'team-a', keepBucket: true, env: {HOME: logDir}})
+    const again = await planDestroy(ctx, {bucket: BUCKET, prefix: 'team-a', region: 'us-east-1', keepBucket: true, env: {HOME: logDir}})
     expect(again.plan.oidcProviders).to.deep.equal([])
   })
 })
