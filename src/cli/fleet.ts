@@ -1,0 +1,109 @@
+/**
+ * Fleets (issue 17, docs/fleet.md): the target flags every fleet command shares, and
+ * `psb verify --targets`'s progress, table and --json document.
+ */
+import type {Config} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import type {ChalkInstance} from 'chalk'
+import {plural} from '../lib/echo.js'
+import {badInput} from '../lib/errors.js'
+import {DEFAULT_BUCKET_TEMPLATE, DEFAULT_PROFILE_TEMPLATE, selectTargets, type Target} from '../lib/fleet/targets.js'
+import {verifyFleet, type FleetVerifyResult, type FleetVerifyRow} from '../lib/fleet/verify.js'
+import {validateEndpoint} from '../lib/aws/client.js'
+import {parseDays} from '../lib/duration.js'
+import {redact} from '../lib/redact.js'
+import {targetOf, verifyHookChecks} from './plugin-hooks.js'
+import {err, out, status, table} from './style.js'
+
+/** The flags that choose a fleet's targets (docs/fleet.md). */
+export const targetFlags = {
+  targets: Flags.string({description: 'A targets file: one ACCOUNT/REGION per line, optionally with bucket=, prefix= and profile=; # comments (docs/fleet.md).', helpValue: '<file>'}),
+  target: Flags.string({description: 'A target ACCOUNT/REGION, like one line of a targets file (repeatable).', multiple: true, helpValue: '<account/region>'}),
+  shard: Flags.string({description: 'Take only this runner\'s share I/N of the targets (stable, by account and region: N runners never overlap), e.g. --shard 2/4.', helpValue: '<I/N>'}),
+  concurrency: Flags.integer({description: 'Targets worked on at once.', default: 8, min: 1, max: 64, helpValue: '<n>'}),
+  'bucket-template': Flags.string({description: `Bucket name of each target without bucket= ({account}, {region}).`, default: DEFAULT_BUCKET_TEMPLATE, helpValue: '<template>'}),
+  'profile-template': Flags.string({description: `Profile of each target without profile= ({account}, {region}).`, default: DEFAULT_PROFILE_TEMPLATE, helpValue: '<template>'}),
+}
+
+export interface TargetFlags {
+  targets?: string
+  target?: string[]
+  shard?: string
+  'bucket-template'?: string
+  'profile-template'?: string
+  prefix?: string
+}
+
+/** Whether the command runs over a fleet. */
+export function isFleet(flags: TargetFlags): boolean {
+  return flags.targets !== undefined || (flags.target ?? []).length > 0
+}
+
+/** The targets of the flags, all checked offline (exit 2 before anything starts). */
+export function targetsFromFlags(flags: TargetFlags): Target[] {
+  return selectTargets({file: flags.targets, target: flags.target, shard: flags.shard, bucketTemplate: flags['bucket-template'], profileTemplate: flags['profile-template'], prefix: flags.prefix})
+}
+
+export interface FleetVerifyFlags extends TargetFlags {
+  concurrency?: number
+  endpoint?: string
+  bucket?: string
+  profile?: string
+  region?: string
+  'admin-profile'?: string
+  'max-key-age'?: string | number
+  'secrets-provider'?: string
+}
+
+/** Flags of a single backend that make no sense over a fleet: exit 2. */
+function refuseSingleFlags(flags: FleetVerifyFlags): void {
+  for (const f of ['bucket', 'profile', 'region', 'admin-profile', 'secrets-provider'] as const)
+    if (flags[f] !== undefined)
+      throw badInput(`--${f} names one backend, and --targets/--target a fleet: give one or the other.`, `Over a fleet each target is verified with its own profile and bucket (templates, or profile= and bucket= in the targets file).`, 'FleetFlagConflict')
+}
+
+export function fleetRowCells(r: FleetVerifyRow, c: ChalkInstance = out): string[] {
+  const word = r.status === 'error' ? c.red('error') : status(r.status, c)
+  return [r.account, r.region, r.bucket, r.profile, String(r.counts.pass), String(r.counts.warn), String(r.counts.fail), word, `${(r.ms / 1000).toFixed(1)} s`]
+}
+
+/** The fleet's health: one row per target, then what failed, then the totals. */
+export function renderFleetVerify(result: FleetVerifyResult, c: ChalkInstance = out): string {
+  const rows = result.targets
+  const lines = [table(['ACCOUNT', 'REGION', 'BUCKET', 'PROFILE', 'PASS', 'WARN', 'FAIL', 'STATUS', 'TIME'], rows.map((r) => fleetRowCells(r, c)), c)]
+  for (const r of rows) {
+    const bad = r.error ? [`${r.error.message}${r.error.hint ? `\n      ${c.dim('fix:')} ${r.error.hint}` : ''}`] : (r.checks ?? []).filter((x) => x.status === 'fail').map((x) => `${x.title}${x.detail ? `: ${x.detail}` : ''}${x.hint ? `\n      ${c.dim('fix:')} ${x.hint}` : ''}`)
+    if (bad.length > 0) lines.push(`${r.account}/${r.region}:`, ...bad.map((b) => `  ${c.red(r.error ? 'error' : 'fail')}  ${b}`))
+  }
+  const n = (s: FleetVerifyRow['status']) => rows.filter((r) => r.status === s).length
+  lines.push(`${plural(rows.length, 'target')}: ${n('pass')} passed, ${n('warn')} with warnings, ${n('fail')} failed, ${n('error')} not verified`)
+  return lines.join('\n')
+}
+
+/** `psb verify --targets … --json`. */
+export function fleetVerifyDocument(result: FleetVerifyResult) {
+  return {targets: result.targets}
+}
+
+/** `psb verify` over a fleet: every target with its own profile, `--concurrency` at once; progress on stderr. */
+export async function runFleetVerify(config: Config, flags: FleetVerifyFlags, io: {say: (s: string) => void; json: boolean}): Promise<FleetVerifyResult> {
+  refuseSingleFlags(flags)
+  const targets = targetsFromFlags(flags)
+  const endpoint = validateEndpoint(flags.endpoint)
+  const maxKeyAgeDays = flags['max-key-age'] === undefined ? undefined : parseDays(flags['max-key-age'], {flag: '--max-key-age', min: 1})
+  if (targets.length === 0) io.say(`No target in shard ${flags.shard}: nothing to verify.`)
+  let done = 0
+  const result = await verifyFleet(targets, {
+    concurrency: flags.concurrency,
+    endpoint,
+    maxKeyAgeDays,
+    extraChecks: (t) => verifyHookChecks(config, targetOf({...t, endpoint})),
+    logger: {warn: (m) => process.stderr.write(`${err.yellow('warning')}: ${redact(m)}\n`), info: () => {}},
+    onTarget: (r) => {
+      done++
+      if (!io.json && targets.length > 1) process.stderr.write(`[${done}/${targets.length}] ${r.account}/${r.region}: ${r.status}\n`)
+    },
+  })
+  if (!io.json && targets.length > 0) io.say(renderFleetVerify(result))
+  return result
+}
