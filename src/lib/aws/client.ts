@@ -21,6 +21,9 @@ export interface StaticCredentials {
   sessionToken?: string
 }
 
+/** Temporary credentials and when they expire; the SDK asks again shortly before that. */
+export type CredentialProvider = () => Promise<StaticCredentials & {expiration?: Date}>
+
 export interface AwsOptions {
   /** AWS region; resolved by the caller (see resolveRegion in aws-config.ts). */
   region: string
@@ -30,6 +33,11 @@ export interface AwsOptions {
   profile?: string
   /** Explicit credentials (take precedence over `profile`). */
   credentials?: StaticCredentials
+  /**
+   * Credentials that expire and are fetched again (an assumed role: fleet/assume.ts); used
+   * when `credentials` is not given, before `profile`. Shared by every client of the context.
+   */
+  credentialProvider?: CredentialProvider
   /** Total attempts per call, for the SDK's standard retry strategy. */
   maxAttempts?: number
 }
@@ -122,6 +130,7 @@ function baseConfig(options: AwsOptions, region: string) {
   }
   if (options.endpoint) cfg.endpoint = options.endpoint
   if (options.credentials) cfg.credentials = options.credentials
+  else if (options.credentialProvider) cfg.credentials = options.credentialProvider
   else if (options.profile) cfg.profile = options.profile
   return cfg
 }
@@ -196,7 +205,7 @@ export function createAwsContext(options: AwsOptions): AwsContext {
     },
     organizations: () => (organizations ??= newOrganizationsClient(options)),
     withCredentials(credentials) {
-      return createAwsContext({...options, credentials, profile: undefined})
+      return createAwsContext({...options, credentials, profile: undefined, credentialProvider: undefined})
     },
   }
 }
