@@ -7,7 +7,8 @@ import {Flags} from '@oclif/core'
 import type {ChalkInstance} from 'chalk'
 import {plural} from '../lib/echo.js'
 import {badInput} from '../lib/errors.js'
-import {DEFAULT_BUCKET_TEMPLATE, DEFAULT_PROFILE_TEMPLATE, selectTargets, type Target} from '../lib/fleet/targets.js'
+import {offlineSpecs} from '../lib/fleet/select.js'
+import {DEFAULT_BUCKET_TEMPLATE, DEFAULT_PROFILE_TEMPLATE, parseShard, resolveTargets, shardTargets, type Target} from '../lib/fleet/targets.js'
 import {verifyFleet, type FleetVerifyResult, type FleetVerifyRow} from '../lib/fleet/verify.js'
 import {validateEndpoint} from '../lib/aws/client.js'
 import {parseDays} from '../lib/duration.js'
@@ -41,7 +42,10 @@ export function isFleet(flags: TargetFlags): boolean {
 
 /** The targets of the flags, all checked offline (exit 2 before anything starts). */
 export function targetsFromFlags(flags: TargetFlags): Target[] {
-  return selectTargets({file: flags.targets, target: flags.target, shard: flags.shard, bucketTemplate: flags['bucket-template'], profileTemplate: flags['profile-template'], prefix: flags.prefix})
+  const specs = offlineSpecs({target: flags.target ?? [], targetsFile: flags.targets, orgAccounts: false, ou: [], exclude: []})
+  const shard = flags.shard === undefined ? undefined : parseShard(flags.shard)
+  const targets = resolveTargets(specs, {bucketTemplate: flags['bucket-template'], profileTemplate: flags['profile-template'], prefix: flags.prefix})
+  return shard ? shardTargets(targets, shard) : targets
 }
 
 export interface FleetVerifyFlags extends TargetFlags {

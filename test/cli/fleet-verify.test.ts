@@ -82,7 +82,7 @@ describe('psb verify --targets (subprocess, moto, two accounts)', function () {
       expect(t.counts.fail).to.equal(0)
       const own = t.checks.find((c: {id: string}) => c.id === 'target-account')
       expect(own.status).to.equal('pass')
-      expect(t.checks.map((c: {id: string}) => c.id)).to.include.members(['credentials', 'bucket-exists', 'round-trip'])
+      expect(t.checks.map((c: {id: string}) => c.id)).to.include.members(['credentials', 'bucket', 'versioning', 'round-trip', 'key-age'])
       expect(t.ms).to.be.a('number')
     }
     // Only each target's sentinel object was written (and deleted).

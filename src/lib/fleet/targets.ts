@@ -8,7 +8,6 @@
  *   ACCOUNT/REGION [bucket=NAME] [prefix=PATH] [profile=NAME]      (aws://ACCOUNT/REGION too)
  */
 import {createHash} from 'node:crypto'
-import {readFileSync} from 'node:fs'
 import type {AwsContext} from '../aws/client.js'
 import {awsCall} from '../aws/errors.js'
 import {validateBucketName} from '../bucket/name.js'
@@ -202,37 +201,6 @@ export function shardTargets(targets: Target[], shard: {index: number; count: nu
   const ranked = targets.map((t) => ({t, key: rankKey(t)})).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.t.id < b.t.id ? -1 : 1))
   const mine = new Set(ranked.filter((_, i) => i % shard.count === shard.index - 1).map((r) => r.t))
   return targets.filter((t) => mine.has(t))
-}
-
-/** Where the targets come from: `--targets FILE`, `--target` (repeatable), the templates, `--shard`. */
-export interface TargetSelection {
-  file?: string
-  target?: string[]
-  bucketTemplate?: string
-  profileTemplate?: string
-  prefix?: string
-  shard?: string
-}
-
-/** The text of a targets file; exit 2 when it cannot be read. */
-export function readTargetsFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8')
-  } catch (error) {
-    const why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : ((error as NodeJS.ErrnoException).code ?? 'unreadable')
-    throw badInput(`--targets ${echo(file, {what: 'path', shape: /^[\w./ -]{1,200}$/})} cannot be read: ${why}.`, 'Give a file with one target per line (ACCOUNT/REGION [bucket=… prefix=… profile=…]); see docs/fleet.md.', 'TargetsFileUnreadable')
-  }
-}
-
-/**
- * The targets of a command, checked offline (exit 2 before anything starts): the file's and
- * the --target ones (one ACCOUNT/REGION once across both), resolved, then this shard's.
- */
-export function selectTargets(o: TargetSelection): Target[] {
-  const specs = [...(o.file === undefined ? [] : parseTargetsFile(readTargetsFile(o.file), o.file)), ...(o.target ?? []).map((t) => parseTarget(t))]
-  const shard = o.shard === undefined ? undefined : parseShard(o.shard)
-  const targets = resolveTargets(specs, o)
-  return shard ? shardTargets(targets, shard) : targets
 }
 
 const OU_ID = /^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$/
