@@ -9,6 +9,7 @@ import {plural} from '../lib/echo.js'
 import {badInput} from '../lib/errors.js'
 import {offlineSpecs} from '../lib/fleet/select.js'
 import {DEFAULT_BUCKET_TEMPLATE, DEFAULT_PROFILE_TEMPLATE, parseShard, resolveTargets, shardTargets, type Target} from '../lib/fleet/targets.js'
+import {type RotateSummary} from '../lib/fleet/rotate.js'
 import {verifyFleet, type FleetVerifyResult, type FleetVerifyRow} from '../lib/fleet/verify.js'
 import {validateEndpoint} from '../lib/aws/client.js'
 import {parseDays} from '../lib/duration.js'
@@ -46,6 +47,27 @@ export function targetsFromFlags(flags: TargetFlags): Target[] {
   const shard = flags.shard === undefined ? undefined : parseShard(flags.shard)
   const targets = resolveTargets(specs, {bucketTemplate: flags['bucket-template'], profileTemplate: flags['profile-template'], prefix: flags.prefix})
   return shard ? shardTargets(targets, shard) : targets
+}
+
+/** `psb keys rotate --all-psb-profiles`. */
+export const allPsbProfilesFlag = Flags.boolean({
+  description: 'Rotate every profile of the credentials file whose key belongs to an IAM user psb manages (tag managed-by=psb; found as `keys schedule install --all-psb-profiles` finds them), e.g. a fleet\'s pulumi-{account}-{region} profiles. One failed profile never stops the others.',
+  default: false,
+})
+
+/** --all-psb-profiles finds the profiles and their users: flags naming one are exit 2. */
+export function refuseWithAllPsbProfiles(flags: {profile?: string[]; user?: string; create?: boolean; bucket?: string; prefix?: string; 'admin-profile'?: string}): void {
+  const named = (['profile', 'user', 'create', 'bucket', 'prefix', 'admin-profile'] as const).filter((f) => (f === 'profile' ? (flags.profile ?? []).length > 0 : f === 'create' ? flags.create === true : flags[f] !== undefined))
+  if (named.length > 0)
+    throw badInput(`--all-psb-profiles finds every profile psb made, each rotated with its own key: --${named[0]} cannot be given with it.`, 'Leave it out, or name the profiles with --profile <name> (repeatable) instead of --all-psb-profiles.', 'FlagConflict')
+}
+
+/** The last line of `keys rotate --all-psb-profiles`. */
+export function renderRotateSummary(s: RotateSummary): string {
+  const parts = [`${s.rotated} rotated`, `${s.notDue} not due`, `${s.failed} failed`]
+  if (s.created) parts.push(`${s.created} created`)
+  if (s.planned) parts.push(`${s.planned} planned (dry run)`)
+  return `${plural(s.profiles, 'profile')} psb made: ${parts.join(', ')}.`
 }
 
 export interface FleetVerifyFlags extends TargetFlags {

@@ -7,57 +7,27 @@
  */
 import {expect} from 'chai'
 import {readFileSync, writeFileSync} from 'node:fs'
-import {OrganizationsClient, CreateOrganizationCommand, CreateAccountCommand} from '@aws-sdk/client-organizations'
-import {STSClient, AssumeRoleCommand} from '@aws-sdk/client-sts'
 import {S3Client, PutBucketVersioningCommand} from '@aws-sdk/client-s3'
-import {useMoto, ACCOUNT_ID, type Keys} from '../support/moto.js'
-import {TempHome, runPsb, type RunResult} from '../support/cli.js'
+import {useMoto, ACCOUNT_ID} from '../support/moto.js'
+import {runPsb} from '../support/cli.js'
 import {mutatingCalls} from '../support/calls.js'
-
-const ok = (r: RunResult, code = 0) => expect(r.code, `exit ${r.code}\n${r.stdout}\n${r.stderr}`).to.equal(code)
+import {FleetHome, ok} from '../support/fleet-fixture.js'
 
 describe('psb verify --targets (subprocess, moto, two accounts)', function () {
   this.timeout(300000)
   const moto = useMoto()
-  let home: TempHome
+  let f: FleetHome
+  let home: FleetHome['home']
   let other: string
-  let otherAdmin: Keys & {sessionToken: string}
-
-  before(async function () {
-    this.timeout(60000)
-  })
   beforeEach(async () => {
-    home = new TempHome()
-    const org = new OrganizationsClient({region: 'us-east-1', endpoint: moto.endpoint, credentials: moto.admin, maxAttempts: 1})
-    await org.send(new CreateOrganizationCommand({FeatureSet: 'ALL'}))
-    other = (await org.send(new CreateAccountCommand({AccountName: 'workload', Email: 'workload@example.com'}))).CreateAccountStatus!.AccountId!
-    const sts = new STSClient({region: 'us-east-1', endpoint: moto.endpoint, credentials: moto.admin, maxAttempts: 1})
-    const c = (await sts.send(new AssumeRoleCommand({RoleArn: `arn:aws:iam::${other}:role/OrganizationAccountAccessRole`, RoleSessionName: 'psb-test-setup'}))).Credentials!
-    otherAdmin = {accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken!}
-    writeFileSync(
-      home.credentialsFile,
-      `[admin-main]\naws_access_key_id = ${moto.admin.accessKeyId}\naws_secret_access_key = ${moto.admin.secretAccessKey}\n\n` +
-        `[admin-other]\naws_access_key_id = ${otherAdmin.accessKeyId}\naws_secret_access_key = ${otherAdmin.secretAccessKey}\naws_session_token = ${otherAdmin.sessionToken}\n`,
-      {mode: 0o600},
-    )
+    f = await FleetHome.create(moto)
+    home = f.home
+    other = f.other
   })
-  afterEach(() => home.cleanup())
-
-  const env = (extra: Record<string, string> = {}) => ({PSB_KEY_PROPAGATION_POLL_MS: '20', PSB_CALL_LOG: home.path('calls.log'), ...extra})
-
-  /** `psb init` of one target with its account's admin session: bucket, user, key in pulumi-{account}-{region}. */
-  async function initTarget(account: string, region: string): Promise<void> {
-    const admin = account === ACCOUNT_ID ? 'admin-main' : 'admin-other'
-    const args = ['init', '--bucket', `pulumi-state-${account}-${region}`, '--region', region, '--endpoint', moto.endpoint, '--admin-profile', admin]
-    ok(await runPsb([...args, '--user', `pulumi-${region}`, '--profile', `pulumi-${account}-${region}`, '--no-login', '--no-verify', '--yes'], home, {env: env()}))
-  }
-
-  /** The credentials file without the admin profiles: verify must need none. */
-  function dropAdmins(): void {
-    const text = readFileSync(home.credentialsFile, 'utf8')
-    writeFileSync(home.credentialsFile, text.replace(/\[admin-main\][^[]*/, '').replace(/\[admin-other\][^[]*/, ''), {mode: 0o600})
-    expect(readFileSync(home.credentialsFile, 'utf8')).not.to.contain('admin')
-  }
+  afterEach(() => f.cleanup())
+  const env = () => f.env()
+  const initTarget = (a: string, r: string) => f.initTarget(a, r)
+  const dropAdmins = () => f.dropAdmins()
 
   it('one row per target, each verified with its own profile; a failed check is exit 3, a missing profile exit 1, a foreign key fails', async () => {
     const targets = [
@@ -97,7 +67,7 @@ describe('psb verify --targets (subprocess, moto, two accounts)', function () {
     expect(human.stderr).to.match(/\[3\/3\] /)
 
     // One bucket loses versioning (made with that account's admin session): that target fails, exit 3; the others pass.
-    const s3 = new S3Client({region: 'eu-west-1', endpoint: moto.endpoint, forcePathStyle: true, credentials: otherAdmin, maxAttempts: 1})
+    const s3 = new S3Client({region: 'eu-west-1', endpoint: moto.endpoint, forcePathStyle: true, credentials: f.otherAdmin, maxAttempts: 1})
     await s3.send(new PutBucketVersioningCommand({Bucket: `pulumi-state-${other}-eu-west-1`, VersioningConfiguration: {Status: 'Suspended'}}))
     const failed = await runPsb(['verify', '--targets', file, '--endpoint', moto.endpoint, '--json'], home, {env: env()})
     ok(failed, 3)
