@@ -19,7 +19,7 @@ import {validateUserName} from '../lib/iam/user.js'
 import {DEFAULT_WAIT_MS, KEYS_EXIT, type RotateManyOptions, type RotateResult} from '../lib/keys/rotate.js'
 import {maskKeyId} from '../lib/redact.js'
 import {normalizePrefix} from '../lib/iam/policy.js'
-import {refuseWithAllPsbProfiles} from './fleet.js'
+import {refuseWithAllPsbProfiles} from './fleet-verify.js'
 
 /** --admin-profile of the keys commands: they act with the profile's own key unless it is given. */
 export const keysAdminProfile = Flags.string({

@@ -14,7 +14,7 @@ import {schemaNameOf, schemaValidators, validateDocument, checkJsonOutput} from 
 import {checkContracts, compareSchemaDirs, compareSchemas, compareSnapshots, main, snapshotFromManifest, unreleasedSection, type ContractInput, type Snapshot} from '../../scripts/contracts.js'
 import {errorDocument} from '../../src/cli/base-command.js'
 import {verifyDocument} from '../../src/cli/checks.js'
-import {fleetVerifyDocument} from '../../src/cli/fleet.js'
+import {fleetVerifyDocument} from '../../src/cli/fleet-verify.js'
 import type {FleetVerifyRow} from '../../src/lib/fleet/verify.js'
 import type {RotateSummary} from '../../src/lib/fleet/rotate.js'
 import {rotateRecord} from '../../src/cli/keys.js'

@@ -1,7 +1,7 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {renderRotation, rotateFlags, rotateOptionsFromFlags, rotateRecord} from '../../cli/keys.js'
 import {asScheduledRun, scheduledRunFlags} from '../../cli/schedule.js'
-import {allPsbProfilesFlag, renderRotateSummary} from '../../cli/fleet.js'
+import {allPsbProfilesFlag, renderRotateSummary} from '../../cli/fleet-verify.js'
 import {KEYS_EXIT, exitCodeOf, rotateKeys} from '../../lib/keys/rotate.js'
 import {rotateAllPsbProfiles, rotateSummary, type RotateSummary} from '../../lib/fleet/rotate.js'
 import type {Logger} from '../../lib/types.js'
