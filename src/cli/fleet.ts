@@ -16,7 +16,7 @@ import {credentialsFilePath, resolveRegion} from '../lib/files/aws-config.js'
 import {EXIT, isPsbError, messageOf} from '../lib/errors.js'
 import {DEFAULT_ROLE_NAME, targetContext} from '../lib/fleet/assume.js'
 import {checkFleetTargets, fleetUser, offlineSpecs, selectTargets} from '../lib/fleet/select.js'
-import type {Target} from '../lib/fleet/targets.js'
+import {resolveTargets, type Target} from '../lib/fleet/targets.js'
 import {normalizePrefix} from '../lib/iam/policy.js'
 import {preflight} from '../lib/iam/preflight.js'
 import {checkUserScope} from '../lib/iam/user.js'
@@ -91,6 +91,8 @@ async function fleetInputs(flags: InitFlags & FleetFlags, d: FleetDeps): Promise
   // init's bucket and user flags, with a stand-in bucket: their problems are exit 2 now.
   userOptionsFromFlags({...flags, bucket: 'pulumi-state-probe', prefix})
   d.bucketOptions('pulumi-state-probe', region ?? 'us-east-1')
+  // Without --org-accounts every target is known now: its names are checked before any call.
+  if (!sel.orgAccounts) checkFleetTargets(resolveTargets(specs, sel), {user: flags.user, adminProfile})
   const admin = createAwsContext({region: region ?? specs[0]?.region ?? 'us-east-1', endpoint, profile: adminProfile})
   // The administrator's credentials resolve and AWS accepts them (read calls only).
   await preflight(admin, {env})
