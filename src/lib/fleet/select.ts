@@ -9,9 +9,8 @@ import {readFileSync} from 'node:fs'
 import type {AwsContext} from '../aws/client.js'
 import {echo} from '../echo.js'
 import {badInput, messageOf} from '../errors.js'
-import {validateProfileName} from '../files/credentials.js'
 import {validateUserName} from '../iam/user.js'
-import {listOrgAccounts, parseTarget, parseTargetsFile, resolveTargets, shardTargets, type Target, type TargetSpec} from './targets.js'
+import {listOrgAccounts, parseTarget, parseTargetsFile, resolveTargets, shardTargets, validateAccountId, validateOuIds, type Target, type TargetSpec} from './targets.js'
 
 export interface FleetSelection {
   /** `--target ACCOUNT/REGION [bucket=… prefix=… profile=…]`, repeatable. */
@@ -41,6 +40,8 @@ export function offlineSpecs(sel: FleetSelection): TargetSpec[] {
     }
     specs.push(...parseTargetsFile(text, sel.targetsFile))
   }
+  validateOuIds(sel.ou)
+  for (const id of sel.exclude) validateAccountId(id, '--exclude')
   return specs
 }
 
@@ -67,15 +68,10 @@ export async function selectTargets(admin: AwsContext, sel: FleetSelection, spec
   return {all: resolved, targets: sel.shard ? shardTargets(resolved, sel.shard) : resolved}
 }
 
-/** Targets kept apart: every profile and user name valid, no profile shared by two targets, none the administrator's. */
+/** Every target's IAM user name valid, and no target's profile the one psb acts with as administrator (exit 2). */
 export function checkFleetTargets(targets: Target[], o: {user: string; adminProfile?: string}): void {
-  const byProfile = new Map<string, Target>()
   for (const t of targets) {
-    validateProfileName(t.profile)
     validateUserName(fleetUser(o.user, t))
-    const other = byProfile.get(t.profile)
-    if (other) throw badInput(`Targets ${other.id} and ${t.id} would both write profile ${t.profile}.`, 'Give each target its own profile: a --profile-template with {account} and {region}, or profile= in the targets file.', 'ProfileConflict')
-    byProfile.set(t.profile, t)
     if (o.adminProfile && t.profile === o.adminProfile) {
       throw badInput(`Target ${t.id} would write profile ${t.profile}, the profile psb acts with as administrator (--admin-profile).`, 'Choose another --profile-template (or profile= in the targets file).', 'ProfileConflict')
     }

@@ -227,6 +227,8 @@ export function makeState(opts: Omit<RotateOptions, 'profile'>): RunState {
 export interface RotationSession {
   readonly credentialsFile: string
   readonly journal: Journal
+  /** The ids of the entries found when the session opened: runs that have ended (the others are this session's, live). */
+  readonly inherited: ReadonlySet<string>
   release(): void
 }
 
@@ -234,7 +236,8 @@ export interface RotationSession {
 export function openRotationSession(credentialsFile: string, command: string): RotationSession {
   const lock = acquireRotationLock(credentialsFile, command)
   try {
-    return {credentialsFile, journal: new Journal(credentialsFile), release: () => lock.release()}
+    const journal = new Journal(credentialsFile)
+    return {credentialsFile, journal, inherited: new Set(journal.list().map((e) => e.id)), release: () => lock.release()}
   } catch (error) {
     lock.release()
     throw error
