@@ -2,13 +2,13 @@
  * Fleets (issue 17, docs/fleet.md): the target flags every fleet command shares, and
  * `psb verify --targets`'s progress, table and --json document.
  */
-import type {Config} from '@oclif/core'
-import {Flags} from '@oclif/core'
+import {Flags, type Config} from '@oclif/core'
 import type {ChalkInstance} from 'chalk'
 import {plural} from '../lib/echo.js'
 import {badInput} from '../lib/errors.js'
 import {offlineSpecs} from '../lib/fleet/select.js'
-import {DEFAULT_BUCKET_TEMPLATE, DEFAULT_PROFILE_TEMPLATE, parseShard, resolveTargets, shardTargets, type Target} from '../lib/fleet/targets.js'
+import {parseShard, resolveTargets, shardTargets, type Target} from '../lib/fleet/targets.js'
+import {DEFAULT_CONCURRENCY, checkNoFleetFlags, fleetFlagDefs} from './fleet-flags.js'
 import {type RotateSummary} from '../lib/fleet/rotate.js'
 import {verifyFleet, type FleetVerifyResult, type FleetVerifyRow} from '../lib/fleet/verify.js'
 import {validateEndpoint} from '../lib/aws/client.js'
@@ -17,14 +17,15 @@ import {redact} from '../lib/redact.js'
 import {targetOf, verifyHookChecks} from './plugin-hooks.js'
 import {err, out, status, table} from './style.js'
 
-/** The flags that choose a fleet's targets (docs/fleet.md). */
+/** The target flags of `psb init` (fleet-flags.ts), described for verify. */
+const F = fleetFlagDefs
 export const targetFlags = {
-  targets: Flags.string({description: 'A targets file: one ACCOUNT/REGION per line, optionally with bucket=, prefix= and profile=; # comments (docs/fleet.md).', helpValue: '<file>'}),
-  target: Flags.string({description: 'A target ACCOUNT/REGION, like one line of a targets file (repeatable).', multiple: true, helpValue: '<account/region>'}),
-  shard: Flags.string({description: 'Take only this runner\'s share I/N of the targets (stable, by account and region: N runners never overlap), e.g. --shard 2/4.', helpValue: '<I/N>'}),
-  concurrency: Flags.integer({description: 'Targets worked on at once.', default: 8, min: 1, max: 64, helpValue: '<n>'}),
-  'bucket-template': Flags.string({description: `Bucket name of each target without bucket= ({account}, {region}).`, default: DEFAULT_BUCKET_TEMPLATE, helpValue: '<template>'}),
-  'profile-template': Flags.string({description: `Profile of each target without profile= ({account}, {region}).`, default: DEFAULT_PROFILE_TEMPLATE, helpValue: '<template>'}),
+  targets: {...F.targets, description: 'Verify every target of this file: one ACCOUNT/REGION [bucket=… prefix=… profile=…] per line, # comments (docs/fleet.md).'} as typeof F.targets,
+  target: {...F.target, description: 'Verify this target: ACCOUNT/REGION, optionally followed by bucket=NAME prefix=PATH profile=NAME (repeatable). Each with its own profile: no role is assumed.'} as typeof F.target,
+  shard: F.shard,
+  concurrency: {...F.concurrency, description: `How many targets are verified at once (default ${DEFAULT_CONCURRENCY}).`} as typeof F.concurrency,
+  'bucket-template': F['bucket-template'],
+  'profile-template': F['profile-template'],
 }
 
 export interface TargetFlags {
@@ -36,9 +37,11 @@ export interface TargetFlags {
   prefix?: string
 }
 
-/** Whether the command runs over a fleet. */
-export function isFleet(flags: TargetFlags): boolean {
-  return flags.targets !== undefined || (flags.target ?? []).length > 0
+/** Whether the command runs over a fleet; fleet-only flags without a target are exit 2. */
+export function isFleetVerify(flags: TargetFlags & {concurrency?: number}): boolean {
+  const fleet = flags.targets !== undefined || (flags.target ?? []).length > 0
+  if (!fleet) checkNoFleetFlags({...flags, 'org-accounts': false})
+  return fleet
 }
 
 /** The targets of the flags, all checked offline (exit 2 before anything starts). */
@@ -120,7 +123,7 @@ export async function runFleetVerify(config: Config, flags: FleetVerifyFlags, io
   if (targets.length === 0) io.say(`No target in shard ${flags.shard}: nothing to verify.`)
   let done = 0
   const result = await verifyFleet(targets, {
-    concurrency: flags.concurrency,
+    concurrency: flags.concurrency ?? DEFAULT_CONCURRENCY,
     endpoint,
     maxKeyAgeDays,
     extraChecks: (t) => verifyHookChecks(config, targetOf({...t, endpoint})),

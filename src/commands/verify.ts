@@ -3,7 +3,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import * as shared from '../cli/flags.js'
 import {renderVerify, verifyDocument} from '../cli/checks.js'
 import {targetOf, verifyHookChecks} from '../cli/plugin-hooks.js'
-import {fleetVerifyDocument, isFleet, runFleetVerify, targetFlags} from '../cli/fleet-verify.js'
+import {fleetVerifyDocument, isFleetVerify, runFleetVerify, targetFlags} from '../cli/fleet-verify.js'
 import {verifyOptionsFromFlags} from '../cli/verify-options.js'
 import {createAwsContext, type AwsContext} from '../lib/aws/client.js'
 import {checkProfile} from '../lib/files/aws-config.js'
@@ -24,7 +24,9 @@ Without --bucket, the backend Pulumi is logged in to (PULUMI_BACKEND_URL, else t
 
 The only change made is the sentinel object, written and deleted again under <prefix>/.pulumi/.
 
-Exit codes: 0 nothing failed (warnings allowed); 1 psb itself could not run; 2 bad input; 3 at least one check failed.`
+Over a fleet (--targets FILE or --target ACCOUNT/REGION, docs/fleet.md): every target is verified with its own profile (pulumi-{account}-{region}, or profile= / --profile-template), --concurrency at once, without the Pulumi checks (they judge this machine's one login), plus one check that the profile's key belongs to the target's account; one row per target (pass/warn/fail counts, status, time). No admin access is used.
+
+Exit codes: 0 nothing failed (warnings allowed); 1 psb itself could not run (over a fleet: a target could not be verified, e.g. its profile is missing); 2 bad input; 3 at least one check failed (over a fleet: of any target).`
 
   static override examples = [
     {description: 'Verify the backend that `psb init` set up', command: '<%= config.bin %> verify --profile pulumi --bucket my-org-pulumi-state --region eu-west-1'},
@@ -52,7 +54,7 @@ Exit codes: 0 nothing failed (warnings allowed); 1 psb itself could not run; 2 b
 
   public async run(): Promise<unknown> {
     const {flags} = await this.parse(Verify)
-    if (isFleet(flags)) {
+    if (isFleetVerify(flags)) {
       const fleet = await runFleetVerify(this.config, flags, {say: (t) => this.say(t), json: this.jsonEnabled()})
       process.exitCode = fleet.exitCode
       return fleetVerifyDocument(fleet)
