@@ -112,6 +112,8 @@ describe('psb verify --targets (subprocess, moto, two accounts)', function () {
       [['--targets', file, '--bucket-template', 'state'], 'TargetBucketShared'],
       [['--targets', file, '--profile', 'x'], 'FleetFlagConflict'],
       [['--targets', file, '--target', '111111111111/us-east-1'], 'TargetDuplicate'],
+      [['--shard', '1/2', '--bucket', 'some-bucket', '--region', 'us-east-1', '--profile', 'x'], 'FleetFlagConflict'],
+      [['--targets', file, '--region', 'us-east-1'], 'FleetFlagConflict'],
     ] as const) {
       const r = await runPsb(['verify', ...args, '--endpoint', moto.endpoint, '--json'], home, {env: env()})
       ok(r, 2)
