@@ -5,7 +5,7 @@
 import {Flags, type Config} from '@oclif/core'
 import type {ChalkInstance} from 'chalk'
 import {plural} from '../lib/echo.js'
-import {badInput} from '../lib/errors.js'
+import {badInput, isPsbError} from '../lib/errors.js'
 import {offlineSpecs} from '../lib/fleet/select.js'
 import {parseShard, resolveTargets, shardTargets, type Target} from '../lib/fleet/targets.js'
 import {DEFAULT_CONCURRENCY, checkNoFleetFlags, fleetFlagDefs} from './fleet-flags.js'
@@ -40,7 +40,11 @@ export interface TargetFlags {
 /** Whether the command runs over a fleet; fleet-only flags without a target are exit 2. */
 export function isFleetVerify(flags: TargetFlags & {concurrency?: number}): boolean {
   const fleet = flags.targets !== undefined || (flags.target ?? []).length > 0
-  if (!fleet) checkNoFleetFlags({...flags, 'org-accounts': false})
+  try {
+    if (!fleet) checkNoFleetFlags({...flags, 'org-accounts': false})
+  } catch (error) {
+    throw isPsbError(error) ? badInput(error.message, 'Add --target ACCOUNT/REGION (repeatable) or --targets FILE.', error.code) : error
+  }
   return fleet
 }
 
