@@ -1,6 +1,7 @@
 /**
- * Fleets (issue 17, docs/fleet.md): the target flags every fleet command shares, and
- * `psb verify --targets`'s progress, table and --json document.
+ * Fleets (issue 17, docs/fleet.md) beyond init: `psb verify --targets` (its target flags, taken
+ * from init's fleet-flags.ts; its progress, table and --json document) and
+ * `psb keys rotate --all-psb-profiles` (its flag, the flags it excludes, its summary line).
  */
 import {Flags, type Config} from '@oclif/core'
 import type {ChalkInstance} from 'chalk'
