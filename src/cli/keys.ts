@@ -20,6 +20,7 @@ import {DEFAULT_WAIT_MS, KEYS_EXIT, type RotateManyOptions, type RotateResult} f
 import {refuseRoleProfile} from '../lib/keys/run.js'
 import {maskKeyId} from '../lib/redact.js'
 import {normalizePrefix} from '../lib/iam/policy.js'
+import {refuseWithAllPsbProfiles} from './fleet-verify.js'
 
 /** --admin-profile of the keys commands: they act with the profile's own key unless it is given. */
 export const keysAdminProfile = Flags.string({
@@ -42,14 +43,17 @@ export interface RotateFlags {
   region?: string
   endpoint?: string
   'admin-profile'?: string
+  'all-psb-profiles'?: boolean
 }
 
 /** The core options from parsed flags. Bad input: exit 2, before any AWS call. */
 export function rotateOptionsFromFlags(flags: RotateFlags, env: NodeJS.ProcessEnv = process.env): RotateManyOptions {
-  const profiles = flags.profile && flags.profile.length > 0 ? flags.profile : [env.AWS_PROFILE || 'default']
+  const all = flags['all-psb-profiles'] === true
+  if (all) refuseWithAllPsbProfiles(flags)
+  const profiles = all ? [] : flags.profile && flags.profile.length > 0 ? flags.profile : [env.AWS_PROFILE || 'default']
   if (flags.user !== undefined) validateUserName(flags.user)
   if (flags.bucket !== undefined) validateBucketName(flags.bucket)
-  if (!flags.create) checkProfilesHoldKeys(profiles, flags.profile?.length ? '--profile' : env.AWS_PROFILE ? 'AWS_PROFILE' : 'the default, as no --profile was given', env)
+  if (!flags.create && !all) checkProfilesHoldKeys(profiles, flags.profile?.length ? '--profile' : env.AWS_PROFILE ? 'AWS_PROFILE' : 'the default, as no --profile was given', env)
   const endpoint = validateEndpoint(flags.endpoint)
   const region = resolveRegion(flags.region, flags['admin-profile'] ?? profiles[0], env) ?? 'us-east-1'
   const maxAgeMs = flags['max-age'] === undefined ? undefined : parseDuration(flags['max-age'], {flag: '--max-age'})

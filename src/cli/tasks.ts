@@ -48,6 +48,8 @@ export interface InitPlan {
   secrets?: SecretsKeyOptions
   /** undefined: --no-login. */
   login?: LoginOptions
+  /** Why there is no login, when not --no-login (a fleet run: src/cli/fleet.ts). */
+  loginSkipped?: string
   /** undefined: --no-verify (or a dry run). */
   verify?: Omit<VerifyOptions, 'expectUrl' | 'admin'>
   dryRun: boolean
@@ -234,7 +236,7 @@ const keyStep: InitStep = {
 const loginStep: InitStep = {
   id: 'login',
   title: () => 'Pulumi login',
-  skip: (plan) => (plan.login ? false : 'skipped (--no-login)'),
+  skip: (plan) => (plan.login ? false : `skipped (${plan.loginSkipped ?? '--no-login'})`),
   async run(plan, ctx, out) {
     const warnings: string[] = []
     const r = await login({...plan.login!, pulumiVersion: plan.login!.pulumiVersion ?? (await ctx.pulumiVersion), logger: collect(warnings)})

@@ -5,6 +5,9 @@ import {renderInit, stepError, summaryDocument} from '../cli/init-render.js'
 import {initInputs, isCI} from '../cli/init-inputs.js'
 import {afterInitHook, bucketHookSettings, targetOf, verifyHookChecks} from '../cli/plugin-hooks.js'
 import {chooseNoIam, noIamFlagDefs} from '../cli/init-no-iam.js'
+import {checkNoFleetFlags, fleetFlagDefs, isFleet} from '../cli/fleet-flags.js'
+import {runFleet} from '../cli/fleet.js'
+import {renderFleet} from '../cli/fleet-render.js'
 import * as shared from '../cli/flags.js'
 import {runInit, STEP_IDS} from '../cli/tasks.js'
 import {policiesToCheck} from '../cli/user-create.js'
@@ -44,6 +47,7 @@ export default class Init extends BaseCommand {
     login: Flags.boolean({description: 'Run `pulumi login` with the bucket\'s URL (--no-login: skip it, e.g. without Pulumi installed).', default: true, allowNo: true}),
     verify: Flags.boolean({description: 'Finish with `psb verify` (--no-verify: skip it).', default: true, allowNo: true}),
     ...noIamFlagDefs,
+    ...fleetFlagDefs,
     yes: shared.yes,
     'dry-run': shared.dryRun,
     ...shared.awsFlags,
@@ -54,11 +58,21 @@ export default class Init extends BaseCommand {
     const env: Env = process.env
     const json = this.jsonEnabled()
     const dryRun = flags['dry-run']
+    const mode = json ? 'json' : process.stdout.isTTY && !env.NO_COLOR && env.TERM !== 'dumb' && !isCI(env) ? 'tty' : 'plain'
+    const bucketOptions = (b: string, r: string) => bucketOptionsFromFlags({...flags, bucket: b}, r)
+    if (isFleet(flags)) {
+      // Many targets (docs/fleet.md): one row per target, exit 1 when any failed.
+      const {doc, exitCode} = await runFleet(flags, {env, mode, say: (l) => this.say(l), bucketOptions, verifyOptions: (o) => verifyOptionsFromFlags(o, env)})
+      if (!json) renderFleet(doc, (l) => this.say(l))
+      process.exitCode = exitCode
+      return doc
+    }
+    checkNoFleetFlags(flags)
     const {plan, admin, userOpts, bucket, region, prefix, user, profile, endpoint} = await initInputs(flags, {
       env,
       json,
       note: (m) => this.note(m),
-      bucketOptions: (b, r) => bucketOptionsFromFlags({...flags, bucket: b}, r),
+      bucketOptions,
       verifyOptions: (o) => verifyOptionsFromFlags(o, env),
     })
 
@@ -77,7 +91,6 @@ export default class Init extends BaseCommand {
     this.say(
       `psb init${dryRun ? ' (dry run: nothing will be changed)' : ''}: s3://${bucket}${prefix ? `/${prefix}` : ''} in ${region}, user ${user}, profile ${profile}${endpoint ? `, endpoint ${endpoint}` : ''}`,
     )
-    const mode = json ? 'json' : process.stdout.isTTY && !env.NO_COLOR && env.TERM !== 'dumb' && !isCI(env) ? 'tty' : 'plain'
     const ctx = await runInit(plan, {mode})
 
     const warnings = [...new Set(STEP_IDS.flatMap((id) => ctx.steps[id]?.warnings ?? []))]

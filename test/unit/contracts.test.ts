@@ -14,6 +14,9 @@ import {schemaNameOf, schemaValidators, validateDocument, checkJsonOutput} from 
 import {checkContracts, compareSchemaDirs, compareSchemas, compareSnapshots, main, snapshotFromManifest, unreleasedSection, type ContractInput, type Snapshot} from '../../scripts/contracts.js'
 import {errorDocument} from '../../src/cli/base-command.js'
 import {verifyDocument} from '../../src/cli/checks.js'
+import {fleetVerifyDocument} from '../../src/cli/fleet-verify.js'
+import type {FleetVerifyRow} from '../../src/lib/fleet/verify.js'
+import type {RotateSummary} from '../../src/lib/fleet/rotate.js'
 import {rotateRecord} from '../../src/cli/keys.js'
 import {listRecord} from '../../src/commands/keys/list.js'
 import {PsbError} from '../../src/lib/errors.js'
@@ -54,6 +57,7 @@ const FULL: Record<string, unknown> = {
   'keys-rotate': {
     results: [rotateRecord({profile: 'p', user: 'u', result: 'rotated', oldKeyId: 'AKIAOLDOLDOLDOLDOLD1', newKeyId: 'AKIANEWNEWNEWNEWNEW1', oldKeyAgeDays: 91, profilesUpdated: ['p'], warnings: [], userArn: 'a', oldKeyCreatedAt: 't', newKeyCreatedAt: 't', dueAt: 't', oldKey: 'deleted', cleanupPending: false, recovered: [], changes: [change], timings: {totalMs: 1, propagationWaitMs: 1}, error: {code: 'X', message: 'm', hint: 'h', exitCode: 1}, exitCode: 0} satisfies Required<RotateResult>)],
     exitCode: 0,
+    summary: {profiles: 1, rotated: 1, created: 0, notDue: 0, planned: 0, failed: 0} satisfies Required<RotateSummary>,
   },
   'keys-list': listRecord({user: 'u', userArn: 'a', keys: [{accessKeyId: 'AKIAOLDOLDOLDOLDOLD1', status: 'Active', createdAt: 't', ageDays: 1, lastUsed: {date: 'd', service: 's3', region: 'r'}, profiles: ['p']}], pending: [{profile: 'p', step: 'created', startedAt: 't'}], warnings: []} satisfies Required<ListKeysResult>),
   'keys-schedule-status': {schedules: [{profile: 'p', scheduler: 'cron', where: 'crontab', schedule: '0 3 * * *', every: '1d', maxAge: '90d', nextRun: 't', lastRun: {time: 't', exitCode: 0, result: 'rotated', message: 'm'}, keyAgeDays: 3, keyAgeError: 'e', missing: [], reinstall: 'psb keys schedule install', logFile: 'l'} satisfies Required<StatusEntry>]},
@@ -61,6 +65,20 @@ const FULL: Record<string, unknown> = {
   'keys-schedule-install': {dryRun: true, results: [{profile: 'p', scheduler: 'cron', schedule: '0 3 * * *', every: '1d', maxAge: '90d', replaced: [], command: ['node', 'run.js'], environment: {}, logFile: 'l'}]},
   verify: verifyDocument({profile: 'p', bucket: 'b', region: 'r'}, {ok: false, checks: [{id: 'bucket-exists', title: 'Bucket exists', status: 'fail', detail: 'd', hint: 'h'}], identity: {account: '1', arn: 'a'}, url: 's3://b'}),
 }
+
+/** Second documents of commands with two forms (verify over a fleet). */
+const FULL_MORE: Array<[string, unknown]> = [
+  [
+    'verify',
+    fleetVerifyDocument({
+      exitCode: 1,
+      targets: [
+        {account: '1', region: 'r', bucket: 'b', profile: 'p', prefix: 'x', status: 'fail', ms: 5, counts: {pass: 1, warn: 0, fail: 1}, checks: [{id: 'target-account', title: 't', status: 'fail', detail: 'd', hint: 'h'}], error: {code: 'C', message: 'm', hint: 'h'}} satisfies Required<FleetVerifyRow>,
+        {account: '2', region: 'r', bucket: 'b', profile: 'p', prefix: null, status: 'error', ms: 0, counts: {pass: 0, warn: 0, fail: 0}, error: {code: 'ProfileNotFound', message: 'm'}},
+      ],
+    }),
+  ],
+]
 
 describe('--json schemas (schemas/*.schema.json)', () => {
   it('there is one schema per command, and each compiles', () => {
@@ -78,6 +96,7 @@ describe('--json schemas (schemas/*.schema.json)', () => {
   it('a document with every field of its TypeScript type matches the schema, for every command but init (run against moto in test/cli/init*)', () => {
     for (const [name, doc] of Object.entries(FULL)) validateDocument(name, doc)
     validateDocument('role-create', {roleArn: 'a', accountId: '1', policyName: 'p', policy: {Statement: []}, trustPolicy: {Statement: []}, kmsKeyArn: 'k'} satisfies Required<RolePreview>)
+    for (const [name, doc] of FULL_MORE) validateDocument(name, doc)
     expect(Object.keys(FULL).sort()).to.deep.equal([...schemaValidators().keys()].filter((n) => n !== 'init').sort())
   })
 

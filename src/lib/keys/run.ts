@@ -94,6 +94,8 @@ export interface RotateOptions {
   successes?: number
   /** Pause between checks; default PSB_KEY_PROPAGATION_POLL_MS or 1000. */
   pollMs?: number
+  /** The rotation lock and journal, held by the caller for several runs at once (openRotationSession). */
+  session?: RotationSession
 }
 
 export type RotateOutcome = 'rotated' | 'not-due' | 'created' | 'planned' | 'failed'
@@ -164,6 +166,7 @@ export interface RunState {
   rotatedKeys: Map<string, RotateResult>
   /** Time spent waiting for propagation in the current profile. */
   waited: number
+  session?: RotationSession
 }
 
 /**
@@ -212,6 +215,33 @@ export function makeState(opts: Omit<RotateOptions, 'profile'>): RunState {
     successes: Math.max(1, opts.successes ?? DEFAULT_SUCCESSES),
     rotatedKeys: new Map(),
     waited: 0,
+    session: opts.session,
+  }
+}
+
+/**
+ * The rotation lock and journal of one credentials file, taken once and shared by several
+ * runs of this process at the same time (the first keys of `psb init` over a fleet, one per
+ * target profile). The journal is one object, written synchronously, so its entries never
+ * overwrite each other; each run still recovers and records only its own profile's entries.
+ */
+export interface RotationSession {
+  readonly credentialsFile: string
+  readonly journal: Journal
+  /** The ids of the entries found when the session opened: runs that have ended (the others are this session's, live). */
+  readonly inherited: ReadonlySet<string>
+  release(): void
+}
+
+/** Takes the rotation lock (exit 11 when another live run holds it) and reads the journal. */
+export function openRotationSession(credentialsFile: string, command: string): RotationSession {
+  const lock = acquireRotationLock(credentialsFile, command)
+  try {
+    const journal = new Journal(credentialsFile)
+    return {credentialsFile, journal, inherited: new Set(journal.list().map((e) => e.id)), release: () => lock.release()}
+  } catch (error) {
+    lock.release()
+    throw error
   }
 }
 
@@ -219,6 +249,11 @@ export function makeState(opts: Omit<RotateOptions, 'profile'>): RunState {
 export async function underRotationLock<T>(state: RunState, dryRun: boolean | undefined, command: string, fn: () => Promise<T>): Promise<T> {
   if (dryRun) return fn()
   throwIfInterrupted('nothing was changed.')
+  if (state.session) {
+    if (state.session.credentialsFile !== state.credentialsFile) throw new PsbError(`The rotation session is for ${state.session.credentialsFile}, not ${state.credentialsFile}.`, {code: 'RotationSessionMismatch'})
+    state.journal = state.session.journal
+    return interruptible(fn)
+  }
   const lock = acquireRotationLock(state.credentialsFile, command)
   try {
     state.journal = new Journal(state.credentialsFile)
