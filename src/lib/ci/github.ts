@@ -67,8 +67,8 @@ export interface GithubWorkflowResult {
 
 const REPO = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/
 const STACK = /^[A-Za-z0-9_.-]{1,100}(?:\/[A-Za-z0-9_.-]{1,100}){0,2}$/
-const BRANCH = /^(?!.*\.\.)(?!\/)[A-Za-z0-9._\/-]{1,200}(?<![/.])$/
-const WORK_DIR = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9._\/-]{1,300}$/
+const BRANCH = /^(?!.*\.\.)(?!\/)[A-Za-z0-9._/-]{1,200}(?<![/.])$/
+const WORK_DIR = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9._/-]{1,300}$/
 
 /** A role ARN (`arn:aws:iam::123456789012:role/[path/]name`); exit 2 otherwise. */
 export function validateRoleArn(arn: string, flag = '--role-arn'): void {
@@ -86,11 +86,11 @@ export function validateRoleArn(arn: string, flag = '--role-arn'): void {
 export function validateWorkflowOptions(o: GithubWorkflowOptions): void {
   const bad = (flag: string, value: string, rule: string, example: string, shape: RegExp) =>
     badInput(`${flag} ${echo(value, {what: 'value', shape})} ${rule}.`, `Give it as ${example}.`, 'CiInputInvalid')
-  if (!REPO.test(o.repo) || o.repo.includes('*')) throw bad('--repo', o.repo, 'is not a GitHub repository (OWNER/REPO, no wildcard)', '--repo acme/infra', /^[\w.\/*-]{1,80}$/)
+  if (!REPO.test(o.repo) || o.repo.includes('*')) throw bad('--repo', o.repo, 'is not a GitHub repository (OWNER/REPO, no wildcard)', '--repo acme/infra', /^[\w./*-]{1,80}$/)
   validateRoleArn(o.roleArn)
-  if (!STACK.test(o.stack)) throw bad('--stack', o.stack, 'is not a Pulumi stack name', '--stack dev or --stack acme/infra/prod', /^[\w.\/-]{1,80}$/)
-  if (o.branch !== undefined && !BRANCH.test(o.branch)) throw bad('--branch', o.branch, 'is not a branch name', '--branch main', /^[\w.\/-]{1,80}$/)
-  if (o.workDir !== undefined && !WORK_DIR.test(o.workDir)) throw bad('--work-dir', o.workDir, 'is not a folder inside the repository', '--work-dir infra', /^[\w.\/-]{1,80}$/)
+  if (!STACK.test(o.stack)) throw bad('--stack', o.stack, 'is not a Pulumi stack name', '--stack dev or --stack acme/infra/prod', /^[\w./-]{1,80}$/)
+  if (o.branch !== undefined && !BRANCH.test(o.branch)) throw bad('--branch', o.branch, 'is not a branch name', '--branch main', /^[\w./-]{1,80}$/)
+  if (o.workDir !== undefined && !WORK_DIR.test(o.workDir)) throw bad('--work-dir', o.workDir, 'is not a folder inside the repository', '--work-dir infra', /^[\w./-]{1,80}$/)
   if (o.secretsProvider !== undefined && o.secretsProvider !== 'kms') validateProviderUrl(o.secretsProvider)
   backendUrlOf(o)
 }
