@@ -1,9 +1,8 @@
 /** `psb ci github`: its flags, their parsing into the core's options (exit 2 before any call), and its output. */
 import {Flags} from '@oclif/core'
-import {echo} from '../lib/echo.js'
-import {badInput} from '../lib/errors.js'
 import {validateBucketName} from '../lib/bucket/name.js'
 import {normalizePrefix} from '../lib/iam/policy.js'
+import {DEFAULT_ROLE, validateRoleName} from '../lib/iam/role.js'
 import {requireRegion, type Env} from '../lib/files/aws-config.js'
 import {validateWorkflowOptions, type GithubWorkflowOptions, type GithubWorkflowResult} from '../lib/ci/github.js'
 import * as shared from './flags.js'
@@ -41,15 +40,11 @@ export interface CiGithubFlags {
   'admin-profile'?: string
 }
 
-const ROLE_NAME = /^[\w+=,.@-]{1,64}$/
-
 /** The role to look up (undefined when --role-arn was given) and the options with a stand-in ARN until then. Exit 2 on bad input. */
 export function ciGithubOptions(flags: CiGithubFlags, env: Env = process.env): {opts: GithubWorkflowOptions; lookup?: string} {
   validateBucketName(flags.bucket)
-  const role = flags['role-arn'] === undefined ? (flags.role ?? 'pulumi-state') : undefined
-  if (role !== undefined && !ROLE_NAME.test(role)) {
-    throw badInput(`--role ${echo(role, {what: 'value', shape: /^[\w+=,.@/-]{1,80}$/})} is not an IAM role name.`, 'Role names are 1-64 letters, digits and _+=,.@- (or pass --role-arn).', 'RoleNameInvalid')
-  }
+  const role = flags['role-arn'] === undefined ? (flags.role ?? DEFAULT_ROLE) : undefined
+  if (role !== undefined) validateRoleName(role)
   const secrets = flags['secrets-provider']
   const opts: GithubWorkflowOptions = {
     repo: flags.repo,

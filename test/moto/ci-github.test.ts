@@ -59,7 +59,7 @@ describe('psb ci github against moto (IAM enforcement on)', function () {
     const path = home.path('pulumi.yml')
     const r = await run(['--role', 'no-such-role', '--write', path])
     expect(r.code).to.equal(2)
-    expect(r.stderr).to.match(/no IAM role of that name/)
+    expect(r.stderr).to.match(/no IAM role no-such-role/)
     expect(existsSync(path)).to.equal(false)
   })
 

@@ -1,7 +1,7 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {ciGithubFlags, ciGithubOptions, renderCiGithub} from '../../cli/ci-github.js'
 import {githubWorkflow, type GithubWorkflowResult} from '../../lib/ci/github.js'
-import {lookupRoleArn} from '../../lib/ci/role-arn.js'
+import {roleArnFor} from '../../lib/iam/role.js'
 
 export default class CiGithub extends BaseCommand {
   static override summary = 'Write a GitHub Actions workflow that deploys with an IAM role through OIDC: no stored AWS key'
@@ -28,7 +28,7 @@ Exit codes: 0 printed or written (or planned with --dry-run); 1 an AWS call fail
   async run(): Promise<GithubWorkflowResult> {
     const {flags} = await this.parse(CiGithub)
     const {opts, lookup} = ciGithubOptions(flags)
-    if (lookup !== undefined) opts.roleArn = await lookupRoleArn(this.awsContext(flags), lookup)
+    if (lookup !== undefined) opts.roleArn = await roleArnFor(this.awsContext(flags), lookup)
     const result = await githubWorkflow(opts, {path: flags.write, force: flags.force, dryRun: flags['dry-run'], logger: {warn: (m) => this.note(m), info: () => {}}})
     if (this.jsonEnabled()) return result
     if (result.path === undefined) this.say(result.workflow.replace(/\n$/, ''))

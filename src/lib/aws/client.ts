@@ -110,6 +110,15 @@ function addEndpointMark(client: {middlewareStack: {add: (...args: any[]) => voi
   )
 }
 
+/** The profile's credentials (keys, or a role it assumes) with STS at `endpoint`; the SDK memoizes them per client. */
+function profileCredentials(profile: string, endpoint: string, region: string) {
+  let provider: Promise<() => Promise<unknown>> | undefined
+  return async () => {
+    provider ??= import('@aws-sdk/credential-provider-ini').then(({fromIni}) => fromIni({profile, clientConfig: {endpoint, region}}))
+    return (await provider)()
+  }
+}
+
 function baseConfig(options: AwsOptions, region: string) {
   const cfg: Record<string, unknown> = {
     region,
@@ -120,6 +129,10 @@ function baseConfig(options: AwsOptions, region: string) {
   if (options.endpoint) cfg.endpoint = options.endpoint
   if (options.credentials) cfg.credentials = options.credentials
   else if (options.profile) cfg.profile = options.profile
+  // A profile that assumes a role (role_arn + source_profile / credential_source): the SDK's own
+  // STS client for AssumeRole does not take the client's endpoint, so on an --endpoint store
+  // (moto) it would call AWS. fromIni with the endpoint in its clientConfig keeps it there.
+  if (!options.credentials && options.profile && options.endpoint) cfg.credentials = profileCredentials(options.profile, options.endpoint, region)
   return cfg
 }
 
