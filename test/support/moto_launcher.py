@@ -59,6 +59,13 @@ Everything else is stock moto. The differences, and why:
    or alias that does not exist is answered NotFoundException once its signature is valid
    (AWS cannot authorise against a key that is not there); moto would deny it on `*`.
 
+9. Unsigned STS calls. AWS does not sign AssumeRoleWithWebIdentity and AssumeRoleWithSAML
+   (the token is the credential; AWS SDKs send them without a signature), but stock moto with
+   enforcement on requires a signature for every call and fails them with a 500. Fix: these two
+   actions skip the signature and identity-policy check, as in AWS. moto still does not
+   validate the token itself, so the trust conditions on `sub`/`aud` are not enforced (they
+   are tested as data).
+
 Usage: python3 moto_launcher.py -H 127.0.0.1 -p PORT   (the same arguments as moto_server)
 """
 import sys
@@ -333,6 +340,21 @@ def _guarded(name):
 for _name in _CRYPTO:
     if hasattr(kms_responses.KmsResponse, _name):
         setattr(kms_responses.KmsResponse, _name, _guarded(_name))
+
+# 9. The STS calls AWS does not sign.
+from moto.core.authorization import ActionAuthenticatorMixin as _Auth  # noqa: E402
+
+_UNSIGNED_STS = ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML")
+_original_authenticate = _Auth._authenticate_and_authorize_action
+
+
+def _authenticate(self, iam_request_cls, resource="*"):
+    if getattr(self, "service_name", None) == "sts" and self._get_action() in _UNSIGNED_STS:
+        return None
+    return _original_authenticate(self, iam_request_cls, resource)
+
+
+_Auth._authenticate_and_authorize_action = _authenticate
 
 from moto.server import main  # noqa: E402
 

@@ -27,6 +27,7 @@ import type {ClearResult, LockInfo} from '../../src/lib/state/locks.js'
 import type {PruneResult} from '../../src/lib/state/history.js'
 import type {UserResult} from '../../src/lib/iam/user.js'
 import type {GithubWorkflowResult} from '../../src/lib/ci/github.js'
+import type {RolePreview, RoleResult} from '../../src/lib/iam/role.js'
 import type {RotateResult} from '../../src/lib/keys/run.js'
 import type {ListKeysResult} from '../../src/lib/keys/list.js'
 import type {RemoveResult, StatusEntry} from '../../src/lib/schedule/index.js'
@@ -50,6 +51,7 @@ const FULL: Record<string, unknown> = {
   'locks-clear': {bucket: 'b', prefix: 'p', ...({locks: [{...lock, status: 'cleared', why: 'stale'}], cleared: 1, refused: 0, dryRun: false, requests} satisfies Required<ClearResult>)},
   'history-prune': {bucket: 'b', prefix: 'p', ...({root: 'r', stacks: [{stack: 's', status: 'locked', updates: 3, kept: 1, history: tally, backups: tally, remaining: tally, lock, failed: [{key: 'k', code: 'AccessDenied'}]}], deleted: tally, dryRun: false, requests} satisfies Required<PruneResult>)},
   'user-create': {user: 'u', arn: 'a', accountId: '1', policyName: 'p', policy: {Version: '2012-10-17', Statement: []}, attachedPolicies: [], changes: [change], path: '/', created: true, adopted: false, kmsKeyArn: 'k', dryRun: false, warnings: []} satisfies Required<UserResult>,
+  'role-create': {roleArn: 'a', changes: [change], oidcProviderArn: 'o', policy: {Version: '2012-10-17', Statement: []}, role: 'r', path: '/', accountId: '1', policyName: 'p', trustPolicy: {Version: '2012-10-17', Statement: []}, attachedPolicies: [], maxSessionSeconds: 3600, requireMfa: false, kmsKeyArn: 'k', created: true, adopted: false, dryRun: false, warnings: []} satisfies Required<RoleResult>,
   'keys-rotate': {
     results: [rotateRecord({profile: 'p', user: 'u', result: 'rotated', oldKeyId: 'AKIAOLDOLDOLDOLDOLD1', newKeyId: 'AKIANEWNEWNEWNEWNEW1', oldKeyAgeDays: 91, profilesUpdated: ['p'], warnings: [], userArn: 'a', oldKeyCreatedAt: 't', newKeyCreatedAt: 't', dueAt: 't', oldKey: 'deleted', cleanupPending: false, recovered: [], changes: [change], timings: {totalMs: 1, propagationWaitMs: 1}, error: {code: 'X', message: 'm', hint: 'h', exitCode: 1}, exitCode: 0} satisfies Required<RotateResult>)],
     exitCode: 0,
@@ -77,6 +79,7 @@ describe('--json schemas (schemas/*.schema.json)', () => {
 
   it('a document with every field of its TypeScript type matches the schema, for every command but init (run against moto in test/cli/init*)', () => {
     for (const [name, doc] of Object.entries(FULL)) validateDocument(name, doc)
+    validateDocument('role-create', {roleArn: 'a', accountId: '1', policyName: 'p', policy: {Statement: []}, trustPolicy: {Statement: []}, kmsKeyArn: 'k'} satisfies Required<RolePreview>)
     expect(Object.keys(FULL).sort()).to.deep.equal([...schemaValidators().keys()].filter((n) => n !== 'init').sort())
   })
 

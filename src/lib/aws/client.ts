@@ -110,15 +110,6 @@ function addEndpointMark(client: {middlewareStack: {add: (...args: any[]) => voi
   )
 }
 
-/** The profile's credentials (keys, or a role it assumes) with STS at `endpoint`; the SDK memoizes them per client. */
-function profileCredentials(profile: string, endpoint: string, region: string) {
-  let provider: Promise<() => Promise<unknown>> | undefined
-  return async () => {
-    provider ??= import('@aws-sdk/credential-provider-ini').then(({fromIni}) => fromIni({profile, clientConfig: {endpoint, region}}))
-    return (await provider)()
-  }
-}
-
 function baseConfig(options: AwsOptions, region: string) {
   const cfg: Record<string, unknown> = {
     region,
@@ -128,12 +119,25 @@ function baseConfig(options: AwsOptions, region: string) {
   }
   if (options.endpoint) cfg.endpoint = options.endpoint
   if (options.credentials) cfg.credentials = options.credentials
-  else if (options.profile) cfg.profile = options.profile
-  // A profile that assumes a role (role_arn + source_profile / credential_source): the SDK's own
-  // STS client for AssumeRole does not take the client's endpoint, so on an --endpoint store
-  // (moto) it would call AWS. fromIni with the endpoint in its clientConfig keeps it there.
-  if (!options.credentials && options.profile && options.endpoint) cfg.credentials = profileCredentials(options.profile, options.endpoint, region)
+  else if (options.profile) {
+    cfg.profile = options.profile
+    if (options.endpoint) cfg.credentials = profileCredentials(options.profile, options.endpoint, region)
+  }
   return cfg
+}
+
+/**
+ * The credentials of a profile when psb talks to a custom endpoint. A role profile
+ * (`role_arn` + `source_profile`) is assumed by an STS client the SDK makes inside its
+ * credential provider, which does not inherit the client's endpoint and would call AWS's
+ * STS: the SDK's own profile resolver (fromIni) is given the endpoint for it. Loaded lazily.
+ */
+function profileCredentials(profile: string, endpoint: string, region: string): () => Promise<StaticCredentials> {
+  let provider: Promise<() => Promise<StaticCredentials>> | undefined
+  return async () => {
+    provider ??= import('@aws-sdk/credential-provider-ini').then(({fromIni}) => fromIni({profile, clientConfig: {endpoint, region}}))
+    return (await provider)()
+  }
 }
 
 async function newKmsClient(options: AwsOptions, region: string): Promise<KMSClient> {

@@ -271,3 +271,37 @@ function checkRoleScope(o: RoleOptions, had: string | undefined, want: string | 
   logger.warn(`--widen-scope: the IAM role ${o.role} was limited to the prefix ${had}; its policy now grants ${now}.`)
 }
 
+
+export interface RolePreview {
+  roleArn: string
+  accountId: string
+  policyName: string
+  policy: PolicyDocument
+  trustPolicy: PolicyDocument
+  kmsKeyArn?: string
+}
+
+/**
+ * The policies ensureRole would put on a new role, for `--print-policy`: with `accountId` no
+ * AWS call is made (pass kmsKeyArn: the bucket is not read); without it the account comes from
+ * sts:GetCallerIdentity and the key from the bucket's default encryption.
+ */
+export async function previewRole(aws: AwsContext | undefined, o: RoleOptions, offline?: {accountId: string; partition?: string; region?: string}): Promise<RolePreview> {
+  validateRoleOptions(o)
+  const account = offline ? {accountId: offline.accountId, partition: offline.partition ?? 'aws'} : aws ? await callerAccount(aws) : undefined
+  if (!account) throw badInput('No AWS account id to build the role ARN.', 'Pass --account-id <12 digits>.', 'AccountIdMissing')
+  const {accountId, partition} = account
+  const region = offline?.region ?? aws?.options.region ?? 'us-east-1'
+  let kmsKeyArn: string | undefined
+  if (o.kmsKeyArn) kmsKeyArn = isAwsManagedKmsKey(o.kmsKeyArn) ? undefined : kmsKeyToArn(o.kmsKeyArn, region, accountId, partition)
+  else if (aws && !offline && o.kmsKeyArn === undefined && o.readBucketEncryption !== false) kmsKeyArn = await bucketKmsKeyArn(aws, o.bucket, account, silentLogger)
+  const roleArn = roleArnOf(accountId, o.role, o.path ?? '/', partition)
+  return {
+    roleArn,
+    accountId,
+    policyName: STATE_POLICY_NAME,
+    policy: buildRoleStatePolicy({bucket: o.bucket, prefix: o.prefix, kmsKeyArn, roleArn}),
+    trustPolicy: trustPolicyDocument(o.trust, {partition, accountId, requireMfa: o.requireMfa}),
+    ...(kmsKeyArn ? {kmsKeyArn} : {}),
+  }
+}
