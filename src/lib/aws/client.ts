@@ -121,21 +121,23 @@ function baseConfig(options: AwsOptions, region: string) {
   if (options.credentials) cfg.credentials = options.credentials
   else if (options.profile) {
     cfg.profile = options.profile
-    if (options.endpoint) cfg.credentials = profileCredentials(options.profile, options.endpoint, region)
+    cfg.credentials = profileCredentials(options.profile, options.endpoint, region)
   }
   return cfg
 }
 
 /**
- * The credentials of a profile when psb talks to a custom endpoint. A role profile
- * (`role_arn` + `source_profile`) is assumed by an STS client the SDK makes inside its
- * credential provider, which does not inherit the client's endpoint and would call AWS's
- * STS: the SDK's own profile resolver (fromIni) is given the endpoint for it. Loaded lazily.
+ * The credentials of a named profile, through the SDK's own profile resolver (fromIni). On a
+ * custom endpoint: a role profile (`role_arn` + `source_profile`) is assumed by an STS client
+ * the SDK makes inside its credential provider, which does not inherit the client's endpoint
+ * and would call AWS's STS, so fromIni is given the endpoint for it. Always `ignoreCache`: the
+ * SDK caches the AWS files per process, and a profile psb wrote moments ago (init --keyless
+ * writes its role profile, then proves it) must be read as it is now. Loaded lazily.
  */
-function profileCredentials(profile: string, endpoint: string, region: string): () => Promise<StaticCredentials> {
+function profileCredentials(profile: string, endpoint: string | undefined, region: string): () => Promise<StaticCredentials> {
   let provider: Promise<() => Promise<StaticCredentials>> | undefined
   return async () => {
-    provider ??= import('@aws-sdk/credential-provider-ini').then(({fromIni}) => fromIni({profile, clientConfig: {endpoint, region}}))
+    provider ??= import('@aws-sdk/credential-provider-ini').then(({fromIni}) => fromIni({profile, ignoreCache: true, clientConfig: endpoint ? {endpoint, region} : {region}}))
     return (await provider)()
   }
 }
