@@ -17,6 +17,7 @@ import {readJournalEntries} from '../lib/keys/journal.js'
 import {validateBucketName} from '../lib/bucket/name.js'
 import {validateUserName} from '../lib/iam/user.js'
 import {DEFAULT_WAIT_MS, KEYS_EXIT, type RotateManyOptions, type RotateResult} from '../lib/keys/rotate.js'
+import {refuseRoleProfile} from '../lib/keys/run.js'
 import {maskKeyId} from '../lib/redact.js'
 import {normalizePrefix} from '../lib/iam/policy.js'
 
@@ -86,6 +87,7 @@ function checkProfilesHoldKeys(profiles: string[], source: string, env: NodeJS.P
   for (const profile of profiles) {
     validateProfileName(profile)
     checkProfile(profile, source, env, 'Check the name (psb rotates keys of the credentials file), or create the profile with its first key: psb keys rotate --create --profile <name> --user <iam-user> --admin-profile <admin>.')
+    refuseRoleProfile(profile, 'rotate', env)
     if (readProfileCredentials(profile, env) || journal.some((e) => e.profile === profile || e.profiles.includes(profile))) continue
     throw badInput(
       `The profile ${echo(profile, {what: 'profile name', shape: NAME_SHAPE})} has no access key in ${credentialsFilePath(env)}; nothing was rotated.`,

@@ -7,7 +7,11 @@ import {expect} from 'chai'
 import {SID, buildStatePolicy, type PolicyDocument, type PolicyStatement} from '../../src/lib/iam/policy.js'
 import {VERIFY_OWN_ROLE_ACTIONS, buildRoleStatePolicy} from '../../src/lib/iam/role-policy.js'
 import {DEFAULT_ROLE, validateRoleOptions, type RoleOptions} from '../../src/lib/iam/role.js'
-import {mergeTrust, parseTrust, parseTrusts, trustPolicyDocument, trustSid, type TrustEntry} from '../../src/lib/iam/trust.js'
+import {judgeTrust, mergeTrust, parseTrust, parseTrusts, trustPolicyDocument, trustSid, type TrustEntry} from '../../src/lib/iam/trust.js'
+import {refuseRoleProfile} from '../../src/lib/keys/run.js'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {thrown} from '../support/errors.js'
 
 const ACCOUNT = '123456789012'
@@ -228,5 +232,50 @@ describe('validateRoleOptions (offline, exit 2)', () => {
   it('a hand-built trust entry that its spec does not describe', () => {
     const forged: TrustEntry = {kind: 'github', owner: '*', repo: 'x', spec: 'github:acme/infra'}
     bad({trust: [forged]}, 'TrustInvalid')
+  })
+})
+
+describe('judgeTrust (verify\'s role-trust check, as data)', () => {
+  const doc = (...specs: string[]) => trustPolicyDocument(parseTrusts(specs), O)
+  it('psb\'s own forms for one repository: nothing broad, a summary per statement', () => {
+    const f = judgeTrust(doc('github:acme/infra:ref:refs/heads/main', 'github:acme/infra:pull_request', 'aws:arn:aws:iam::123456789012:user/alice'), false)
+    expect(f.broad).to.deep.equal([])
+    expect(f.summary).to.deep.equal(['github repo:acme/infra:ref:refs/heads/main', 'github repo:acme/infra:pull_request', 'aws arn:aws:iam::123456789012:user/alice'])
+  })
+  it('two repositories, a wildcard subject, no audience, no subject, AWS "*": broad', () => {
+    expect(judgeTrust(doc('github:acme/infra', 'github:acme/app'), false).broad).to.deep.equal(['2 repositories may assume it (acme/app, acme/infra)'])
+    const gh = (condition: object): PolicyDocument => ({Statement: [{Sid: 'Hand', Effect: 'Allow', Principal: {Federated: PROVIDER}, Action: 'sts:AssumeRoleWithWebIdentity', Condition: condition as never}]})
+    expect(judgeTrust(gh({StringLike: {'token.actions.githubusercontent.com:sub': 'repo:acme/*', 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com'}}), false).broad).to.deep.equal(['repo:acme/* matches more than one repository'])
+    expect(judgeTrust(gh({StringLike: {'token.actions.githubusercontent.com:sub': 'repo:acme/infra:*'}}), false).broad).to.deep.equal(['Hand has no audience (token.actions.githubusercontent.com:aud) condition'])
+    expect(judgeTrust(gh({StringEquals: {'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com'}}), false).broad[0]).to.match(/no subject \(sub\) condition/)
+    expect(judgeTrust({Statement: [{Effect: 'Allow', Principal: {AWS: '*'}, Action: 'sts:AssumeRole'}]}, false).broad[0]).to.match(/any AWS principal/)
+    expect(judgeTrust({Statement: [{Effect: 'Allow', Principal: '*', Action: 'sts:AssumeRole'}]}, false).broad[0]).to.match(/any AWS principal/)
+  })
+  it('with requireMfa: an AWS principal without the MFA condition is named; with it, none', () => {
+    expect(judgeTrust(doc('aws:arn:aws:iam::123456789012:user/alice'), true).noMfa).to.deep.equal(['arn:aws:iam::123456789012:user/alice'])
+    expect(judgeTrust(trustPolicyDocument(parseTrusts(['aws:arn:aws:iam::123456789012:user/alice']), {...O, requireMfa: true}), true).noMfa).to.deep.equal([])
+    expect(judgeTrust(doc('aws:arn:aws:iam::123456789012:user/alice'), false).noMfa).to.deep.equal([])
+  })
+  it('a Deny statement is not judged as letting anyone in', () => {
+    expect(judgeTrust({Statement: [{Effect: 'Deny', Principal: {AWS: '*'}, Action: 'sts:AssumeRole'}]}, false).broad).to.deep.equal([])
+  })
+})
+
+describe('refuseRoleProfile (keys rotate / keys list)', () => {
+  it('exit 2 for a profile with role_arn in the config file, naming the role; nothing for a key profile', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psb-role-profile-'))
+    try {
+      writeFileSync(join(dir, 'config'), '[profile ci]\nrole_arn = arn:aws:iam::123456789012:role/pulumi-state\nsource_profile = admin\n[profile other]\nregion = us-east-1\n')
+      writeFileSync(join(dir, 'credentials'), '[other]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n')
+      const env = {AWS_CONFIG_FILE: join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials')}
+      const e = thrown(() => refuseRoleProfile('ci', 'rotate', env))
+      expect(e.exitCode).to.equal(2)
+      expect(e.code).to.equal('ProfileAssumesRole')
+      expect(e.message).to.contain('The profile "ci" has no key to rotate: it assumes arn:aws:iam::123456789012:role/pulumi-state')
+      refuseRoleProfile('other', 'list', env)
+      refuseRoleProfile('missing', 'list', env)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 })

@@ -127,12 +127,14 @@ function baseConfig(options: AwsOptions, region: string) {
 }
 
 /**
- * The credentials of a named profile, through the SDK's own profile resolver (fromIni). On a
- * custom endpoint: a role profile (`role_arn` + `source_profile`) is assumed by an STS client
- * the SDK makes inside its credential provider, which does not inherit the client's endpoint
- * and would call AWS's STS, so fromIni is given the endpoint for it. Always `ignoreCache`: the
- * SDK caches the AWS files per process, and a profile psb wrote moments ago (init --keyless
- * writes its role profile, then proves it) must be read as it is now. Loaded lazily.
+ * The credentials of a named profile, resolved by the SDK's own profile resolver (fromIni:
+ * keys, role_arn with source_profile or credential_source, SSO, credential_process), with two
+ * differences from the SDK's default chain:
+ *   - the AWS files are read afresh (ignoreCache): psb may write a profile (`psb init`) and
+ *     act with it in the same process, and the SDK caches the files it read earlier;
+ *   - with a custom endpoint, a role profile is assumed through it: the SDK makes its own STS
+ *     client for AssumeRole, which does not inherit the client's endpoint and would call AWS.
+ * Loaded lazily, so `psb --help` loads no SDK module.
  */
 function profileCredentials(profile: string, endpoint: string | undefined, region: string): () => Promise<StaticCredentials> {
   let provider: Promise<() => Promise<StaticCredentials>> | undefined

@@ -10,7 +10,7 @@ import {badInput} from '../errors.js'
 import {SID, checkBucketForPolicy, stateStatements, type PolicyDocument} from './policy.js'
 
 /** What `psb verify` reads about the role it runs as: its trust and tags, and its policies. */
-export const VERIFY_OWN_ROLE_ACTIONS = ['iam:GetRole', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies', 'iam:GetRolePolicy']
+export const VERIFY_OWN_ROLE_ACTIONS = ['iam:GetRole', 'iam:ListRoleTags', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies', 'iam:GetRolePolicy']
 
 /** The ARN of an IAM role: `arn:<partition>:iam::<account>:role<path><name>`. */
 export function roleArnOf(accountId: string, role: string, path = '/', partition = 'aws'): string {

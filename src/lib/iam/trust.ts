@@ -251,3 +251,60 @@ export function mergeTrust(existing: PolicyDocument | undefined, entries: TrustE
 function sameStatement(a: PolicyStatement, b: PolicyStatement): boolean {
   return canonicalPolicy({Statement: [a]}) === canonicalPolicy({Statement: [b]})
 }
+
+export interface TrustFindings {
+  /** One phrase per statement (or set of them) that reaches further than one repository or principal. */
+  broad: string[]
+  /** aws: principals that may assume the role without MFA (judged when MFA was asked for). */
+  noMfa: string[]
+  /** What the trust allows, one phrase per statement. */
+  summary: string[]
+}
+
+const conditionValues = (s: PolicyStatement, key: string): string[] => {
+  const out: string[] = []
+  for (const block of Object.values(s.Condition ?? {})) {
+    for (const [k, v] of Object.entries(block)) if (k.toLowerCase() === key.toLowerCase()) out.push(...[v].flat().map(String))
+  }
+  return out
+}
+const actionsOf = (s: PolicyStatement): string[] => [s.Action ?? []].flat().map((a) => a.toLowerCase())
+const principalsOf = (s: PolicyStatement, kind: 'AWS' | 'Federated'): string[] =>
+  s.Principal === '*' ? ['*'] : s.Principal && typeof s.Principal === 'object' ? [(s.Principal as Record<string, unknown>)[kind] ?? []].flat().map(String) : []
+
+function judgeGithub(s: PolicyStatement, f: TrustFindings, repos: Set<string>): void {
+  const aud = conditionValues(s, GITHUB_AUD_KEY)
+  if (aud.length === 0) f.broad.push(`${s.Sid ?? 'a statement'} has no audience (${GITHUB_AUD_KEY}) condition`)
+  const subs = conditionValues(s, GITHUB_SUB_KEY)
+  if (subs.length === 0) f.broad.push(`${s.Sid ?? 'a statement'} has no subject (sub) condition: any GitHub repository's workflows may assume the role`)
+  for (const sub of subs) {
+    const m = /^repo:([^/:]+)\/([^/:]+)(:.*)?$/.exec(sub)
+    if (!m || /[*?]/.test(m[1]) || /[*?]/.test(m[2])) f.broad.push(`${sub} matches more than one repository`)
+    else repos.add(`${m[1]}/${m[2]}`.toLowerCase())
+    f.summary.push(`github ${sub}`)
+  }
+}
+
+/**
+ * What a role's trust policy lets in, judged by meaning: a GitHub statement without the
+ * audience or subject condition, a subject matching more than one repository, several
+ * repositories in all, or any AWS principal `*` is broad; with `requireMfa`, an AWS
+ * principal allowed sts:AssumeRole without Bool aws:MultiFactorAuthPresent true lacks MFA.
+ */
+export function judgeTrust(doc: PolicyDocument | undefined, requireMfa: boolean): TrustFindings {
+  const f: TrustFindings = {broad: [], noMfa: [], summary: []}
+  const repos = new Set<string>()
+  for (const s of statementsOf(doc)) {
+    if (s.Effect !== 'Allow') continue
+    const actions = actionsOf(s)
+    if (principalsOf(s, 'Federated').some((p) => p.endsWith(`/${GITHUB_OIDC_HOST}`)) && actions.some((a) => a === 'sts:assumerolewithwebidentity' || a === 'sts:*' || a === '*')) judgeGithub(s, f, repos)
+    for (const p of principalsOf(s, 'AWS')) {
+      if (p === '*') f.broad.push(`${s.Sid ?? 'a statement'} lets any AWS principal assume the role`)
+      const mfa = conditionValues(s, MFA_KEY).includes('true')
+      f.summary.push(`aws ${p}${mfa ? ' (MFA)' : ''}`)
+      if (requireMfa && !mfa) f.noMfa.push(p)
+    }
+  }
+  if (repos.size > 1) f.broad.push(`${repos.size} repositories may assume it (${[...repos].sort().join(', ')})`)
+  return f
+}

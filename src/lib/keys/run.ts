@@ -1,6 +1,6 @@
 import {readFileSync} from 'node:fs'
 import {createAwsContext, type AwsContext, type StaticCredentials} from '../aws/client.js'
-import {credentialsFilePath, type Env} from '../files/aws-config.js'
+import {credentialsFilePath, profileRoleArn, type Env} from '../files/aws-config.js'
 import {EXIT, PsbError, badInput} from '../errors.js'
 import {validateProfileName} from '../files/credentials.js'
 import {interruptible, throwIfInterrupted} from '../interrupt.js'
@@ -186,9 +186,10 @@ export function emptyResult(profile: string, user = ''): RotateResult {
   return {profile, user, result: 'planned', profilesUpdated: [], warnings: [], recovered: [], changes: [], timings: {totalMs: 0, propagationWaitMs: 0}, exitCode: 0}
 }
 
-export function validateCommon(opts: {profiles: string[]; admin?: AwsContext; user?: string; create?: boolean; maxAgeMs?: number; waitMs?: number}): void {
+export function validateCommon(opts: {profiles: string[]; admin?: AwsContext; user?: string; create?: boolean; maxAgeMs?: number; waitMs?: number; env?: Env}): void {
   if (opts.profiles.length === 0) throw badInput('No profile to rotate.', 'Pass --profile <name> (repeatable).')
   for (const p of opts.profiles) validateProfileName(p)
+  for (const p of opts.profiles) refuseRoleProfile(p, 'rotate', opts.env ?? process.env)
   if (opts.create && (!opts.admin || !opts.user)) {
     throw badInput('--create needs --user and administrator credentials: a new profile has no key of its own to act with.', 'Example: psb keys rotate --create --profile pulumi --user pulumi-state --admin-profile admin')
   }
@@ -226,4 +227,15 @@ export async function underRotationLock<T>(state: RunState, dryRun: boolean | un
   } finally {
     lock.release()
   }
+}
+
+/** A profile that assumes a role (role_arn in the AWS config) has no key to rotate or list: exit 2, before any call. */
+export function refuseRoleProfile(profile: string, what: 'rotate' | 'list', env: Env): void {
+  const role = profileRoleArn(profile, env)
+  if (!role) return
+  throw badInput(
+    `The profile "${profile}" has no key to ${what}: it assumes ${role} (role_arn in the AWS config file). Its credentials are temporary; nothing was changed.`,
+    'A role needs no rotation. To check the profile, run `psb verify --profile ' + profile + '`; to rotate the key of its source profile, pass that profile instead.',
+    'ProfileAssumesRole',
+  )
 }
