@@ -23,7 +23,7 @@ Checks: the profile's credentials resolve (STS); the bucket exists in the expect
 
 A least-privilege user may not be allowed to read its own IAM policies: that check then says "cannot check" (warn). Pass --admin-profile to make those reads with an administrator's key.
 
-A profile that assumes a role (role_arn + source_profile, `psb role create`) is checked with the role's temporary credentials: the key checks become "No long-lived key" (pass), and role-trust warns on a trust broader than one repository, or on no MFA for people when the role was made with --require-mfa.
+A profile that assumes a role (role_arn + source_profile, \`psb role create\`) is checked with the role's temporary credentials: the key checks become "No long-lived key" (pass), and role-trust warns on a trust broader than one repository, or on no MFA for people when the role was made with --require-mfa.
 
 Without --bucket, the backend Pulumi is logged in to (PULUMI_BACKEND_URL, else the current login) is verified.
 

@@ -13,7 +13,7 @@ import {useMoto} from '../support/moto.js'
 import {TempHome, runPsb, type RunResult} from '../support/cli.js'
 import {FakePulumi} from '../support/fake-pulumi.js'
 import {FaultProxy, awsError} from '../support/fault-proxy.js'
-import {mutatingCalls} from '../support/calls.js'
+import {VERIFY_SENTINEL_CALLS, mutatingCalls} from '../support/calls.js'
 
 const REGION = 'us-west-1'
 
@@ -50,7 +50,7 @@ describe('psb init --keyless (subprocess, moto, fake pulumi)', function () {
   const keysOf = async (user: string) => ((await iam().send(new ListAccessKeysCommand({UserName: user}))).AccessKeyMetadata ?? []).map((k) => k.AccessKeyId)
 
   it('makes a role and a role profile, creates no access key, writes nothing into the credentials file; a re-run makes 0 writes', async () => {
-    const r = await runPsb(args(['--keyless', '--trust', 'github:acme/infra', '--no-verify', '--json']), home, {env: env()})
+    const r = await runPsb(args(['--keyless', '--trust', 'github:acme/infra', '--json']), home, {env: env()})
     ok(r)
     expect(calls()).not.to.match(/CreateAccessKey|CreateUser/)
     expect(calls()).to.match(/iam CreateRole/)
@@ -60,16 +60,21 @@ describe('psb init --keyless (subprocess, moto, fake pulumi)', function () {
     expect(doc.keyless.trust).to.deep.equal(['github:acme/infra', 'aws:arn:aws:iam::123456789012:user/psb-test-admin'])
     expect(doc.keyless.ci[0]).to.equal(`psb ci github --repo acme/infra --role-arn ${arn} --bucket kl-state --region ${REGION} --stack <stack> --write .github/workflows/pulumi.yml`)
     expect(doc.userArn).to.equal(null)
+    // The profile works: verify (as the role) passes, and finds no long-lived key.
+    expect(doc.verify.ok).to.equal(true)
+    expect(doc.verify.checks.find((c: {id: string}) => c.id === 'credentials')?.detail).to.match(/assumed role pulumi-state/)
+    expect(doc.verify.checks.map((c: {title: string; status: string}) => `${c.status} ${c.title}`)).to.include('pass No long-lived key')
     // The backend URL names the role profile.
     expect(doc.backendUrl).to.contain('profile=pulumi-state')
     expect(readFileSync(home.credentialsFile, 'utf8')).to.equal(adminCreds)
     expect(readFileSync(home.configFile, 'utf8')).to.equal(`[profile pulumi-state]\nrole_arn = ${arn}\nsource_profile = admin\nregion = ${REGION}\n`)
 
     resetCalls()
-    const again = await runPsb(args(['--keyless', '--trust', 'github:acme/infra', '--no-verify']), home, {env: env()})
+    const again = await runPsb(args(['--keyless', '--trust', 'github:acme/infra']), home, {env: env()})
     ok(again)
     expect(again.stdout).to.contain('Nothing to change: everything was already set up.')
-    expect(mutatingCalls(calls())).to.deep.equal([])
+    // Only verify's sentinel object is written (and deleted).
+    expect(mutatingCalls(calls()).sort()).to.deep.equal(VERIFY_SENTINEL_CALLS)
   })
 
   it('credential_source = Environment when the admin credentials come from the environment; --dry-run writes nothing', async () => {

@@ -20,7 +20,7 @@ import {sharedMoto, type MotoServer} from '../support/moto.js'
 import {TempHome, baseEnv, runPsb, type RunResult} from '../support/cli.js'
 import {usePulumiBuild} from '../support/pulumi.js'
 import {FaultProxy} from '../support/fault-proxy.js'
-import {mutatingCalls} from '../support/calls.js'
+import {VERIFY_SENTINEL_CALLS, mutatingCalls} from '../support/calls.js'
 
 const REGION = 'us-west-1'
 const BUCKET = 'e2e-keyless-state'
@@ -63,7 +63,7 @@ describe('end to end: the real Pulumi CLI v3.274.1 on a keyless profile (role_ar
     PSB_CALL_LOG: home.path('calls.log'),
   })
   const ok = (r: RunResult, what: string) => expect(r.code, `${what} exited ${r.code}\n${r.stdout}\n${r.stderr}`).to.equal(0)
-  const init = () => runPsb(['init', '--keyless', '--bucket', BUCKET, '--region', REGION, '--endpoint', proxy.endpoint, '--admin-profile', 'admin', '--no-verify', '--json'], home, {env: env(), timeoutMs: 120_000})
+  const init = () => runPsb(['init', '--keyless', '--bucket', BUCKET, '--region', REGION, '--endpoint', proxy.endpoint, '--admin-profile', 'admin', '--json'], home, {env: env(), timeoutMs: 120_000})
 
   function runPulumi(args: string[], cwd: string): Promise<RunResult> {
     return new Promise((resolve, reject) => {
@@ -89,6 +89,8 @@ describe('end to end: the real Pulumi CLI v3.274.1 on a keyless profile (role_ar
     const doc = JSON.parse(r.stdout)
     expect(doc.backendUrl).to.contain('profile=pulumi-state')
     expect(doc.steps.login.status).to.equal('updated')
+    // psb verify (part of init) passes on the role profile, with the real Pulumi's login checked too.
+    expect(doc.verify.ok, JSON.stringify(doc.verify.checks.filter((c: {status: string}) => c.status !== 'pass'))).to.equal(true)
     expect(readFileSync(home.credentialsFile, 'utf8')).to.equal(adminCreds)
     expect(readFileSync(home.configFile, 'utf8')).to.match(/^\[profile pulumi-state\]\nrole_arn = arn:aws:iam::\d{12}:role\/pulumi-state\nsource_profile = admin\nregion = us-west-1\n$/)
     expect(readFileSync(home.path('calls.log'), 'utf8')).not.to.contain('CreateAccessKey')
@@ -112,9 +114,9 @@ describe('end to end: the real Pulumi CLI v3.274.1 on a keyless profile (role_ar
     expect([...s3Keys].every((k) => k?.startsWith('ASIA'))).to.equal(true)
   })
 
-  it('a second psb init --keyless makes 0 writes', async () => {
+  it('a second psb init --keyless makes 0 writes (but verify\'s sentinel object)', async () => {
     writeFileSync(home.path('calls.log'), '')
     ok(await init(), 'psb init --keyless (again)')
-    expect(mutatingCalls(readFileSync(home.path('calls.log'), 'utf8'))).to.deep.equal([])
+    expect(mutatingCalls(readFileSync(home.path('calls.log'), 'utf8')).sort()).to.deep.equal(VERIFY_SENTINEL_CALLS)
   })
 })
