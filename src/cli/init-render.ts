@@ -110,6 +110,8 @@ export function summaryDocument(
   const backendUrl = ctx.login?.url ?? buildBackendUrl({bucket: v.bucket, prefix: v.prefix, region: v.region, profile: v.profile, endpoint: v.endpoint})
   const steps: Record<string, unknown> = {}
   for (const id of STEP_IDS) {
+    // The retire step exists only for --keyless: other documents keep their steps as they were.
+    if (id === 'retire' && !plan.keyless) continue
     const s = ctx.steps[id]
     steps[id] = s ? {status: s.status, summary: s.summary, ms: s.ms ?? null, changes: s.changes} : {status: 'not-run'}
   }

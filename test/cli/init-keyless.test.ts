@@ -109,6 +109,7 @@ describe('psb init --keyless (subprocess, moto, fake pulumi)', function () {
     expect(doc.keyless.retire.user).to.equal('pulumi')
     expect(doc.keyless.retire.proof).to.match(/assumed-role\/pulumi-state\/.*put, get, delete/)
     expect(doc.keyless.retire.profiles).to.deep.equal(['pulumi'])
+    expect(doc.steps.retire.status).to.equal('updated')
     expect(await keysOf('pulumi')).to.deep.equal([])
     expect(calls().match(/iam DeleteAccessKey/g)).to.have.length(1)
     expect(calls()).not.to.match(/CreateAccessKey|DeleteUser\b/)
