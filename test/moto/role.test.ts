@@ -46,6 +46,8 @@ import {STATE_POLICY_NAME, parsePolicyDocument, policiesEquivalent, type PolicyS
 import {buildRoleStatePolicy} from '../../src/lib/iam/role-policy.js'
 import {ensureRole, roleArnFor, type RoleOptions, type RoleResult} from '../../src/lib/iam/role.js'
 import {parseTrusts, trustPolicyDocument} from '../../src/lib/iam/trust.js'
+import {executeDestroy} from '../../src/lib/destroy/destroy.js'
+import {planDestroy} from '../../src/lib/destroy/plan.js'
 
 const BUCKET = 'acme-pulumi-state'
 const OTHER = 'someone-elses-bucket'
@@ -317,5 +319,22 @@ describe('psb role create core against moto (IAM enforcement on)', () => {
     } finally {
       home.cleanup()
     }
+  })
+
+  it('psb destroy finds what role create made (role, inline policy, the OIDC provider psb created) and takes it down; a provider psb did not create stays', async () => {
+    await ensureRole(adminCtx(), opts())
+    const ctx = adminCtx()
+    const {plan, first} = await planDestroy(ctx, {bucket: BUCKET, prefix: 'team-a', region: 'us-east-1', keepBucket: true, env: {HOME: logDir}})
+    expect(plan.principals.map((p) => [p.kind, p.name, p.inlinePolicies])).to.deep.equal([['role', 'pulumi-state', [STATE_POLICY_NAME]]])
+    expect(plan.oidcProviders).to.deep.equal([PROVIDER])
+    await executeDestroy(ctx, plan, {bucket: BUCKET, prefix: 'team-a', region: 'us-east-1', keepBucket: true, env: {HOME: logDir}}, first)
+    expect(await outcome(iam(moto.admin).send(new GetRoleCommand({RoleName: 'pulumi-state'})))).to.equal('NoSuchEntityException')
+    expect((await iam(moto.admin).send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList).to.deep.equal([])
+
+    // A provider the account already had is reused by role create, and left by destroy.
+    await iam(moto.admin).send(new CreateOpenIDConnectProviderCommand({Url: 'https://token.actions.githubusercontent.com', ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['6938fd4d98bab03faadb97b34396831e3780aea1']}))
+    await ensureRole(adminCtx(), opts())
+    const again = await planDestroy(ctx, {bucket: BUCKET, prefix: 'team-a', region: 'us-east-1', keepBucket: true, env: {HOME: logDir}})
+    expect(again.plan.oidcProviders).to.deep.equal([])
   })
 })

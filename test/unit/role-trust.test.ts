@@ -141,6 +141,10 @@ describe('role trust: a trust that would let anyone in, and every malformed form
     const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
     const e = thrown(() => parseTrust(`aws:${secret}`))
     expect(e.message).to.not.include(secret)
+    expect(e.message).to.include('(a value of 44 characters)')
+    // An ARN- or slug-shaped value cannot be a secret: it is quoted, so the user sees what was refused.
+    expect(thrown(() => parseTrust('aws:arn:aws:iam::123456789012:role/*')).message).to.include('"aws:arn:aws:iam::123456789012:role/*"')
+    expect(thrown(() => parseTrust('github:acme-corp/*')).message).to.include('"github:acme-corp/*"')
   })
 })
 
@@ -180,6 +184,16 @@ describe('role trust: a re-run keeps what psb did not write and never weakens', 
     const again = mergeTrust(strengthened.document, entries, O)
     expect(again.added).to.deep.equal([])
     expect(stmts(again.document)[1].Condition).to.deep.equal({Bool: {'aws:MultiFactorAuthPresent': 'true'}})
+  })
+
+  it('--require-mfa on a run that names no aws: entry still puts MFA on psb\'s existing aws: statements (not on others)', () => {
+    const hand: PolicyStatement = {Sid: 'Ops', Effect: 'Allow', Principal: {AWS: 'arn:aws:iam::123456789012:root'}, Action: 'sts:AssumeRole'}
+    const doc = trustPolicyDocument(entries, O)
+    ;(doc.Statement as PolicyStatement[]).push(hand)
+    const m = mergeTrust(doc, parseTrusts(['github:acme/infra']), {...O, requireMfa: true})
+    expect(m.added).to.deep.equal(['MFA for aws:arn:aws:iam::123456789012:user/alice'])
+    expect(stmts(m.document).find((s) => s.Sid === trustSid(entries[1]))!.Condition).to.deep.equal({Bool: {'aws:MultiFactorAuthPresent': 'true'}})
+    expect(stmts(m.document).find((s) => s.Sid === 'Ops')).to.deep.equal(hand)
   })
 
   it('a psb statement narrowed by hand is kept as it is, with a warning', () => {

@@ -210,7 +210,7 @@ async function planRole(aws: AwsContext, o: RoleOptions, changes: Change[], logg
   const found = o.trust.some((e) => e.kind === 'github') ? ((await findGithubProvider(aws, principal)) ?? null) : undefined
   const requireMfa = o.requireMfa || existing?.tags[REQUIRE_MFA_TAG] === 'true'
   if (requireMfa && !o.requireMfa) logger.info(`The role ${o.role} was made with --require-mfa (its ${REQUIRE_MFA_TAG} tag): its aws: principals keep needing MFA.`)
-  if (o.requireMfa && !o.trust.some((e) => e.kind === 'aws')) logger.warn('--require-mfa applies to aws: principals, and no --trust aws:… was given in this run.')
+  if (o.requireMfa && !existing && !o.trust.some((e) => e.kind === 'aws')) logger.warn('--require-mfa applies to aws: principals, and no --trust aws:… was given in this run.')
   const trustOpts = {partition, accountId, oidcProviderArn: found?.arn ?? githubProviderArn(partition, accountId), requireMfa}
   const merge = existing ? mergeTrust(existing.trust, o.trust, trustOpts, Boolean(o.replaceTrust)) : undefined
   for (const w of merge?.warnings ?? []) logger.warn(w)

@@ -59,7 +59,7 @@ function bad(spec: string, why: string, hint = HINT): never {
 }
 
 function parseGithub(spec: string, rest: string): TrustEntry {
-  if (rest === '' ) bad(spec, 'names no repository.')
+  if (rest === '') bad(spec, 'names no repository.')
   const [slug, ...more] = rest.split(':')
   const slash = slug.indexOf('/')
   const owner = slash < 0 ? slug : slug.slice(0, slash)
@@ -231,7 +231,7 @@ export function mergeTrust(existing: PolicyDocument | undefined, entries: TrustE
       out.push(s)
     } else if (!wanted.has(s.Sid!)) {
       if (replace) merge.removed.push(s.Sid!)
-      else out.push(s)
+      else out.push(o.requireMfa ? withMfa(s, merge) : s)
     }
   }
   for (const [sid, e] of wanted) {
@@ -246,6 +246,14 @@ export function mergeTrust(existing: PolicyDocument | undefined, entries: TrustE
     out.push(want)
   }
   return merge
+}
+
+/** One of psb's aws: statements (no condition yet) with the MFA condition added; any other statement as it is. */
+function withMfa(s: PolicyStatement, merge: TrustMerge): PolicyStatement {
+  const principal = (s.Principal as {AWS?: unknown} | undefined)?.AWS
+  if (s.Condition || typeof principal !== 'string' || s.Action !== 'sts:AssumeRole') return s
+  merge.added.push(`MFA for aws:${principal}`)
+  return {...s, Condition: {Bool: {[MFA_KEY]: 'true'}}}
 }
 
 function sameStatement(a: PolicyStatement, b: PolicyStatement): boolean {
