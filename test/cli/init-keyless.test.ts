@@ -120,6 +120,19 @@ describe('psb init --keyless (subprocess, moto, fake pulumi)', function () {
     expect(mutatingCalls(calls())).to.deep.equal([])
   })
 
+  it('--retire-user --delete-user: the user goes too (its policy first); a re-run finds nothing to retire (0 writes)', async () => {
+    ok(await runPsb(args(['--profile', 'pulumi', '--no-login', '--no-verify']), home, {env: env()}))
+    ok(await runPsb(args(['--keyless', '--no-login', '--no-verify', '--retire-user', 'pulumi', '--delete-user', '--yes']), home, {env: env()}))
+    const gone = await iam().send(new ListAccessKeysCommand({UserName: 'pulumi'})).then(() => 'exists', (e: Error) => e.name)
+    expect(gone).to.match(/^NoSuchEntity/)
+    expect(calls()).to.match(/iam DeleteUserPolicy[\s\S]*iam DeleteUser\n/)
+    resetCalls()
+    const again = await runPsb(args(['--keyless', '--no-login', '--no-verify', '--retire-user', 'pulumi', '--delete-user', '--yes']), home, {env: env()})
+    ok(again)
+    expect(again.stdout).to.match(/there is no IAM user pulumi: nothing to retire/)
+    expect(mutatingCalls(calls())).to.deep.equal([])
+  })
+
   it('--retire-user keeps every key when the proof fails (AssumeRole denied)', async () => {
     ok(await runPsb(args(['--profile', 'pulumi', '--no-login', '--no-verify']), home, {env: env()}))
     const old = await keysOf('pulumi')
