@@ -31,6 +31,8 @@ export const INIT_EXAMPLES = [
       '<%= config.bin %> <%= command.id %> --bucket nelsons-pulumi-state-backend --region us-west-1 --user pulumi --attach-policy arn:aws:iam::aws:policy/AdministratorAccess --profile default',
   },
   {description: 'One team\'s prefix of a shared bucket:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --prefix team-a --user pulumi-team-a --profile team-a --yes'},
+  {description: 'No access key anywhere: an IAM role, a config-file profile that assumes it, CI through GitHub OIDC (docs/keyless.md):', command: '<%= config.bin %> <%= command.id %> --keyless --bucket acme-pulumi-state --region eu-west-1 --admin-profile admin --trust github:acme/infra:ref:refs/heads/main'},
+  {description: 'Move a key-based setup to a role: the user pulumi\'s keys are deleted once the role works:', command: '<%= config.bin %> <%= command.id %> --keyless --bucket acme-pulumi-state --region eu-west-1 --admin-profile admin --retire-user pulumi --yes'},
   {description: 'Show the full plan, change nothing:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --dry-run'},
   {description: 'MinIO (no AWS IAM; a key made with `mc admin user add`, docs/s3-compatible.md):', command: '<%= config.bin %> <%= command.id %> --no-iam --bucket pulumi-state --region us-east-1 --endpoint https://minio.internal:9000 --profile pulumi --access-key-id pulumi --secret-stdin < secret.txt'},
   {

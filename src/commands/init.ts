@@ -8,6 +8,7 @@ import {chooseNoIam, noIamFlagDefs} from '../cli/init-no-iam.js'
 import {checkNoFleetFlags, fleetFlagDefs, isFleet} from '../cli/fleet-flags.js'
 import {runFleet} from '../cli/fleet.js'
 import {renderFleet} from '../cli/fleet-render.js'
+import {keylessFlagDefs, keylessInputs, keylessProfileDefault} from '../cli/init-keyless.js'
 import * as shared from '../cli/flags.js'
 import {runInit, STEP_IDS} from '../cli/tasks.js'
 import {policiesToCheck} from '../cli/user-create.js'
@@ -48,6 +49,7 @@ export default class Init extends BaseCommand {
     verify: Flags.boolean({description: 'Finish with `psb verify` (--no-verify: skip it).', default: true, allowNo: true}),
     ...noIamFlagDefs,
     ...fleetFlagDefs,
+    ...keylessFlagDefs,
     yes: shared.yes,
     'dry-run': shared.dryRun,
     ...shared.awsFlags,
@@ -68,7 +70,7 @@ export default class Init extends BaseCommand {
       return doc
     }
     checkNoFleetFlags(flags)
-    const {plan, admin, userOpts, bucket, region, prefix, user, profile, endpoint} = await initInputs(flags, {
+    const {plan, admin, userOpts, bucket, region, prefix, user, profile, endpoint} = await initInputs({...flags, profile: keylessProfileDefault(flags)}, {
       env,
       json,
       note: (m) => this.note(m),
@@ -76,8 +78,10 @@ export default class Init extends BaseCommand {
       verifyOptions: (o) => verifyOptionsFromFlags(o, env),
     })
 
-    plan.noIam = await chooseNoIam(flags, {admin, profile, bucket, prefix, user, env, note: (m) => this.note(m)})
-    if (!plan.noIam) {
+    plan.keyless = await keylessInputs(flags, {admin, bucket, prefix, profile, env, dryRun, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) && !isCI(env) && !json, why: json ? '--json' : 'not a terminal'})
+    plan.noIam = plan.keyless ? undefined : await chooseNoIam(flags, {admin, profile, bucket, prefix, user, env, note: (m) => this.note(m)})
+    if (plan.keyless) await preflight(admin, {logger: {warn: (m) => this.note(m), info: () => {}}})
+    else if (!plan.noIam) {
       // A store with IAM (chooseNoIam: --no-iam, or learnt from its STS). Everything AWS can tell before the first write (read calls only; exit 2, nothing changed).
       await preflight(admin, {targetProfile: profile, targetUser: user, policies: policiesToCheck(userOpts), env, logger: {warn: (m) => this.note(m), info: () => {}}})
       // A re-run never widens an existing user's prefix scope by accident: refused before any write.
@@ -89,7 +93,7 @@ export default class Init extends BaseCommand {
     if (plan.verify) plan.verify.extraChecks = verifyHookChecks(this.config, target)
 
     this.say(
-      `psb init${dryRun ? ' (dry run: nothing will be changed)' : ''}: s3://${bucket}${prefix ? `/${prefix}` : ''} in ${region}, user ${user}, profile ${profile}${endpoint ? `, endpoint ${endpoint}` : ''}`,
+      `psb init${dryRun ? ' (dry run: nothing will be changed)' : ''}: s3://${bucket}${prefix ? `/${prefix}` : ''} in ${region}, ${plan.keyless ? `role ${plan.keyless.role.role}` : `user ${user}`}, profile ${profile}${endpoint ? `, endpoint ${endpoint}` : ''}`,
     )
     const ctx = await runInit(plan, {mode})
 

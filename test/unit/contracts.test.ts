@@ -29,6 +29,7 @@ import type {LoginResult} from '../../src/lib/pulumi/login.js'
 import type {ClearResult, LockInfo} from '../../src/lib/state/locks.js'
 import type {PruneResult} from '../../src/lib/state/history.js'
 import type {UserResult} from '../../src/lib/iam/user.js'
+import type {GithubWorkflowResult} from '../../src/lib/ci/github.js'
 import type {RolePreview, RoleResult} from '../../src/lib/iam/role.js'
 import type {RotateResult} from '../../src/lib/keys/run.js'
 import type {ListKeysResult} from '../../src/lib/keys/list.js'
@@ -63,6 +64,7 @@ const FULL: Record<string, unknown> = {
   'keys-schedule-status': {schedules: [{profile: 'p', scheduler: 'cron', where: 'crontab', schedule: '0 3 * * *', every: '1d', maxAge: '90d', nextRun: 't', lastRun: {time: 't', exitCode: 0, result: 'rotated', message: 'm'}, keyAgeDays: 3, keyAgeError: 'e', missing: [], reinstall: 'psb keys schedule install', logFile: 'l'} satisfies Required<StatusEntry>]},
   'keys-schedule-remove': {dryRun: true, removed: [{profile: 'p', scheduler: 'cron', removed: ['crontab line']} satisfies RemoveResult]},
   'keys-schedule-install': {dryRun: true, results: [{profile: 'p', scheduler: 'cron', schedule: '0 3 * * *', every: '1d', maxAge: '90d', replaced: [], command: ['node', 'run.js'], environment: {}, logFile: 'l'}]},
+  'ci-github': {path: '.github/workflows/pulumi.yml', status: 'created', repo: 'o/r', roleArn: 'arn:aws:iam::1:role/r', backendUrl: 's3://b?region=r', stack: 'dev', branch: 'main', secretsProvider: 'awskms://alias/x?region=r', workflow: 'name: x', changes: [change], dryRun: false} satisfies Required<GithubWorkflowResult>,
   verify: verifyDocument({profile: 'p', bucket: 'b', region: 'r'}, {ok: false, checks: [{id: 'bucket-exists', title: 'Bucket exists', status: 'fail', detail: 'd', hint: 'h'}], identity: {account: '1', arn: 'a'}, url: 's3://b'}),
 }
 
