@@ -13,7 +13,7 @@
 import {createAwsContext, type AwsContext, type CredentialProvider, type StaticCredentials} from '../aws/client.js'
 import {awsCall} from '../aws/errors.js'
 import {echo} from '../echo.js'
-import {PsbError, badInput} from '../errors.js'
+import {PsbError, badInput, isPsbError} from '../errors.js'
 import {registerSecret} from '../redact.js'
 
 export const DEFAULT_ROLE_NAME = 'OrganizationAccountAccessRole'
@@ -60,6 +60,17 @@ export interface TargetContextOptions {
 
 type Expiring = StaticCredentials & {expiration?: Date}
 
+/** AssumeRole denied: the role is missing, or does not trust the administrator, or the administrator may not assume it. */
+function roleDenied(error: PsbError, arn: string): PsbError {
+  const name = arn.split('/').at(-1)
+  return new PsbError(error.message, {
+    code: error.code,
+    cause: error,
+    data: error.data,
+    hint: `The role ${name} must exist in account ${arn.split(':')[4]}, trust the administrator's account in its trust policy, and the administrator must be allowed sts:AssumeRole on it. Accounts that AWS Organizations created have ${DEFAULT_ROLE_NAME}; for others, name their role with --assume-role-name (or leave the account out).`,
+  })
+}
+
 /**
  * The credentials of `roleArn`, assumed with `admin`'s credentials: fetched at once (so a role
  * that cannot be assumed fails here), then served until less than `refreshBeforeMs` of their
@@ -69,7 +80,9 @@ export async function assumedRoleProvider(admin: AwsContext, arn: string, sessio
   const refreshBefore = o.refreshBeforeMs ?? REFRESH_BEFORE_MS
   const assume = async (): Promise<Expiring> => {
     const [sts, {AssumeRoleCommand}] = await Promise.all([admin.sts(), import('@aws-sdk/client-sts')])
-    const r = await awsCall({action: 'sts:AssumeRole', resource: arn}, () => sts.send(new AssumeRoleCommand({RoleArn: arn, RoleSessionName: session, DurationSeconds: SESSION_SECONDS})))
+    const r = await awsCall({action: 'sts:AssumeRole', resource: arn}, () => sts.send(new AssumeRoleCommand({RoleArn: arn, RoleSessionName: session, DurationSeconds: SESSION_SECONDS}))).catch((error: unknown) => {
+      throw isPsbError(error) && error.code === 'AccessDenied' ? roleDenied(error, arn) : error
+    })
     const c = r.Credentials
     if (!c?.AccessKeyId || !c.SecretAccessKey) throw new PsbError(`sts:AssumeRole on ${arn} answered without credentials.`, {code: 'AssumeRoleEmpty', hint: 'Check the endpoint: AWS answers AssumeRole with credentials.'})
     registerSecret(c.SecretAccessKey)
