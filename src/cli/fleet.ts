@@ -9,7 +9,7 @@
  * lock and journal (keys/run.ts openRotationSession); every profile goes into the one
  * credentials file through the locked atomic writer, so concurrent writes are never lost.
  */
-import {Listr, ListrLogLevels, ListrLogger, ListrTaskState, type ListrTask} from 'listr2'
+import {Listr, ListrLogLevels, ListrLogger, ListrTaskEventType, ListrTaskState, type ListrTask} from 'listr2'
 import {createAwsContext, validateEndpoint, type AwsContext} from '../lib/aws/client.js'
 import {parseDuration} from '../lib/duration.js'
 import {credentialsFilePath, resolveRegion} from '../lib/files/aws-config.js'
@@ -65,7 +65,7 @@ interface FleetRun {
   session?: RotationSession
 }
 
-export interface FleetDeps extends Pick<InitDeps, 'env' | 'bucketOptions' | 'verifyOptions'> {
+export interface FleetDeps extends Pick<InitDeps, 'env' | 'bucketOptions' | 'verifyOptions' | 'note'> {
   mode: 'tty' | 'plain' | 'json'
   say: (line: string) => void
 }
@@ -128,7 +128,7 @@ function targetGroup(r: TargetRun, f: FleetRun): ListrTask<Record<string, never>
     rendererOptions: {persistentOutput: false},
     task: async (_ctx, task) => {
       r.started = Date.now()
-      task.task.on('STATE' as never, (s: ListrTaskState) => {
+      task.task.on(ListrTaskEventType.STATE, (s: ListrTaskState) => {
         if (s === ListrTaskState.COMPLETED || s === ListrTaskState.FAILED) r.ended ??= Date.now()
       })
       try {
@@ -217,6 +217,8 @@ export async function runFleet(flags: InitFlags & FleetFlags, d: FleetDeps): Pro
       f.session?.release()
     }
   }
+  // Each target's warnings (as a single init shows them), named by the target.
+  for (const r of runs) for (const w of new Set(STEP_IDS.flatMap((id) => r.ctx.steps[id]?.warnings ?? []))) d.note(`${r.t.id}: ${w}`)
   const rows = runs.map((r) => rowOf(r, f))
   return {doc: {dryRun: f.dryRun, shard, targets: rows}, exitCode: rows.some((r) => r.status === 'failed') ? EXIT.FAILED : EXIT.OK}
 }

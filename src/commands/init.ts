@@ -64,7 +64,7 @@ export default class Init extends BaseCommand {
     const bucketOptions = (b: string, r: string) => bucketOptionsFromFlags({...flags, bucket: b}, r)
     if (isFleet(flags)) {
       // Many targets (docs/fleet.md): one row per target, exit 1 when any failed.
-      const {doc, exitCode} = await runFleet(flags, {env, mode, say: (l) => this.say(l), bucketOptions, verifyOptions: (o) => verifyOptionsFromFlags(o, env)})
+      const {doc, exitCode} = await runFleet(flags, {env, mode, say: (l) => this.say(l), note: (m) => this.note(m), bucketOptions, verifyOptions: (o) => verifyOptionsFromFlags(o, env)})
       if (!json) renderFleet(doc, (l) => this.say(l))
       process.exitCode = exitCode
       return doc

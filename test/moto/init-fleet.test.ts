@@ -156,6 +156,22 @@ describe('psb init over many targets (subprocess, moto, IAM enforced)', function
     expect(readFileSync(home.credentialsFile, 'utf8')).to.equal(ADMIN_SECTION())
   })
 
+  it('without --json: the plan of each target, one summary row per target, the failure with its hint', async () => {
+    const [a] = await accounts(1)
+    const r = await runPsb(['init', '--target', `${a}/us-east-1`, '--target', `${a}/eu-west-1`, '--target', '999999999999/us-east-1', '--dry-run', '--endpoint', moto.endpoint, '--admin-profile', 'admin', '--region', 'us-east-1'], home, {env: {PSB_CALL_LOG: home.path('calls.log')}})
+    exit(r, 1)
+    expect(r.stdout).to.match(/^psb init \(dry run: nothing will be changed\): 3 targets, 8 at once, through role OrganizationAccountAccessRole$/m)
+    expect(r.stdout).to.contain(`${a}/eu-west-1:\n  planned   bucket`)
+    expect(r.stdout).to.match(/^ACCOUNT\s+REGION\s+BUCKET\s+PROFILE\s+STATUS\s+TIME$/m)
+    expect(r.stdout).to.match(new RegExp(`^${a}\\s+eu-west-1\\s+pulumi-state-${a}-eu-west-1\\s+pulumi-${a}-eu-west-1\\s+planned\\s+\\d+\\.\\d s$`, 'm'))
+    expect(r.stdout).to.match(/^999999999999\s+us-east-1\s+.*failed/m)
+    expect(r.stdout).to.contain('999999999999/us-east-1 failed: AWS denied sts:AssumeRole on arn:aws:iam::999999999999:role/OrganizationAccountAccessRole')
+    expect(r.stdout).to.contain('Hint: The role OrganizationAccountAccessRole must exist in account 999999999999, trust the administrator')
+    expect(r.stdout).to.contain('Dry run: nothing was changed.')
+    expect(r.stdout + r.stderr).not.to.contain(moto.admin.secretAccessKey)
+    expect(mutatingCalls(calls())).to.deep.equal([])
+  })
+
   it('--org-accounts with --ou and --exclude picks the accounts (dry run)', async () => {
     const ids = await accounts(3)
     const root = (await org().send(new ListRootsCommand({}))).Roots![0]!.Id!
