@@ -59,6 +59,12 @@ Everything else is stock moto. The differences, and why:
    or alias that does not exist is answered NotFoundException once its signature is valid
    (AWS cannot authorise against a key that is not there); moto would deny it on `*`.
 
+9. AWS managed policies built once. With MOTO_IAM_LOAD_MANAGED_POLICIES, every IAM backend
+   that is (re)created builds its ~1500 AWS managed policies from moto's JSON again: about
+   1.5 s of CPU per `reset` and admin bootstrap, made before every test, most of a moto-backed
+   test's time. Fix: they are built once per account and partition; each new backend gets
+   copies (its own attachment counts, tags and versions), with the same content.
+
 Usage: python3 moto_launcher.py -H 127.0.0.1 -p PORT   (the same arguments as moto_server)
 """
 import sys
@@ -333,6 +339,36 @@ def _guarded(name):
 for _name in _CRYPTO:
     if hasattr(kms_responses.KmsResponse, _name):
         setattr(kms_responses.KmsResponse, _name, _guarded(_name))
+
+# 9. AWS managed policies built once, copied into each new IAM backend.
+from moto.iam import models as _iam_models  # noqa: E402
+
+_managed_policies = {}
+_original_init_aws_policies = _iam_models.IAMBackend._init_aws_policies
+
+
+def _clone(obj):
+    # Not copy.copy (10x slower here): about 12 IAM backends are made per reset.
+    clone = object.__new__(type(obj))
+    clone.__dict__.update(obj.__dict__)
+    return clone
+
+
+def _copy_policy(policy):
+    clone = _clone(policy)
+    clone.tags = dict(policy.tags)
+    clone.versions = [_clone(v) for v in policy.versions]
+    return clone
+
+
+def _init_aws_policies(self):
+    key = (self.account_id, self.partition)
+    if key not in _managed_policies:
+        _managed_policies[key] = _original_init_aws_policies(self)
+    return [_copy_policy(p) for p in _managed_policies[key]]
+
+
+_iam_models.IAMBackend._init_aws_policies = _init_aws_policies
 
 from moto.server import main  # noqa: E402
 
