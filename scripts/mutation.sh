@@ -39,10 +39,10 @@ group() {
 }
 joined() { group "$@" | paste -sd, -; }
 baseline_of() { awk -v g="$1" '$1 == g {print $2}' "$BASELINE" 2>/dev/null || true; }
+# Records "<group> <commit>"; the commit is the one the run started from (a dirty tree: none).
 record_baseline() {
-  local sha
-  sha="$(git rev-parse HEAD)"
-  { grep -v "^$1 " "$BASELINE" 2>/dev/null || true; echo "$1 $sha"; } | sort >"$BASELINE.new"
+  [[ -n "$2" ]] || { echo "mutation: group $1 ran on uncommitted changes; no baseline recorded" >&2; return; }
+  { grep -v "^$1 " "$BASELINE" 2>/dev/null || true; echo "$1 $2"; } | sort >"$BASELINE.new"
   mv "$BASELINE.new" "$BASELINE"
 }
 run_group() {
@@ -62,8 +62,10 @@ if [[ "${1:-}" != "--ci" ]]; then
   fi
   for g in "${names[@]}"; do
     echo "mutation: group $g"
+    start_sha="$(git rev-parse HEAD)"
+    git diff --quiet HEAD -- src test stryker.config.mjs || start_sha=""
     run_group "$g" "$@"
-    record_baseline "$g"
+    record_baseline "$g" "$start_sha"
   done
   exit 0
 fi
