@@ -34,6 +34,7 @@ export const groups = {
     mutate: ["src/lib/keys/**/*.ts"],
     testFiles: [
       "test/unit/keys-steps.test.ts",
+      "test/unit/journal-strength.test.ts",
       "test/unit/keys-faults.test.ts",
       "test/unit/keys-strength.test.ts",
       "test/unit/files-strength.test.ts"
