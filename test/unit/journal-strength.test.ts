@@ -3,10 +3,10 @@
  * of src/lib/keys/journal.ts could change without the rotation tests noticing (no moto).
  */
 import {expect} from 'chai'
-import {mkdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {mkdirSync, rmSync, statSync, utimesSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {tempHomeDir} from '../support/keys-fixture.js'
-import {Journal, acquireRotationLock, journalPath, lockPath, readJournalEntries} from '../../src/lib/keys/journal.js'
+import {HEARTBEAT_MS, Journal, acquireRotationLock, journalPath, lockPath, readJournalEntries} from '../../src/lib/keys/journal.js'
 import {isPsbError, type PsbError} from '../../src/lib/errors.js'
 
 function thrown(fn: () => unknown): PsbError {
@@ -78,6 +78,36 @@ describe('rotation journal: its reader and guards', () => {
     j.remove('nope')
     expect(statSync(journalPath(home.credentialsFile)).ino).to.equal(inode)
     expect(readJournalEntries(home.credentialsFile).map((e) => e.id)).to.deep.equal(['kept'])
+  })
+
+  it('forProfile finds an entry by the profile asked for or by any profile that held the old key', () => {
+    const j = new Journal(home.credentialsFile)
+    const base = {kind: 'rotate' as const, user: 'u', step: 'creating' as const, acting: 'self' as const, startedAt: 't'}
+    j.record({...base, id: 'asked', profile: 'a', profiles: ['a', 'b']})
+    j.record({...base, id: 'alone', profile: 'x', profiles: []})
+    expect(j.forProfile('b').map((e) => e.id)).to.deep.equal(['asked'])
+    expect(j.forProfile('a').map((e) => e.id)).to.deep.equal(['asked'])
+    expect(j.forProfile('x').map((e) => e.id)).to.deep.equal(['alone'])
+    expect(j.forProfile('c')).to.deep.equal([])
+    // What list() hands out is a copy: changing it changes no entry.
+    j.list()[0].profiles.push('c')
+    expect(j.forProfile('c')).to.deep.equal([])
+  })
+
+  it('heartbeat touches the journal about every HEARTBEAT_MS while it runs, and not after it is stopped', async () => {
+    const j = new Journal(home.credentialsFile)
+    j.record({kind: 'rotate', user: 'u', profile: 'p', profiles: ['p'], step: 'creating', acting: 'self', startedAt: 't', id: 'h'})
+    const path = journalPath(home.credentialsFile)
+    const old = new Date(Date.now() - 60_000)
+    utimesSync(path, old, old)
+    const stop = j.heartbeat()
+    await new Promise((r) => setTimeout(r, HEARTBEAT_MS + 400))
+    stop()
+    const touched = statSync(path).mtimeMs
+    expect(Date.now() - touched).to.be.below(HEARTBEAT_MS + 400)
+    utimesSync(path, old, old)
+    await new Promise((r) => setTimeout(r, HEARTBEAT_MS + 200))
+    expect(Math.abs(statSync(path).mtimeMs - old.getTime())).to.be.below(2)
   })
 
   it('the rotation lock names its holder and says where to delete it; for another host it names that host', () => {
