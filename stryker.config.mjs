@@ -22,6 +22,7 @@ export const groups = {
       "src/lib/verify/rules.ts"
     ],
     testFiles: [
+      "test/unit/atomic-strength.test.ts",
       "test/unit/foundation.test.ts",
       "test/unit/ini.test.ts",
       "test/unit/credentials.test.ts",
