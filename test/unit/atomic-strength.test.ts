@@ -4,10 +4,12 @@
  * symlink resolution and its limits, the folder it creates, and a target that is no file.
  */
 import {expect} from 'chai'
-import {mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {spawnSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
+import {homedir, tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {ensureDir, fileError, lockedUpdate, resolveSymlinks} from '../../src/lib/files/atomic.js'
+import {backupDir, ensureDir, fileError, listBackups, lockedUpdate, removeStaleTemps, resolveSymlinks, stateDir} from '../../src/lib/files/atomic.js'
 import {PsbError} from '../../src/lib/errors.js'
 import {rejection, thrown} from '../support/errors.js'
 
@@ -85,5 +87,72 @@ describe('atomic writer: error paths and symlinks', () => {
     const e = await rejection(lockedUpdate(join(dir, 'credentials'), () => 'x'))
     expect(e.message).to.match(/credentials is not a regular file\./)
     expect(e.hint).to.equal('Point AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE at a regular file.')
+  })
+  it('stateDir: an absolute XDG_STATE_HOME, else ~/.local/state (HOME, else the OS home)', () => {
+    expect(stateDir({XDG_STATE_HOME: '/xdg', HOME: '/h'})).to.equal('/xdg/psb')
+    expect(stateDir({XDG_STATE_HOME: 'relative', HOME: '/h'})).to.equal('/h/.local/state/psb')
+    expect(stateDir({HOME: '/h'})).to.equal('/h/.local/state/psb')
+    expect(stateDir({})).to.equal(join(homedir(), '.local', 'state', 'psb'))
+  })
+
+  it('backupDir: beside a plain file; for a symlink, a folder in the state folder named after the real file and a hash of its path', () => {
+    writeFileSync(join(dir, 'real'), 'x')
+    symlinkSync(join(dir, 'real'), join(dir, 'link'))
+    const env = {XDG_STATE_HOME: join(dir, 'state')}
+    expect(backupDir(join(dir, 'real'), env)).to.equal(dir)
+    const id = createHash('sha256').update(join(dir, 'real')).digest('hex').slice(0, 16)
+    expect(backupDir(join(dir, 'link'), env)).to.equal(join(dir, 'state', 'psb', 'backups', `real-${id}`))
+  })
+
+  it("listBackups: only this file's backup names, oldest first, a same-millisecond sequence in number order", () => {
+    const names = [
+      'credentials.psb-backup-20261128T120000000Z-10',
+      'credentials.psb-backup-20261128T120000000Z',
+      'credentials.psb-backup-20261128T120000000Z-2',
+      'credentials.psb-backup-20261127T235959999Z',
+      'credentials.psb-backup-20261128T120000000Z-x',
+      'credentials.psb-backup-2026112T120000000Z',
+      'config.psb-backup-20261128T120000000Z',
+      'credentials',
+    ]
+    for (const n of names) writeFileSync(join(dir, n), n)
+    expect(listBackups(join(dir, 'credentials')).map((p) => p.slice(dir.length + 1))).to.deep.equal([
+      'credentials.psb-backup-20261127T235959999Z',
+      'credentials.psb-backup-20261128T120000000Z',
+      'credentials.psb-backup-20261128T120000000Z-2',
+      'credentials.psb-backup-20261128T120000000Z-10',
+    ])
+    expect(listBackups(join(dir, 'missing-folder', 'credentials'))).to.deep.equal([])
+  })
+
+  it("removeStaleTemps removes a dead writer's temp files (also a backup copy's) and old ones, and nothing else", () => {
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString())
+    const live = process.pid
+    const files = {
+      deadOwn: `.credentials.psb-tmp-${dead}-ab12`,
+      deadBackup: `.credentials.psb-backup-20261128T120000000Z-3.psb-tmp-${dead}-ff`,
+      liveYoung: `.credentials.psb-tmp-${live}-cd34`,
+      liveOld: `.credentials.psb-tmp-${live}-ef56`,
+      otherFile: `.config.psb-tmp-${dead}-ab12`,
+      notHex: `.credentials.psb-tmp-${dead}-xyz`,
+      noDot: `credentials.psb-tmp-${dead}-ab12`,
+      target: 'credentials',
+    }
+    for (const n of Object.values(files)) writeFileSync(join(dir, n), 'x')
+    const old = new Date(Date.now() - 11 * 60_000)
+    utimesSync(join(dir, files.liveOld), old, old)
+    const young = new Date(Date.now() - 9 * 60_000)
+    utimesSync(join(dir, files.liveYoung), young, young)
+    removeStaleTemps(join(dir, 'credentials'))
+    expect(readdirSync(dir).sort()).to.deep.equal([files.liveYoung, files.otherFile, files.notHex, files.noDot, files.target].sort())
+    removeStaleTemps(join(dir, 'no-such-folder', 'credentials'))
+  })
+
+  it('keeps at least one backup, whatever keepBackups says', async () => {
+    const path = join(dir, 'credentials')
+    writeFileSync(path, 'v0', {mode: 0o600})
+    for (const v of ['v1', 'v2', 'v3']) await lockedUpdate(path, () => v, {keepBackups: 0})
+    expect(listBackups(path)).to.have.length(1)
+    expect(existsSync(path)).to.equal(true)
   })
 })
