@@ -59,6 +59,7 @@ describe('atomic writer: error paths and symlinks', () => {
     const loop = thrown(() => resolveSymlinks(join(dir, 'a')))
     expect(loop.message).to.equal(`Too many levels of symbolic links at ${join(dir, 'a')}.`)
     expect(loop.hint).to.equal(`Check the symlinks with ls -l ${join(dir, 'a')}.`)
+    expect(loop.code).to.equal('FileWriteFailed')
     // A chain of 39 links resolves; one of 40 is "too many" (the limit of 40 lookups).
     writeFileSync(join(dir, 'end'), 'x')
     let next = 'end'
@@ -87,6 +88,7 @@ describe('atomic writer: error paths and symlinks', () => {
     const e = await rejection(lockedUpdate(join(dir, 'credentials'), () => 'x'))
     expect(e.message).to.match(/credentials is not a regular file\./)
     expect(e.hint).to.equal('Point AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE at a regular file.')
+    expect(e.code).to.equal('FileWriteFailed')
   })
   it('stateDir: an absolute XDG_STATE_HOME, else ~/.local/state (HOME, else the OS home)', () => {
     expect(stateDir({XDG_STATE_HOME: '/xdg', HOME: '/h'})).to.equal('/xdg/psb')

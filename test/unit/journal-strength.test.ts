@@ -80,6 +80,25 @@ describe('rotation journal: its reader and guards', () => {
     expect(readJournalEntries(home.credentialsFile).map((e) => e.id)).to.deep.equal(['kept'])
   })
 
+  it('update changes the entry it names and no other', () => {
+    const j = new Journal(home.credentialsFile)
+    const base = {kind: 'rotate' as const, user: 'u', profiles: ['p'], step: 'creating' as const, acting: 'self' as const, startedAt: 't'}
+    j.record({...base, id: 'first', profile: 'a'})
+    j.record({...base, id: 'second', profile: 'b'})
+    j.update('second', {step: 'created', newKeyId: 'AKIANEWNEWNEWNEWNEW2'})
+    const byId = Object.fromEntries(readJournalEntries(home.credentialsFile).map((e) => [e.id, e]))
+    expect(byId.first).to.include({profile: 'a', step: 'creating'})
+    expect(byId.first.newKeyId).to.equal(undefined)
+    expect(byId.second).to.include({profile: 'b', step: 'created', newKeyId: 'AKIANEWNEWNEWNEWNEW2'})
+  })
+
+  it('a lock file still being written (empty) names "another process"', () => {
+    writeFileSync(lockPath(home.credentialsFile), '')
+    const e = thrown(() => acquireRotationLock(home.credentialsFile))
+    expect(e.message).to.include('(another process (its lock file is being written))')
+    expect(e.code).to.equal('RotationLocked')
+  })
+
   it('forProfile finds an entry by the profile asked for or by any profile that held the old key', () => {
     const j = new Journal(home.credentialsFile)
     const base = {kind: 'rotate' as const, user: 'u', step: 'creating' as const, acting: 'self' as const, startedAt: 't'}
