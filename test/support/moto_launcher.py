@@ -65,6 +65,7 @@ Everything else is stock moto. The differences, and why:
    actions skip the signature and identity-policy check, as in AWS. moto still does not
    validate the token itself, so the trust conditions on `sub`/`aud` are not enforced (they
    are tested as data).
+
 10. Accounts made by Organizations' CreateAccount. Stock moto makes the account's
    OrganizationAccountAccessRole (trusting the management account) with no permissions, so
    with IAM enforcement it can do nothing. Fix, as AWS does: the role gets the managed
@@ -76,6 +77,12 @@ Everything else is stock moto. The differences, and why:
    sts:AssumeRole on resource: <role ARN>") unless the role exists in its account and an
    Allow statement of its trust policy names the caller's account (`arn:aws:iam::<id>:root`
    or the id), the caller's ARN, or `*`. Other trust conditions are not evaluated.
+
+12. AWS managed policies built once. With MOTO_IAM_LOAD_MANAGED_POLICIES, every IAM backend
+   that is (re)created builds its ~1500 AWS managed policies from moto's JSON again: about
+   1.5 s of CPU per `reset` and admin bootstrap, made before every test, most of a moto-backed
+   test's time. Fix: they are built once per account and partition; each new backend gets
+   copies (its own attachment counts, tags and versions), with the same content.
 
 Usage: python3 moto_launcher.py -H 127.0.0.1 -p PORT   (the same arguments as moto_server)
 """
@@ -433,6 +440,35 @@ def _assume_role(self):
 
 
 sts_responses.TokenResponse.assume_role = _assume_role
+# 12. AWS managed policies built once, copied into each new IAM backend.
+from moto.iam import models as _iam_models  # noqa: E402
+
+_managed_policies = {}
+_original_init_aws_policies = _iam_models.IAMBackend._init_aws_policies
+
+
+def _clone(obj):
+    # Not copy.copy (10x slower here): about 12 IAM backends are made per reset.
+    clone = object.__new__(type(obj))
+    clone.__dict__.update(obj.__dict__)
+    return clone
+
+
+def _copy_policy(policy):
+    clone = _clone(policy)
+    clone.tags = dict(policy.tags)
+    clone.versions = [_clone(v) for v in policy.versions]
+    return clone
+
+
+def _init_aws_policies(self):
+    key = (self.account_id, self.partition)
+    if key not in _managed_policies:
+        _managed_policies[key] = _original_init_aws_policies(self)
+    return [_copy_policy(p) for p in _managed_policies[key]]
+
+
+_iam_models.IAMBackend._init_aws_policies = _init_aws_policies
 
 from moto.server import main  # noqa: E402
 
