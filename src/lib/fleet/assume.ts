@@ -12,6 +12,7 @@
  */
 import {createAwsContext, type AwsContext, type CredentialProvider, type StaticCredentials} from '../aws/client.js'
 import {awsCall} from '../aws/errors.js'
+import {partitionOf} from '../bucket/options.js'
 import {echo} from '../echo.js'
 import {PsbError, badInput, isPsbError} from '../errors.js'
 import {registerSecret} from '../redact.js'
@@ -31,15 +32,6 @@ export function validateRoleName(name: string): void {
       'RoleNameInvalid',
     )
   }
-}
-
-/** The AWS partition of a region (offline: the region names say it). */
-export function partitionOf(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn'
-  if (region.startsWith('us-gov-')) return 'aws-us-gov'
-  if (region.startsWith('us-iso-')) return 'aws-iso'
-  if (region.startsWith('us-isob-')) return 'aws-iso-b'
-  return 'aws'
 }
 
 export function roleArn(account: string, region: string, roleName: string): string {
