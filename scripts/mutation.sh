@@ -8,7 +8,8 @@
 #   npm run mutation -- --mutate src/lib/files/ini.ts [<stryker options>]   a plain Stryker run
 #   bash scripts/mutation.sh --ci          what .ci/run does (below)
 #
-# Incremental: reports/stryker-incremental.json (committed) holds the last results of every
+# Incremental: reports/stryker-incremental.json (kept locally, not committed: it holds test
+# sources with secret-shaped fixtures) holds the last results of every
 # group; Stryker runs again only the mutants whose code or covering tests changed, and keeps
 # the results of the files outside a run's --mutate. Fails (exit 1) when the mutation score
 # of the whole scope is below 85% (thresholds.break). Only in-process tests run: a subprocess

@@ -647,6 +647,7 @@ describe('credentials: what psb does not own is kept (issue 10 defects 6-7 and s
     const backups = listBackups(h.cred)
     expect(backups).to.have.length(5)
     const before = readFileSync(h.cred)
+    // Skip reason: an immutable file needs `chattr +i` (root, and a file system that supports it, not tmpfs); without it the failing write cannot be made.
     if (spawnSync('chattr', ['+i', h.cred]).status !== 0) this.skip()
     try {
       const e = await rejects(writeProfile({profile: 'q', accessKeyId: newKeyId(), secretAccessKey: newSecret(), env: h.env}))
