@@ -8,9 +8,9 @@
 #   npm run mutation -- --mutate src/lib/files/ini.ts [<stryker options>]   a plain Stryker run
 #   bash scripts/mutation.sh --ci          what .ci/run does (below)
 #
-# Incremental: reports/stryker-incremental.json (kept locally, not committed: it holds test
-# sources with secret-shaped fixtures) holds the last results of every
-# group; Stryker runs again only the mutants whose code or covering tests changed, and keeps
+# Incremental: reports/stryker-incremental.json (committed, scrubbed after every run by
+# scripts/stryker/scrub-incremental.mjs: no test sources, no failure messages, which quote the
+# tests' secret-shaped fixtures) holds the last results of every group; Stryker runs again only the mutants whose code or covering tests changed, and keeps
 # the results of the files outside a run's --mutate. Fails (exit 1) when the mutation score
 # of the whole scope is below 85% (thresholds.break). Only in-process tests run: a subprocess
 # test of dist/ never sees a mutant, so no build is needed.
@@ -30,6 +30,7 @@ source "$(dirname "$0")/env.sh"
 cd "$PSB_ROOT"
 export NODE_OPTIONS="--import $PSB_ROOT/scripts/stryker/mocha12-paths.mjs ${NODE_OPTIONS:-}"
 BASELINE=reports/stryker-baseline.txt
+INCREMENTAL=reports/stryker-incremental.json
 
 # `groups` of stryker.config.mjs: "names" or, for one group, "mutate" / "testFiles" (one a line).
 group() {
@@ -66,6 +67,7 @@ if [[ "${1:-}" != "--ci" ]]; then
     start_sha="$(git rev-parse HEAD)"
     git diff --quiet HEAD -- src test stryker.config.mjs || start_sha=""
     run_group "$g" "$@"
+    node scripts/stryker/scrub-incremental.mjs "$INCREMENTAL"
     record_baseline "$g" "$start_sha"
   done
   exit 0
@@ -82,6 +84,10 @@ fi
 deadline=$(( $(date +%s) + budget_min * 60 ))
 
 todo=()
+if [[ ! -f "$INCREMENTAL" ]]; then
+  echo "mutation: no $INCREMENTAL (the results of the last complete run); skipped: a run from nothing takes hours on 2 cores. Run \`npm run mutation\` and commit reports/."
+  exit 0
+fi
 for g in $(group names); do
   base="$(baseline_of "$g")"
   if [[ -z "$base" ]] || ! git cat-file -e "${base}^{commit}" 2>/dev/null; then
