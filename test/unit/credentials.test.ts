@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {spawn, spawnSync} from 'node:child_process'
-import {randomBytes} from 'node:crypto'
-import {chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {loadSharedConfigFiles} from '@smithy/shared-ini-file-loader'
@@ -25,12 +25,28 @@ import {setSectionKeys} from '../../src/lib/files/ini.js'
 import {redact} from '../../src/lib/redact.js'
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
+/**
+ * Key ids and secrets: distinct within a run and between tests, but the same for a test each
+ * time it runs (from its title and a counter), so that the AWS CLI's answers about the files
+ * a test writes can be reused between runs (awsGet).
+ */
+let seed = ''
+let drawn = 0
+beforeEach(function () {
+  seed = this.currentTest?.fullTitle() ?? ''
+  drawn = 0
+})
+function draw(n: number): Buffer {
+  const out = Buffer.alloc(n)
+  for (let i = 0; i < n; i += 32) createHash('sha256').update(`${seed}\0${drawn++}`).digest().copy(out, i)
+  return out
+}
 function newKeyId(): string {
-  return 'AKIA' + Array.from(randomBytes(16), (b) => ALNUM[b % ALNUM.length]).join('')
+  return 'AKIA' + Array.from(draw(16), (b) => ALNUM[b % ALNUM.length]).join('')
 }
 function newSecret(): string {
   // 40 chars of the base64 alphabet, like an AWS secret access key.
-  return randomBytes(30).toString('base64').slice(0, 38) + '+/'
+  return draw(30).toString('base64').slice(0, 38) + '+/'
 }
 
 interface Home {
@@ -63,22 +79,42 @@ async function sdk(h: Home): Promise<{configFile: Record<string, Record<string, 
 
 /**
  * The AWS CLI's answers, by the bytes of both files and the arguments: the same files give
- * the same answer, so a repeated run (Stryker runs each test again for every mutant) asks
- * the CLI (2-3 s a call) only when a file's bytes differ from every run before.
+ * the same answer, so a repeated run (Stryker runs each test again for every mutant, in
+ * processes that do not keep this module's state) asks the CLI (2-3 s a call) only when a
+ * file's bytes differ from every run before. Kept in memory and on disk, in a folder of the
+ * temp dir named after the CLI's path and modification time (a new CLI starts empty).
  */
 const awsAnswers = new Map<string, {status: number | null; stderr: string; stdout: string}>()
+let awsCacheDir: string | undefined
+
+function awsCache(): string {
+  if (awsCacheDir) return awsCacheDir
+  const found = spawnSync('sh', ['-c', 'command -v aws'], {encoding: 'utf8'}).stdout.trim()
+  const cli = found ? realpathSync(found) : 'none'
+  const stamp = found ? String(statSync(cli).mtimeMs) : '0'
+  const tag = createHash('sha256').update(`${cli}\0${stamp}\0${process.env.PATH}`).digest('hex').slice(0, 16)
+  awsCacheDir = join(tmpdir(), `psb-aws-cli-answers-${tag}`)
+  mkdirSync(awsCacheDir, {recursive: true, mode: 0o700})
+  return awsCacheDir
+}
 
 function awsGet(h: Home, args: string[]): string {
   const bytes = (f: string) => (existsSync(f) ? readFileSync(f).toString('base64') : '-')
-  const key = JSON.stringify([bytes(h.cred), bytes(h.conf), args])
-  let r = awsAnswers.get(key)
+  const key = createHash('sha256').update(JSON.stringify([bytes(h.cred), bytes(h.conf), args])).digest('hex')
+  const file = join(awsCache(), `${key}.json`)
+  let r = awsAnswers.get(key) ?? (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as {status: number | null; stderr: string; stdout: string}) : undefined)
   if (!r) {
-    r = spawnSync('aws', ['configure', 'get', ...args], {
+    const run = spawnSync('aws', ['configure', 'get', ...args], {
       env: {PATH: process.env.PATH, HOME: h.dir, AWS_SHARED_CREDENTIALS_FILE: h.cred, AWS_CONFIG_FILE: h.conf},
       encoding: 'utf8',
     })
-    awsAnswers.set(key, r)
+    r = {status: run.status, stderr: run.stderr, stdout: run.stdout}
+    if (run.status !== null) {
+      writeFileSync(`${file}.${process.pid}`, JSON.stringify(r), {mode: 0o600})
+      renameSync(`${file}.${process.pid}`, file)
+    }
   }
+  awsAnswers.set(key, r)
   expect(r.status, r.stderr).to.equal(0)
   return r.stdout.trim()
 }
