@@ -53,7 +53,7 @@ const SINGLE_ONLY: Record<string, string> = {
   'kms-key': 'a KMS key belongs to one account',
   'account-id': 'each target names its account',
   secrets: 'not supported with fleet flags yet',
-  keyless: 'not supported with fleet flags yet',
+  'retire-user': 'the user to retire lives in one account, and its key in one profile; retire it with a single psb init --keyless in its account',
   'access-key-id': 'each target gets its own key',
   'secret-stdin': 'each target gets its own key',
   'secret-env': 'each target gets its own key',

@@ -57,6 +57,8 @@ export interface RoleOptions {
   readBucketEncryption?: boolean
   /** How long to retry IAM's NoSuchEntity right after creating the role. Default 30 s (PSB_IAM_PROPAGATION_MS). */
   propagationMs?: number
+  /** The account the credentials must act in (a fleet's target): another account stops before any write. */
+  expectAccountId?: string
 }
 
 export interface RoleResult {
@@ -177,6 +179,9 @@ interface RoleTarget {
 async function roleTarget(aws: AwsContext, o: RoleOptions, logger: Logger): Promise<RoleTarget> {
   const principal = principalOf(aws)
   const {accountId, partition} = await callerAccount(aws)
+  if (o.expectAccountId !== undefined && o.expectAccountId !== accountId) {
+    throw new PsbError(`The credentials psb acts with belong to account ${accountId}, not ${o.expectAccountId}; nothing was changed.`, {code: 'WrongAccount', hint: 'Check the role psb assumes in the target account (--assume-role-name).'})
+  }
   for (const arn of o.attachPolicies) {
     const w = broadPolicyWarning(arn, accountId)
     if (w) logger.warn(w)
