@@ -80,6 +80,8 @@ describe('psb init --keyless over many targets (subprocess, moto, IAM enforced)'
     expect(calls()).not.to.match(/CreateAccessKey|CreateUser/)
     expect(readFileSync(home.credentialsFile, 'utf8')).to.equal(ADMIN())
     const config = readFileSync(home.configFile, 'utf8')
+    // Each new profile was proven (assumed from the admin's key, a put/get/delete round trip) before verify.
+    expect(r.stderr.match(/no key; proven\)/g)).to.have.length(6)
     for (const t of got) {
       expect(t.status, JSON.stringify(t.error)).to.equal('ok')
       expect(t.user).to.equal(null)
@@ -113,6 +115,15 @@ describe('psb init --keyless over many targets (subprocess, moto, IAM enforced)'
       }
     }
 
+    // The fleet's health with each target's role profile (no admin): psb verify --targets.
+    writeFileSync(home.path('fleet.txt'), targetsOf(ids).join('\n'))
+    const health = await runPsb(['verify', '--targets', home.path('fleet.txt'), '--endpoint', moto.endpoint, '--json'], home)
+    exit(health, 0)
+    for (const v of (JSON.parse(health.stdout) as {targets: {status: string; checks: {id: string; status: string}[]}[]}).targets) {
+      expect(v.status).to.be.oneOf(['pass', 'warn'])
+      expect(v.checks.find((c) => c.id === 'target-account')?.status).to.equal('pass')
+    }
+
     writeFileSync(home.path('calls.log'), '')
     const again = await fleet(targetsOf(ids), ['--trust', 'github:acme/infra'])
     exit(again, 0)
@@ -138,6 +149,23 @@ describe('psb init --keyless over many targets (subprocess, moto, IAM enforced)'
     const config = readFileSync(home.configFile, 'utf8')
     for (const t of got) expect(config.includes(`[profile ${t.profile}]`), t.profile).to.equal(t.status === 'ok')
     expect(calls()).not.to.match(/CreateAccessKey/)
+  })
+
+  it('admin credentials from the environment: credential_source = Environment, and the profile works with them', async () => {
+    const [a] = await accounts(1)
+    writeFileSync(home.credentialsFile, '')
+    const r = await runPsb(['init', '--keyless', '--target', `${a}/eu-west-1`, '--endpoint', moto.endpoint, '--region', 'us-east-1'], home, {
+      env: {PSB_CALL_LOG: home.path('calls.log'), AWS_ACCESS_KEY_ID: moto.admin.accessKeyId, AWS_SECRET_ACCESS_KEY: moto.admin.secretAccessKey},
+    })
+    exit(r, 0)
+    const roleArn = `arn:aws:iam::${a}:role/pulumi-state-eu-west-1`
+    expect(readFileSync(home.configFile, 'utf8')).to.equal(`[profile pulumi-${a}-eu-west-1]\nrole_arn = ${roleArn}\ncredential_source = Environment\nregion = eu-west-1\n`)
+    expect(readFileSync(home.credentialsFile, 'utf8')).to.equal('')
+    expect(r.stdout).to.contain('no key; proven)')
+    expect(r.stdout).to.contain('keyless: role pulumi-state-<region> and a role profile per target, no access key')
+    expect(r.stdout).to.match(new RegExp(`^${a}\\s+eu-west-1\\s+pulumi-state-${a}-eu-west-1\\s+pulumi-${a}-eu-west-1\\s+ok\\s`, 'm'))
+    expect(r.stdout).to.contain(`Keyless: each profile is a role profile in the AWS config file (role_arn + its source, no access key) that assumes its target's role, e.g. ${roleArn}.`)
+    expect(r.stdout + r.stderr).not.to.contain(moto.admin.secretAccessKey)
   })
 
   it('--dry-run lists each target\'s role and profile and makes no call that changes anything', async () => {
