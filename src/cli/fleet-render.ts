@@ -38,5 +38,5 @@ export function renderFleet(doc: FleetDocument, say: Say): void {
   const done = doc.targets.filter((t) => t.status === 'ok')
   const role = done.find((t) => t.roleArn)?.roleArn
   if (role) say(`\nKeyless: each profile is a role profile in the AWS config file (role_arn + its source, no access key) that assumes its target's role, e.g. ${role}.`)
-  if (done.length > 0) say(`\nBackend URLs (in a project: pulumi login <url>):\n${done.map((t) => `  ${t.account}/${t.region}  ${shellQuote(t.backendUrl)}`).join('\n')}`)
+  if (done.length > 0) say(`\nBackend URLs (in a project: pulumi login <url>):\n${done.map((t) => `  ${t.account}/${t.region}  ${shellQuote(t.backendUrl)}${t.kms ? `  (stack secrets: --secrets-provider ${shellQuote(t.kms.providerUrl)})` : ''}`).join('\n')}`)
 }

@@ -25,7 +25,9 @@ import {buildBackendUrl} from '../lib/pulumi/backend-url.js'
 import {redact} from '../lib/redact.js'
 import type {Change} from '../lib/types.js'
 import {DEFAULT_CONCURRENCY, fleetSelection, type FleetFlags} from './fleet-flags.js'
-import type {InitDeps, InitFlags} from './init-inputs.js'
+import {withSecrets, type InitDeps, type InitFlags} from './init-inputs.js'
+import {defaultAlias, providerUrl} from '../lib/kms/names.js'
+import {validateSecretsKeyOptions, type SecretsKeyOptions} from '../lib/kms/key.js'
 import {STEP_IDS, initTasks, type InitContext, type InitPlan} from './tasks.js'
 import {userOptionsFromFlags} from './user-create.js'
 import {fleetKeylessFlags, fleetRole, keylessTargetPlan, keylessTargets, trustSource, type FleetKeyless} from './fleet-keyless.js'
@@ -42,6 +44,8 @@ export interface FleetRow {
   role?: string
   roleArn?: string | null
   backendUrl: string
+  /** --secrets kms: Pulumi's secrets provider of the target (its own KMS key, in its account), as a single init's `kms`; null with a passphrase. */
+  kms: {providerUrl: string; keyArn: string | null} | null
   status: 'ok' | 'failed'
   /** Something was created or updated (false on a re-run of a finished target, and in a dry run). */
   changed: boolean
@@ -101,6 +105,7 @@ async function fleetInputs(flags: InitFlags & FleetFlags & KeylessFlags, d: Flee
   const keyless = fleetKeylessFlags(flags, {dryRun: flags['dry-run'], waitMs})
   const check = (targets: Target[]) => {
     checkFleetTargets(targets, {user: flags.user, adminProfile})
+    for (const t of targets) if (flags.secrets === 'kms') validateSecretsKeyOptions(targetSecrets(t, true))
     if (keyless) keylessTargets(keyless, targets, {adminProfile, env})
   }
   // Without --org-accounts every target is known now: its names are checked before any call.
@@ -116,11 +121,17 @@ async function fleetInputs(flags: InitFlags & FleetFlags & KeylessFlags, d: Flee
   return {run, targets}
 }
 
+/** --secrets kms: the target's own KMS key (alias/pulumi-<bucket>[-<prefix>]) in its account and region. */
+function targetSecrets(t: Target, dryRun: boolean): SecretsKeyOptions {
+  return {bucket: t.bucket, prefix: t.prefix, region: t.region, dryRun}
+}
+
 /** One target's init plan: the single init's steps, acting in the target account. */
 function targetPlan(t: Target, admin: AwsContext, f: FleetRun): InitPlan {
   const {flags, d, endpoint, dryRun} = f
   const user = fleetUser(flags.user, t)
   const env = d.env
+  const secrets = flags.secrets === 'kms' ? targetSecrets(t, dryRun) : undefined
   return {
     admin,
     bucket: d.bucketOptions(t.bucket, t.region),
@@ -129,7 +140,8 @@ function targetPlan(t: Target, admin: AwsContext, f: FleetRun): InitPlan {
     key: {user, profile: t.profile, region: t.region, endpoint, bucket: t.bucket, prefix: t.prefix, dryRun, waitMs: f.waitMs, env, session: f.session},
     keyless: f.keyless ? keylessTargetPlan(f.keyless, t) : undefined,
     loginSkipped: 'a fleet run prints each backend URL; pulumi login is per project',
-    verify: flags.verify && !dryRun ? f.d.verifyOptions({profile: t.profile, bucket: t.bucket, prefix: t.prefix, region: t.region, endpoint, pulumi: false}) : undefined,
+    secrets,
+    verify: flags.verify && !dryRun ? withSecrets(f.d.verifyOptions({profile: t.profile, bucket: t.bucket, prefix: t.prefix, region: t.region, endpoint, pulumi: false}), secrets) : undefined,
     dryRun,
     env,
   }
@@ -185,6 +197,7 @@ function rowOf(r: TargetRun, f: FleetRun): FleetRow {
     user: f.keyless ? null : fleetUser(f.flags.user, t),
     ...(f.keyless ? {role: fleetRole(f.keyless.roleBase, t), roleArn: ctx.role?.roleArn ?? null} : {}),
     backendUrl: buildBackendUrl({bucket: t.bucket, prefix: t.prefix, region: t.region, profile: t.profile, endpoint: f.endpoint}),
+    kms: f.flags.secrets === 'kms' ? {providerUrl: ctx.secrets?.providerUrl ?? providerUrl(defaultAlias(t.bucket, t.prefix), t.region), keyArn: ctx.secrets?.keyArn ?? null} : null,
     status: error ? 'failed' : 'ok',
     changed: !f.dryRun && changes.some((c) => c.status === 'created' || c.status === 'updated' || c.status === 'deleted'),
     ms: r.started === undefined ? 0 : (r.ended ?? Date.now()) - r.started,

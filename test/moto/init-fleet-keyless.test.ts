@@ -9,7 +9,7 @@
 import {expect} from 'chai'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {CreateAccountCommand, CreateOrganizationCommand, OrganizationsClient} from '@aws-sdk/client-organizations'
-import {IAMClient, GetRoleCommand, ListOpenIDConnectProvidersCommand} from '@aws-sdk/client-iam'
+import {IAMClient, GetRoleCommand, GetRolePolicyCommand, ListOpenIDConnectProvidersCommand} from '@aws-sdk/client-iam'
 import {DeleteObjectCommand, GetBucketLocationCommand, GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 import {AssumeRoleCommand, GetCallerIdentityCommand, STSClient} from '@aws-sdk/client-sts'
 import {useMoto, ACCOUNT_ID} from '../support/moto.js'
@@ -151,10 +151,10 @@ describe('psb init --keyless over many targets (subprocess, moto, IAM enforced)'
     expect(calls()).not.to.match(/CreateAccessKey/)
   })
 
-  it('admin credentials from the environment: credential_source = Environment, and the profile works with them', async () => {
+  it('admin credentials from the environment: credential_source = Environment, and the profile works with them; --secrets kms: the target\'s own key, granted to its role', async () => {
     const [a] = await accounts(1)
     writeFileSync(home.credentialsFile, '')
-    const r = await runPsb(['init', '--keyless', '--target', `${a}/eu-west-1`, '--endpoint', moto.endpoint, '--region', 'us-east-1'], home, {
+    const r = await runPsb(['init', '--keyless', '--secrets', 'kms', '--target', `${a}/eu-west-1`, '--endpoint', moto.endpoint, '--region', 'us-east-1'], home, {
       env: {PSB_CALL_LOG: home.path('calls.log'), AWS_ACCESS_KEY_ID: moto.admin.accessKeyId, AWS_SECRET_ACCESS_KEY: moto.admin.secretAccessKey},
     })
     exit(r, 0)
@@ -165,6 +165,12 @@ describe('psb init --keyless over many targets (subprocess, moto, IAM enforced)'
     expect(r.stdout).to.contain('keyless: role pulumi-state-<region> and a role profile per target, no access key')
     expect(r.stdout).to.match(new RegExp(`^${a}\\s+eu-west-1\\s+pulumi-state-${a}-eu-west-1\\s+pulumi-${a}-eu-west-1\\s+ok\\s`, 'm'))
     expect(r.stdout).to.contain(`Keyless: each profile is a role profile in the AWS config file (role_arn + its source, no access key) that assumes its target's role, e.g. ${roleArn}.`)
+    // Verify (passed: status ok) ran the secrets round trip as the role; the provider is printed with the backend URL.
+    expect(r.stdout).to.contain(`KMS key for Pulumi secrets: created (6 created; awskms://alias/pulumi-pulumi-state-${a}-eu-west-1?region=eu-west-1)`)
+    expect(r.stdout).to.contain(`(stack secrets: --secrets-provider 'awskms://alias/pulumi-pulumi-state-${a}-eu-west-1?region=eu-west-1')`)
+    const admin = await assumeAs(`arn:aws:iam::${a}:role/OrganizationAccountAccessRole`)
+    const grant = await new IAMClient({region: 'eu-west-1', endpoint: moto.endpoint, credentials: admin}).send(new GetRolePolicyCommand({RoleName: 'pulumi-state-eu-west-1', PolicyName: 'psb-pulumi-secrets'}))
+    expect(decodeURIComponent(grant.PolicyDocument!)).to.contain(`:kms:eu-west-1:${a}:key/`)
     expect(r.stdout + r.stderr).not.to.contain(moto.admin.secretAccessKey)
   })
 
