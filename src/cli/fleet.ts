@@ -164,7 +164,8 @@ function targetGroup(r: TargetRun, f: FleetRun): ListrTask<Record<string, never>
         const plan = targetPlan(t, admin, f)
         if (!plan.keyless) {
           task.output = `checking ${plan.user.user}`
-          await checkUserScope(admin, plan.user)
+          // The user step starts from this read (no second iam:GetUser).
+          plan.user.known = await checkUserScope(admin, plan.user)
         }
         return task.newListr(initTasks(plan), {ctx: r.ctx, exitOnError: true, concurrent: false})
       } catch (error) {

@@ -80,6 +80,8 @@ describe('psb init --keyless over many targets (subprocess, moto, IAM enforced)'
     expect(calls()).not.to.match(/CreateAccessKey|CreateUser/)
     expect(readFileSync(home.credentialsFile, 'utf8')).to.equal(ADMIN())
     const config = readFileSync(home.configFile, 'utf8')
+    // The admin's identity asked once a run; per target once by the proof, once by verify.
+    expect(calls().split('\n').filter((l) => l === 'sts GetCallerIdentity')).to.have.length(1 + 2 * 6)
     // Each new profile was proven (assumed from the admin's key, a put/get/delete round trip) before verify.
     expect(r.stderr.match(/no key; proven\)/g)).to.have.length(6)
     for (const t of got) {

@@ -102,6 +102,15 @@ describe('psb init over many targets (subprocess, moto, IAM enforced)', function
     // Each profile's region is in the config file.
     const config = readFileSync(home.configFile, 'utf8')
     for (const t of got) expect(config).to.contain(`[profile ${t.profile}]\nregion = ${t.region}`)
+    // No read made twice in a target: the admin's identity once a run (the preflight), the
+    // session's from AssumeRole's answer; per target one GetCallerIdentity for the new key's
+    // proof and one for verify, one GetUser (the scope check's, reused by the user step), one
+    // lifecycle read by the bucket step and one shared by verify's two lifecycle checks.
+    const count = (op: string) => calls().split('\n').filter((l) => l === op).length
+    expect(count('sts GetCallerIdentity')).to.equal(1 + 2 * 6)
+    expect(count('sts AssumeRole')).to.equal(6)
+    expect(count('iam GetUser')).to.equal(6)
+    expect(count('s3 GetBucketLifecycleConfiguration')).to.equal(2 * 6)
   })
 
   it('a target whose role cannot be assumed fails alone: the other 5 finish, exit 1', async () => {
