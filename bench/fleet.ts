@@ -14,6 +14,9 @@
  * no such cost, so each account is touched once (AssumeRole, GetCallerIdentity, GetUser)
  * before anything is timed.
  *
+ * moto's CPU time during the fleet and the sequence is recorded (/proc): a moto that used a
+ * small part of one core was not what bounded the run.
+ *
  * Writes bench/out/fleet.json; a missed target sets exit code 1. BENCH_FLEET_ACCOUNTS (default
  * 10) changes the size (× 2 regions).
  */
@@ -35,6 +38,16 @@ const SEQ_REGIONS = ['us-west-2', 'ap-southeast-2']
 const CONCURRENCY = 8
 const MAX_VS_ONE = 1.5
 const MIN_VS_SEQUENCE = 5
+
+/** CPU seconds moto's process used so far (Linux /proc; NaN elsewhere): is moto the bound, or the machine? */
+function motoCpuS(moto: MotoServer): number {
+  try {
+    const f = readFileSync(`/proc/${moto.proc?.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
 
 async function main(): Promise<void> {
   const moto = new MotoServer()
@@ -83,7 +96,9 @@ async function main(): Promise<void> {
     const seqTargets = fleetAccounts.flatMap((a) => SEQ_REGIONS.map((r) => `${a}/${r}`))
     const fleetHome = freshHome('fleet')
     const loadFleet = loadavg()
+    const motoBefore = motoCpuS(moto)
     const fleetMs = await init(fleetHome, fleetAll, ['--concurrency', String(CONCURRENCY)])
+    const motoFleetS = motoCpuS(moto) - motoBefore
     const fleetCalls = callsOf(fleetHome)
     // The re-run: 0 writes for finished targets (verify's sentinel object aside).
     writeFileSync(fleetHome.path('calls.log'), '')
@@ -93,11 +108,13 @@ async function main(): Promise<void> {
 
     const seqMs: number[] = []
     const loadSeq = loadavg()
+    const motoSeqBefore = motoCpuS(moto)
     for (const [i, t] of seqTargets.entries()) {
       const h = freshHome(`seq${i}`)
       seqMs.push(await init(h, [t]))
       h.cleanup()
     }
+    const motoSequenceS = motoCpuS(moto) - motoSeqBefore
     const sequenceMs = seqMs.reduce((a, b) => a + b, 0)
 
     const n = fleetAll.length
@@ -111,6 +128,9 @@ async function main(): Promise<void> {
       oneInitCalls: oneCalls,
       fleetMs,
       fleetCalls: fleetCalls.length,
+      callsPerTarget: (fleetCalls.length - 1) / fleetAll.length,
+      motoCpuFleetS: motoFleetS,
+      motoCpuSequenceS: motoSequenceS,
       fleetBudgetMs: budget,
       rerunMs,
       rerunWrites,
@@ -125,6 +145,7 @@ async function main(): Promise<void> {
     console.log(`fleet — psb init over ${n} targets (${n / 2} accounts × 2 regions, --concurrency ${CONCURRENCY}) on moto ${moto.endpoint}; ${cpus().length} CPUs, load ${loadFleet.map((l) => l.toFixed(1)).join(' ')}`)
     console.log(`  one psb init (1 target)              ${fmt(oneMs).padStart(9)}   ${oneCalls} AWS calls`)
     console.log(`  psb init, ${n} targets                ${fmt(fleetMs).padStart(9)}   ${fleetCalls.length} AWS calls; ${(fleetMs / oneMs).toFixed(2)}x one init`)
+    console.log(`  moto's CPU during the fleet          ${motoFleetS.toFixed(1).padStart(7)} s   ${((100 * motoFleetS * 1000) / fleetMs).toFixed(0)}% of one core over the fleet's wall time; during the sequence ${motoSequenceS.toFixed(1)} s`)
     console.log(`  budget 1.5 × (one + requests/conc.)  ${fmt(budget).padStart(9)}   ${fleetMs <= budget ? 'OK' : 'MISSED'}`)
     console.log(`  ${n} separate psb init, in sequence   ${fmt(sequenceMs).padStart(9)}   ${vsSequence.toFixed(2)}x the fleet (target >= ${MIN_VS_SEQUENCE}x) ${vsSequence >= MIN_VS_SEQUENCE ? 'OK' : 'MISSED'}`)
     console.log(`  re-run of the fleet                  ${fmt(rerunMs).padStart(9)}   writes besides verify's sentinel: ${rerunWrites.length} (target 0) ${rerunWrites.length === 0 ? 'OK' : 'MISSED'}`)

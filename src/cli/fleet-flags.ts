@@ -52,8 +52,7 @@ const SINGLE_ONLY: Record<string, string> = {
   profile: 'use --profile-template, or profile= on a target',
   'kms-key': 'a KMS key belongs to one account',
   'account-id': 'each target names its account',
-  secrets: 'not supported with fleet flags yet',
-  keyless: 'not supported with fleet flags yet',
+  'retire-user': 'the user to retire lives in one account, and its key in one profile; retire it with a single psb init --keyless in its account',
   'access-key-id': 'each target gets its own key',
   'secret-stdin': 'each target gets its own key',
   'secret-env': 'each target gets its own key',
@@ -63,7 +62,7 @@ const SINGLE_ONLY: Record<string, string> = {
 export function fleetSelection(flags: FleetFlags & Record<string, unknown>, o: {prefix?: string; region?: string}): FleetSelection {
   for (const [name, why] of Object.entries(SINGLE_ONLY)) {
     const v = flags[name]
-    if (v !== undefined && v !== false && !(name === 'secrets' && v === 'passphrase')) throw badInput(`--${name} cannot be combined with --target, --targets or --org-accounts: ${why}.`, 'See docs/fleet.md for what a fleet run sets up.', 'FleetFlagConflict')
+    if (v !== undefined && v !== false) throw badInput(`--${name} cannot be combined with --target, --targets or --org-accounts: ${why}.`, 'See docs/fleet.md for what a fleet run sets up.', 'FleetFlagConflict')
   }
   if (flags.iam === false) throw badInput('--no-iam cannot be combined with --target, --targets or --org-accounts: a fleet acts through AWS IAM roles.', 'See docs/fleet.md for what a fleet run sets up.', 'FleetFlagConflict')
   if (!flags['org-accounts'] && ((flags.ou?.length ?? 0) > 0 || (flags.exclude?.length ?? 0) > 0)) throw badInput('--ou and --exclude filter --org-accounts, which is not given.', 'Add --org-accounts, or list the targets with --target / --targets.', 'FleetFlagConflict')

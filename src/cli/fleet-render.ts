@@ -36,5 +36,7 @@ export function renderFleet(doc: FleetDocument, say: Say): void {
   }
   say(`\n${ok} of ${doc.targets.length} target${doc.targets.length === 1 ? '' : 's'} set up${failed.length ? `, ${failed.length} failed: run the same command again, it repeats only what is missing` : ''}.`)
   const done = doc.targets.filter((t) => t.status === 'ok')
-  if (done.length > 0) say(`\nBackend URLs (in a project: pulumi login <url>):\n${done.map((t) => `  ${t.account}/${t.region}  ${shellQuote(t.backendUrl)}`).join('\n')}`)
+  const role = done.find((t) => t.roleArn)?.roleArn
+  if (role) say(`\nKeyless: each profile is a role profile in the AWS config file (role_arn + its source, no access key) that assumes its target's role, e.g. ${role}.`)
+  if (done.length > 0) say(`\nBackend URLs (in a project: pulumi login <url>):\n${done.map((t) => `  ${t.account}/${t.region}  ${shellQuote(t.backendUrl)}${t.kms ? `  (stack secrets: --secrets-provider ${shellQuote(t.kms.providerUrl)})` : ''}`).join('\n')}`)
 }

@@ -25,9 +25,13 @@ import {buildBackendUrl} from '../lib/pulumi/backend-url.js'
 import {redact} from '../lib/redact.js'
 import type {Change} from '../lib/types.js'
 import {DEFAULT_CONCURRENCY, fleetSelection, type FleetFlags} from './fleet-flags.js'
-import type {InitDeps, InitFlags} from './init-inputs.js'
+import {withSecrets, type InitDeps, type InitFlags} from './init-inputs.js'
+import {defaultAlias, providerUrl} from '../lib/kms/names.js'
+import {validateSecretsKeyOptions, type SecretsKeyOptions} from '../lib/kms/key.js'
 import {STEP_IDS, initTasks, type InitContext, type InitPlan} from './tasks.js'
 import {userOptionsFromFlags} from './user-create.js'
+import {fleetKeylessFlags, fleetRole, keylessTargetPlan, keylessTargets, trustSource, type FleetKeyless} from './fleet-keyless.js'
+import type {KeylessFlags} from './init-keyless.js'
 
 export interface FleetRow {
   account: string
@@ -35,8 +39,13 @@ export interface FleetRow {
   bucket: string
   prefix: string | null
   profile: string
-  user: string
+  /** The IAM user of the target; null with --keyless (then role and roleArn). */
+  user: string | null
+  role?: string
+  roleArn?: string | null
   backendUrl: string
+  /** --secrets kms: Pulumi's secrets provider of the target (its own KMS key, in its account), as a single init's `kms`; null with a passphrase. */
+  kms: {providerUrl: string; keyArn: string | null} | null
   status: 'ok' | 'failed'
   /** Something was created or updated (false on a re-run of a finished target, and in a dry run). */
   changed: boolean
@@ -55,7 +64,7 @@ export interface FleetDocument {
 
 /** Everything a fleet run needs, settled before the first write. */
 interface FleetRun {
-  flags: InitFlags & FleetFlags
+  flags: InitFlags & FleetFlags & KeylessFlags
   d: FleetDeps
   admin: AwsContext
   endpoint?: string
@@ -63,6 +72,8 @@ interface FleetRun {
   roleName: string
   dryRun: boolean
   session?: RotationSession
+  /** --keyless: a role and a role profile per target instead of a user and key. */
+  keyless?: FleetKeyless
 }
 
 export interface FleetDeps extends Pick<InitDeps, 'env' | 'bucketOptions' | 'verifyOptions' | 'note'> {
@@ -79,27 +90,40 @@ interface TargetRun {
 }
 
 /** The flags checked offline, then the administrator's credentials and the targets (read calls only): exit 2 before any write. */
-async function fleetInputs(flags: InitFlags & FleetFlags, d: FleetDeps): Promise<{run: FleetRun; targets: Target[]}> {
+async function fleetInputs(flags: InitFlags & FleetFlags & KeylessFlags, d: FleetDeps): Promise<{run: FleetRun; targets: Target[]}> {
   const env = d.env
   const adminProfile = flags['admin-profile']
   const endpoint = validateEndpoint(flags.endpoint)
   const prefix = normalizePrefix(flags.prefix)
   const waitMs = parseDuration(flags.wait, {flag: '--wait', bareUnit: 's'})
   const region = resolveRegion(flags.region, adminProfile, env)
-  const sel = fleetSelection(flags as InitFlags & FleetFlags & Record<string, unknown>, {prefix, region})
+  const sel = fleetSelection(flags as unknown as FleetFlags & Record<string, unknown>, {prefix, region})
   const specs = offlineSpecs(sel)
   // init's bucket and user flags, with a stand-in bucket: their problems are exit 2 now.
   userOptionsFromFlags({...flags, bucket: 'pulumi-state-probe', prefix})
   d.bucketOptions('pulumi-state-probe', region ?? 'us-east-1')
+  const keyless = fleetKeylessFlags(flags, {dryRun: flags['dry-run'], waitMs})
+  const check = (targets: Target[]) => {
+    checkFleetTargets(targets, {user: flags.user, adminProfile})
+    for (const t of targets) if (flags.secrets === 'kms') validateSecretsKeyOptions(targetSecrets(t, true))
+    if (keyless) keylessTargets(keyless, targets, {adminProfile, env})
+  }
   // Without --org-accounts every target is known now: its names are checked before any call.
-  if (!sel.orgAccounts) checkFleetTargets(resolveTargets(specs, sel), {user: flags.user, adminProfile})
+  if (!sel.orgAccounts) check(resolveTargets(specs, sel))
   const admin = createAwsContext({region: region ?? specs[0]?.region ?? 'us-east-1', endpoint, profile: adminProfile})
   // The administrator's credentials resolve and AWS accepts them (read calls only).
   await preflight(admin, {env})
   const {targets} = await selectTargets(admin, sel, specs)
-  checkFleetTargets(targets, {user: flags.user, adminProfile})
-  const run: FleetRun = {flags, d, admin, endpoint, waitMs, roleName: flags['assume-role-name'] ?? DEFAULT_ROLE_NAME, dryRun: flags['dry-run']}
+  check(targets)
+  // Each role trusts the administrator's own principal (the preflight's identity: no second call).
+  if (keyless && targets.length > 0) await trustSource(keyless, admin)
+  const run: FleetRun = {flags, d, admin, endpoint, waitMs, roleName: flags['assume-role-name'] ?? DEFAULT_ROLE_NAME, dryRun: flags['dry-run'], keyless}
   return {run, targets}
+}
+
+/** --secrets kms: the target's own KMS key (alias/pulumi-<bucket>[-<prefix>]) in its account and region. */
+function targetSecrets(t: Target, dryRun: boolean): SecretsKeyOptions {
+  return {bucket: t.bucket, prefix: t.prefix, region: t.region, dryRun}
 }
 
 /** One target's init plan: the single init's steps, acting in the target account. */
@@ -107,14 +131,17 @@ function targetPlan(t: Target, admin: AwsContext, f: FleetRun): InitPlan {
   const {flags, d, endpoint, dryRun} = f
   const user = fleetUser(flags.user, t)
   const env = d.env
+  const secrets = flags.secrets === 'kms' ? targetSecrets(t, dryRun) : undefined
   return {
     admin,
     bucket: d.bucketOptions(t.bucket, t.region),
     // The assumed role must act in the target's account: anything else stops before the first write.
     user: {...userOptionsFromFlags({...flags, user, bucket: t.bucket, prefix: t.prefix}), expectAccountId: t.account},
     key: {user, profile: t.profile, region: t.region, endpoint, bucket: t.bucket, prefix: t.prefix, dryRun, waitMs: f.waitMs, env, session: f.session},
+    keyless: f.keyless ? keylessTargetPlan(f.keyless, t) : undefined,
     loginSkipped: 'a fleet run prints each backend URL; pulumi login is per project',
-    verify: flags.verify && !dryRun ? f.d.verifyOptions({profile: t.profile, bucket: t.bucket, prefix: t.prefix, region: t.region, endpoint, pulumi: false}) : undefined,
+    secrets,
+    verify: flags.verify && !dryRun ? withSecrets(f.d.verifyOptions({profile: t.profile, bucket: t.bucket, prefix: t.prefix, region: t.region, endpoint, pulumi: false}), secrets) : undefined,
     dryRun,
     env,
   }
@@ -135,8 +162,11 @@ function targetGroup(r: TargetRun, f: FleetRun): ListrTask<Record<string, never>
         task.output = `assuming ${f.roleName} in ${t.account}`
         const admin = await targetContext(f.admin, t, {roleName: f.roleName, command: 'init'})
         const plan = targetPlan(t, admin, f)
-        task.output = `checking ${plan.user.user}`
-        await checkUserScope(admin, plan.user)
+        if (!plan.keyless) {
+          task.output = `checking ${plan.user.user}`
+          // The user step starts from this read (no second iam:GetUser).
+          plan.user.known = await checkUserScope(admin, plan.user)
+        }
         return task.newListr(initTasks(plan), {ctx: r.ctx, exitOnError: true, concurrent: false})
       } catch (error) {
         r.ctx.error ??= error
@@ -165,8 +195,10 @@ function rowOf(r: TargetRun, f: FleetRun): FleetRow {
     bucket: t.bucket,
     prefix: t.prefix ?? null,
     profile: t.profile,
-    user: fleetUser(f.flags.user, t),
+    user: f.keyless ? null : fleetUser(f.flags.user, t),
+    ...(f.keyless ? {role: fleetRole(f.keyless.roleBase, t), roleArn: ctx.role?.roleArn ?? null} : {}),
     backendUrl: buildBackendUrl({bucket: t.bucket, prefix: t.prefix, region: t.region, profile: t.profile, endpoint: f.endpoint}),
+    kms: f.flags.secrets === 'kms' ? {providerUrl: ctx.secrets?.providerUrl ?? providerUrl(defaultAlias(t.bucket, t.prefix), t.region), keyArn: ctx.secrets?.keyArn ?? null} : null,
     status: error ? 'failed' : 'ok',
     changed: !f.dryRun && changes.some((c) => c.status === 'created' || c.status === 'updated' || c.status === 'deleted'),
     ms: r.started === undefined ? 0 : (r.ended ?? Date.now()) - r.started,
@@ -204,13 +236,14 @@ async function runTargets(runs: TargetRun[], f: FleetRun): Promise<void> {
  * every target run; the document has one row per target. Exit code: 0 when every target is
  * ok, 1 when any failed (the others still finished).
  */
-export async function runFleet(flags: InitFlags & FleetFlags, d: FleetDeps): Promise<{doc: FleetDocument; exitCode: number}> {
+export async function runFleet(flags: InitFlags & FleetFlags & KeylessFlags, d: FleetDeps): Promise<{doc: FleetDocument; exitCode: number}> {
   const {run: f, targets} = await fleetInputs(flags, d)
   const shard = flags.shard === undefined ? null : flags.shard.trim()
-  d.say(`psb init${f.dryRun ? ' (dry run: nothing will be changed)' : ''}: ${targets.length} target${targets.length === 1 ? '' : 's'}${shard ? ` (shard ${shard})` : ''}, ${flags.concurrency ?? DEFAULT_CONCURRENCY} at once, through role ${f.roleName}`)
+  d.say(`psb init${f.dryRun ? ' (dry run: nothing will be changed)' : ''}: ${targets.length} target${targets.length === 1 ? '' : 's'}${shard ? ` (shard ${shard})` : ''}, ${flags.concurrency ?? DEFAULT_CONCURRENCY} at once, through role ${f.roleName}${f.keyless ? `; keyless: role ${fleetRole(f.keyless.roleBase, {region: '<region>'})} and a role profile per target, no access key` : ''}`)
   const runs: TargetRun[] = targets.map((t) => ({t, ctx: {steps: {}}}))
   if (runs.length > 0) {
-    f.session = f.dryRun ? undefined : openRotationSession(credentialsFilePath(d.env), 'init')
+    // A keyless fleet makes no key: no rotation lock or journal either.
+    f.session = f.dryRun || f.keyless ? undefined : openRotationSession(credentialsFilePath(d.env), 'init')
     try {
       await runTargets(runs, f)
     } finally {

@@ -121,7 +121,7 @@ export async function initInputs(flags: InitFlags, d: InitDeps): Promise<InitInp
 }
 
 /** Verify checks the secrets key init makes (its round trip, state and rotation). */
-function withSecrets(opts: InitPlan['verify'], secrets: SecretsKeyOptions | undefined): InitPlan['verify'] {
+export function withSecrets(opts: InitPlan['verify'], secrets: SecretsKeyOptions | undefined): InitPlan['verify'] {
   return opts && secrets ? {...opts, secretsProvider: providerUrl(defaultAlias(secrets.bucket, secrets.prefix), secrets.region)} : opts
 }
 

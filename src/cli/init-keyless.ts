@@ -8,7 +8,8 @@
 import {Flags} from '@oclif/core'
 import type {AwsContext} from '../lib/aws/client.js'
 import {parseDuration} from '../lib/duration.js'
-import {badInput} from '../lib/errors.js'
+import {awsCode, withBackoff} from '../lib/aws/errors.js'
+import {badInput, isPsbError} from '../lib/errors.js'
 import type {Env} from '../lib/files/aws-config.js'
 import {DEFAULT_ROLE, ensureRole, validateRoleOptions, type RoleOptions, type RoleResult} from '../lib/iam/role.js'
 import {parseTrusts, trustKey, type TrustEntry} from '../lib/iam/trust.js'
@@ -52,6 +53,12 @@ export interface KeylessPlan {
   profile: string
   retire?: {user: string; userArn?: string; deleteUser: boolean}
   github: Extract<TrustEntry, {kind: 'github'}>[]
+  /**
+   * A fleet's target (src/cli/fleet-keyless.ts): once the role or its profile changed, the
+   * profile step proves the profile (it assumes the role, a put/get/delete round trip passes),
+   * retrying for up to waitMs while IAM propagates the new role.
+   */
+  prove?: {waitMs: number}
 }
 
 /** The profile name `psb init` uses: --profile, else the role's name with --keyless. */
@@ -60,7 +67,7 @@ export function keylessProfileDefault(flags: {keyless: boolean; role?: string; p
 }
 
 /** Keyless-only flags without --keyless, --delete-user without --retire-user, --no-iam with it: exit 2. */
-function refuseMisplaced(flags: KeylessFlags): void {
+export function refuseMisplaced(flags: KeylessFlags): void {
   const given = (['role', 'trust', 'require-mfa', 'source-profile', 'retire-user'] as const).filter((f) => (Array.isArray(flags[f]) ? (flags[f] as string[]).length > 0 : Boolean(flags[f])))
   if (!flags.keyless && given.length > 0) throw badInput(`${given.map((f) => `--${f}`).join(', ')} only mean${given.length === 1 ? 's' : ''} something with --keyless.`, 'Add --keyless (an IAM role instead of a user and key), or drop the flag.', 'KeylessFlagWithoutKeyless')
   if (flags['delete-user'] && !flags['retire-user']) throw badInput('--delete-user needs --retire-user <user>.', 'Name the user to retire: --retire-user pulumi --delete-user.', 'FlagsConflict')
@@ -131,13 +138,23 @@ export async function roleStep(plan: InitPlan, ctx: InitContext & {role?: RoleRe
   return {status, summary: `${status} (${n ? `${n} changes` : 'nothing to change'}; ${r.roleArn})`, changes: r.changes, warnings: [...r.warnings, ...warnings]}
 }
 
-/** The profile step (in place of the key step): role_arn + source in the config file. */
+/** The profile step (in place of the key step): role_arn + source in the config file (then, in a fleet, its proof). */
 export async function profileStep(plan: InitPlan, ctx: InitContext & {role?: RoleResult}): Promise<StepReport> {
   const k = plan.keyless!
   const r = await writeRoleProfile({profile: k.profile, roleArn: ctx.role!.roleArn, source: k.source, region: plan.bucket.region, dryRun: plan.dryRun, env: plan.env})
   const status = stepStatus(r.changes, plan.dryRun)
   const via = k.source.sourceProfile ? `source_profile ${k.source.sourceProfile}` : `credential_source ${k.source.credentialSource}`
-  return {status, summary: `${status} ([profile ${k.profile}] in ${r.configFile}: role_arn, ${via}; no key)`, changes: r.changes, warnings: []}
+  const changed = [...r.changes, ...(ctx.role?.changes ?? [])].some((c) => c.status !== 'unchanged')
+  const proof = k.prove && changed && !plan.dryRun ? await proveProfile(plan, ctx.role!.roleArn, k.prove.waitMs) : undefined
+  return {status, summary: `${status} ([profile ${k.profile}] in ${r.configFile}: role_arn, ${via}; no key${proof ? '; proven' : ''})`, changes: r.changes, warnings: []}
+}
+
+/** The role profile works: proveRole, retried while AWS denies a role it has only just made or changed. */
+async function proveProfile(plan: InitPlan, roleArn: string, waitMs: number): Promise<string> {
+  const k = plan.keyless!
+  const prove = () => proveRole({profile: k.profile, roleArn, bucket: plan.bucket.bucket, prefix: k.role.prefix, region: plan.bucket.region, endpoint: plan.admin.options.endpoint})
+  const propagating = (e: unknown) => ['AccessDenied', 'InvalidClientTokenId'].includes((isPsbError(e) ? e.code : awsCode(e)) ?? '')
+  return withBackoff(prove, {maxMs: waitMs, baseMs: 500, capMs: 4000, retryIf: propagating})
 }
 
 /** The retire step (after verify): prove the role, then delete the user's keys (and the user). */

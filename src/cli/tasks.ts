@@ -330,7 +330,8 @@ const kmsCatchUpStep: InitStep = {
   id: 'user',
   title: () => 'IAM user policy: grant the bucket\'s KMS key',
   async run(plan, ctx, out) {
-    const r = await ensureUser(plan.admin, {...plan.user, kmsKeyArn: ctx.bucket!.encryption.kmsKeyId, logger: collect(ctx.steps.user?.warnings ?? [])})
+    // The user as it is now (the user step may have just made it), not as a fleet's scope check read it.
+    const r = await ensureUser(plan.admin, {...plan.user, known: undefined, kmsKeyArn: ctx.bucket!.encryption.kmsKeyId, logger: collect(ctx.steps.user?.warnings ?? [])})
     ctx.user = r
     const prev = ctx.steps.user
     ctx.steps.user = {status: overallStatus([...(prev?.changes ?? []), ...r.changes], plan.dryRun), summary: prev?.summary ?? '', changes: [...(prev?.changes ?? []), ...r.changes], warnings: prev?.warnings ?? []}

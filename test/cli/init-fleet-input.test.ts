@@ -12,7 +12,7 @@ const B = '222222222222'
 describe('psb init over many targets: bad input is exit 2, before any AWS call', function () {
   this.timeout(60_000)
   let home: TempHome
-  const CREDS = '[admin]\naws_access_key_id = AKIAADMINADMINADMIN1\naws_secret_access_key = adminadminadminadminadminadminadminadmin\n'
+  const CREDS = '[admin]\naws_access_key_id = AKIAADMINADMINADMIN1\naws_secret_access_key = adminadminadminadminadminadminadminadmin\n[admin2]\naws_access_key_id = AKIAADMINADMINADMIN2\naws_secret_access_key = adminadminadminadminadminadminadminadmi2\n'
   beforeEach(() => {
     home = new TempHome('psb-fleet-input-')
     writeFileSync(home.credentialsFile, CREDS, {mode: 0o600})
@@ -29,7 +29,11 @@ describe('psb init over many targets: bad input is exit 2, before any AWS call',
     {name: '--bucket with targets', args: ['--target', `${A}/us-east-1`, '--bucket', 'one-bucket'], says: /--bucket cannot be combined with --target/},
     {name: '--profile with targets', args: ['--target', `${A}/us-east-1`, '--profile', 'p'], says: /--profile cannot be combined/},
     {name: '--kms-key with targets', args: ['--target', `${A}/us-east-1`, '--kms-key', 'alias/x'], says: /--kms-key cannot be combined/},
-    {name: '--secrets kms with targets (not supported yet)', args: ['--target', `${A}/us-east-1`, '--secrets', 'kms'], says: /not supported with fleet flags yet/},
+    {name: '--secrets kms: a target whose KMS alias would be invalid', args: ['--target', `${A}/us-east-1 prefix=${'p'.repeat(240)}`, '--secrets', 'kms'], says: /alias/i},
+    {name: '--keyless --retire-user with targets', args: ['--target', `${A}/us-east-1`, '--keyless', '--retire-user', 'pulumi', '--yes'], says: /--retire-user cannot be combined with --target.*lives in one account/},
+    {name: '--keyless: a target profile holding a key in the credentials file', args: ['--target', `${A}/us-east-1 profile=admin2`, '--keyless'], says: /profile "admin2" holds an access key/},
+    {name: '--keyless: a --role that makes a role name too long', args: ['--target', `${A}/ap-southeast-2`, '--keyless', '--role', 'r'.repeat(60)], says: /too long/},
+    {name: '--keyless: a bad --trust among several', args: ['--target', `${A}/us-east-1`, '--keyless', '--trust', 'github:acme/infra', '--trust', 'github:*'], says: /trust/i},
     {name: '--no-iam with targets', args: ['--target', `${A}/us-east-1`, '--no-iam'], says: /--no-iam cannot be combined/},
     {name: '--ou without --org-accounts', args: ['--target', `${A}/us-east-1`, '--ou', 'ou-ab12-cd34ef56'], says: /--ou and --exclude filter --org-accounts/},
     {name: 'a shard out of range', args: ['--target', `${A}/us-east-1`, '--shard', '3/2'], says: /--shard "3\/2" is not I\/N/},

@@ -8,7 +8,8 @@ import {expect} from 'chai'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {CreateAccountCommand, CreateOrganizationCommand, CreateOrganizationalUnitCommand, ListRootsCommand, MoveAccountCommand, OrganizationsClient} from '@aws-sdk/client-organizations'
 import {GetBucketLocationCommand, ListObjectsV2Command, S3Client} from '@aws-sdk/client-s3'
-import {GetCallerIdentityCommand, STSClient} from '@aws-sdk/client-sts'
+import {AssumeRoleCommand, GetCallerIdentityCommand, STSClient} from '@aws-sdk/client-sts'
+import {DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient} from '@aws-sdk/client-kms'
 import {useMoto, ACCOUNT_ID} from '../support/moto.js'
 import {TempHome, runPsb, type RunResult} from '../support/cli.js'
 import {VERIFY_SENTINEL_CALLS, mutatingCalls} from '../support/calls.js'
@@ -101,6 +102,15 @@ describe('psb init over many targets (subprocess, moto, IAM enforced)', function
     // Each profile's region is in the config file.
     const config = readFileSync(home.configFile, 'utf8')
     for (const t of got) expect(config).to.contain(`[profile ${t.profile}]\nregion = ${t.region}`)
+    // No read made twice in a target: the admin's identity once a run (the preflight), the
+    // session's from AssumeRole's answer; per target one GetCallerIdentity for the new key's
+    // proof and one for verify, one GetUser (the scope check's, reused by the user step), one
+    // lifecycle read by the bucket step and one shared by verify's two lifecycle checks.
+    const count = (op: string) => calls().split('\n').filter((l) => l === op).length
+    expect(count('sts GetCallerIdentity')).to.equal(1 + 2 * 6)
+    expect(count('sts AssumeRole')).to.equal(6)
+    expect(count('iam GetUser')).to.equal(6)
+    expect(count('s3 GetBucketLifecycleConfiguration')).to.equal(2 * 6)
   })
 
   it('a target whose role cannot be assumed fails alone: the other 5 finish, exit 1', async () => {
@@ -140,6 +150,37 @@ describe('psb init over many targets (subprocess, moto, IAM enforced)', function
     const sentinels = all.flatMap(() => VERIFY_SENTINEL_CALLS)
     expect(mutatingCalls(calls()).sort()).to.deep.equal(sentinels.sort())
     expect(readFileSync(home.credentialsFile, 'utf8')).to.equal(before)
+  })
+
+  it('--secrets kms: each target its own KMS key in its own account, usable by its own profile only; the provider in each row; a re-run makes 0 writes', async () => {
+    const ids = await accounts(2)
+    const targets = ids.map((a) => `${a}/eu-west-1`)
+    const r = await fleet(targets, ['--secrets', 'kms'])
+    exit(r, 0)
+    const got = rows(r) as (Row & {kms: {providerUrl: string; keyArn: string | null} | null})[]
+    const keys = profileKeys()
+    for (const t of got) {
+      expect(t.kms!.providerUrl).to.equal(`awskms://alias/pulumi-${t.bucket}?region=eu-west-1`)
+      expect(t.kms!.keyArn).to.contain(`:kms:eu-west-1:${t.account}:key/`)
+      expect(t.changes.map((c) => `${c.status} ${c.item}`)).to.include(`created key alias/pulumi-${t.bucket}`)
+      // The key is in the target's account (read through its OrganizationAccountAccessRole).
+      const c = (await new STSClient({region: 'us-east-1', endpoint: moto.endpoint, credentials: moto.admin}).send(new AssumeRoleCommand({RoleArn: `arn:aws:iam::${t.account}:role/OrganizationAccountAccessRole`, RoleSessionName: 't'}))).Credentials!
+      const inAccount = new KMSClient({region: 'eu-west-1', endpoint: moto.endpoint, credentials: {accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken!}})
+      expect((await inAccount.send(new DescribeKeyCommand({KeyId: `alias/pulumi-${t.bucket}`}))).KeyMetadata!.Arn).to.contain(`:kms:eu-west-1:${t.account}:key/`)
+      // The target's own profile encrypts and decrypts with it; the other target's profile cannot.
+      const own = new KMSClient({region: 'eu-west-1', endpoint: moto.endpoint, credentials: keys[t.profile]!, maxAttempts: 1})
+      const blob = (await own.send(new EncryptCommand({KeyId: `alias/pulumi-${t.bucket}`, Plaintext: Buffer.from('s')}))).CiphertextBlob!
+      expect(Buffer.from((await own.send(new DecryptCommand({CiphertextBlob: blob}))).Plaintext!).toString()).to.equal('s')
+      const other = got.find((o) => o.account !== t.account)!
+      const stranger = new KMSClient({region: 'eu-west-1', endpoint: moto.endpoint, credentials: keys[other.profile]!, maxAttempts: 1})
+      const denied = await stranger.send(new DecryptCommand({CiphertextBlob: blob})).then(() => 'allowed', (e: {name?: string}) => e.name)
+      expect(denied).not.to.equal('allowed')
+    }
+    writeFileSync(home.path('calls.log'), '')
+    const again = await fleet(targets, ['--secrets', 'kms'])
+    exit(again, 0)
+    expect(rows(again).every((t) => t.status === 'ok' && !t.changed)).to.equal(true)
+    expect(mutatingCalls(calls()).sort()).to.deep.equal(targets.flatMap(() => VERIFY_SENTINEL_CALLS).sort())
   })
 
   it('--dry-run lists every target\'s plan and makes no call that changes anything', async () => {

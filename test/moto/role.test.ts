@@ -251,6 +251,21 @@ describe('psb role create core against moto (IAM enforcement on)', () => {
     expect(m2).to.deep.equal([])
   })
 
+  it('two roles made at once in one account (a fleet\'s two regions): the GitHub provider one of them made is reused by the other', async () => {
+    const [a, b] = await Promise.all([ensureRole(adminCtx(), opts({role: 'pulumi-state-us-east-1'})), ensureRole(adminCtx(), opts({role: 'pulumi-state-eu-west-1'}))])
+    const providerChanges = [a, b].map((r) => r.changes.find((c) => c.item === 'OIDC provider token.actions.githubusercontent.com')!.status)
+    expect(providerChanges.sort()).to.deep.equal(['created', 'unchanged'])
+    expect((await iam(moto.admin).send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList).to.deep.equal([{Arn: PROVIDER}])
+    for (const r of [a, b]) expect(r.oidcProviderArn).to.equal(PROVIDER)
+  })
+
+  it('the role psb acts with must be in the expected account (a fleet\'s target): another account stops before any write', async () => {
+    const {value: e, mutating} = await logged(() => rejection(ensureRole(adminCtx(), opts({expectAccountId: '999999999999'}))))
+    expect(e.code).to.equal('WrongAccount')
+    expect(e.message).to.contain(`belong to account ${ACCOUNT_ID}, not 999999999999`)
+    expect(mutating).to.deep.equal([])
+  })
+
   it('a new role with no --trust, or with --path for a role that has another, is exit 2 with no write', async () => {
     const {value: e, mutating} = await logged(() => rejection(ensureRole(adminCtx(), opts({trust: []}))))
     expect(e.code).to.equal('TrustMissing')

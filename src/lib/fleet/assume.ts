@@ -8,13 +8,15 @@
  *
  * The role is assumed once when the context is made (so a target whose role cannot be
  * assumed fails at once, before any write), and again shortly before the credentials expire:
- * one provider shared by every client of the context (S3 per region, IAM, STS, KMS).
+ * one provider shared by every client of the context (S3 per region, IAM, STS, KMS). The
+ * session's ARN in the AssumeRole answer is the context's identity (iam/user.ts rememberCaller).
  */
 import {createAwsContext, type AwsContext, type CredentialProvider, type StaticCredentials} from '../aws/client.js'
 import {awsCall} from '../aws/errors.js'
 import {partitionOf} from '../bucket/options.js'
 import {echo} from '../echo.js'
 import {PsbError, badInput, isPsbError} from '../errors.js'
+import {rememberCaller} from '../iam/user.js'
 import {registerSecret} from '../redact.js'
 
 export const DEFAULT_ROLE_NAME = 'OrganizationAccountAccessRole'
@@ -68,7 +70,7 @@ function roleDenied(error: PsbError, arn: string): PsbError {
  * that cannot be assumed fails here), then served until less than `refreshBeforeMs` of their
  * life is left, when one AssumeRole renews them for every caller at once.
  */
-export async function assumedRoleProvider(admin: AwsContext, arn: string, session: string, o: {refreshBeforeMs?: number} = {}): Promise<CredentialProvider> {
+export async function assumedRoleProvider(admin: AwsContext, arn: string, session: string, o: {refreshBeforeMs?: number; onIdentity?: (sessionArn: string) => void} = {}): Promise<CredentialProvider> {
   const refreshBefore = o.refreshBeforeMs ?? REFRESH_BEFORE_MS
   const assume = async (): Promise<Expiring> => {
     const [sts, {AssumeRoleCommand}] = await Promise.all([admin.sts(), import('@aws-sdk/client-sts')])
@@ -79,6 +81,7 @@ export async function assumedRoleProvider(admin: AwsContext, arn: string, sessio
     if (!c?.AccessKeyId || !c.SecretAccessKey) throw new PsbError(`sts:AssumeRole on ${arn} answered without credentials.`, {code: 'AssumeRoleEmpty', hint: 'Check the endpoint: AWS answers AssumeRole with credentials.'})
     registerSecret(c.SecretAccessKey)
     registerSecret(c.SessionToken)
+    if (r.AssumedRoleUser?.Arn) o.onIdentity?.(r.AssumedRoleUser.Arn)
     return {accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration}
   }
   let current = await assume()
@@ -100,6 +103,10 @@ export async function assumedRoleProvider(admin: AwsContext, arn: string, sessio
 export async function targetContext(admin: AwsContext, t: {account: string; region: string}, o: TargetContextOptions): Promise<AwsContext> {
   validateRoleName(o.roleName)
   const arn = roleArn(t.account, t.region, o.roleName)
-  const provider = await assumedRoleProvider(admin, arn, sessionName(o.command ?? 'init', t.account, t.region))
-  return createAwsContext({region: t.region, endpoint: admin.options.endpoint, maxAttempts: admin.options.maxAttempts, credentialProvider: provider})
+  let identity: string | undefined
+  const provider = await assumedRoleProvider(admin, arn, sessionName(o.command ?? 'init', t.account, t.region), {onIdentity: (a) => (identity = a)})
+  const ctx = createAwsContext({region: t.region, endpoint: admin.options.endpoint, maxAttempts: admin.options.maxAttempts, credentialProvider: provider})
+  // AssumeRole answered who the session is: no sts:GetCallerIdentity for it (the account is still checked against the target's).
+  if (identity) rememberCaller(ctx, identity)
+  return ctx
 }

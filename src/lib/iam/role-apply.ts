@@ -8,10 +8,10 @@ import type {IAMClient} from '@aws-sdk/client-iam'
 import type {AwsContext} from '../aws/client.js'
 import {awsCall, awsCode, withBackoff} from '../aws/errors.js'
 import {BUCKET_TAG, PREFIX_TAG} from '../aws/tags.js'
-import {PsbError} from '../errors.js'
+import {PsbError, isPsbError} from '../errors.js'
 import type {Change, Logger} from '../types.js'
 import {STATE_POLICY_NAME, policiesEquivalent, type PolicyDocument} from './policy.js'
-import {addGithubAudience, createGithubProvider, type ExistingRole, type GithubProvider} from './role-calls.js'
+import {addGithubAudience, createGithubProvider, findGithubProvider, type ExistingRole, type GithubProvider} from './role-calls.js'
 import {GITHUB_AUDIENCE, GITHUB_OIDC_HOST, type TrustMerge} from './trust.js'
 import type {RoleOptions} from './role.js'
 
@@ -59,8 +59,21 @@ async function ensureProvider(run: RoleRun, ctx: AwsContext | undefined): Promis
   const p = run.provider
   if (!p) return
   const item = `OIDC provider ${GITHUB_OIDC_HOST}`
+  if (p.missing && ctx) {
+    const made = await createGithubProvider(ctx, run.principal).catch(async (error: unknown) => {
+      // Made meanwhile by another run in this account (a fleet's other region, a concurrent psb): reused as found.
+      if ((isPsbError(error) ? error.code : awsCode(error)) !== 'EntityAlreadyExists') throw error
+      const found = await findGithubProvider(ctx, run.principal)
+      if (!found) throw error
+      return found
+    })
+    if (typeof made !== 'string') {
+      run.provider = made
+      return ensureProvider(run, ctx)
+    }
+    p.arn = made
+  }
   if (p.missing) {
-    if (ctx) p.arn = await createGithubProvider(ctx, run.principal)
     run.changes.push({item, status: run.done('created'), detail: `${p.arn}; audience ${GITHUB_AUDIENCE}; tag managed-by=psb`})
   } else if (!p.audiences.includes(GITHUB_AUDIENCE)) {
     if (ctx) await addGithubAudience(ctx, p.arn, run.principal)

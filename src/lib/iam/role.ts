@@ -23,7 +23,7 @@ import {STATE_POLICY_NAME, broadPolicyWarning, normalizePrefix, type PolicyDocum
 import {findGithubProvider, getRole, getRoleStatePolicy, listAttachedRolePolicies, type ExistingRole} from './role-calls.js'
 import {buildRoleStatePolicy, roleArnOf} from './role-policy.js'
 import {githubProviderArn, mergeTrust, parseTrust, trustKey, trustPolicyDocument, type TrustEntry} from './trust.js'
-import {bucketKmsKeyArn, callerAccount, isAwsManagedKmsKey, kmsKeyToArn, validateIamPath, validatePolicyArn} from './user.js'
+import {bucketKmsKeyArn, callerAccount, callerAccountOnce, isAwsManagedKmsKey, kmsKeyToArn, validateIamPath, validatePolicyArn} from './user.js'
 import {applyRole, type RoleRun} from './role-apply.js'
 
 export {roleArnOf} from './role-policy.js'
@@ -57,6 +57,8 @@ export interface RoleOptions {
   readBucketEncryption?: boolean
   /** How long to retry IAM's NoSuchEntity right after creating the role. Default 30 s (PSB_IAM_PROPAGATION_MS). */
   propagationMs?: number
+  /** The account the credentials must act in (a fleet's target): another account stops before any write. */
+  expectAccountId?: string
 }
 
 export interface RoleResult {
@@ -176,7 +178,10 @@ interface RoleTarget {
 /** Read calls only: who acts, and the role as it is (refused when not psb's without adopt, widened without widenScope, moved, or new without trust). */
 async function roleTarget(aws: AwsContext, o: RoleOptions, logger: Logger): Promise<RoleTarget> {
   const principal = principalOf(aws)
-  const {accountId, partition} = await callerAccount(aws)
+  const {accountId, partition} = await callerAccountOnce(aws)
+  if (o.expectAccountId !== undefined && o.expectAccountId !== accountId) {
+    throw new PsbError(`The credentials psb acts with belong to account ${accountId}, not ${o.expectAccountId}; nothing was changed.`, {code: 'WrongAccount', hint: 'Check the role psb assumes in the target account (--assume-role-name).'})
+  }
   for (const arn of o.attachPolicies) {
     const w = broadPolicyWarning(arn, accountId)
     if (w) logger.warn(w)

@@ -108,6 +108,8 @@ export interface UserOptions {
   propagationMs?: number
   /** When set, stop (exit 1, before any change) unless the credentials belong to this account. */
   expectAccountId?: string
+  /** The user as checkUserScope read it moments before (a fleet's target): not read a second time. */
+  known?: {user: ExistingUser | undefined}
   /**
    * Allow a re-run to change the prefix of a user whose psb-prefix tag names one (a wider or
    * another scope). Without it such a run is refused (exit 2, nothing changed); with it psb warns.
@@ -193,6 +195,15 @@ export function callerAccountOnce(ctx: AwsContext): ReturnType<typeof callerAcco
   return callerOnce.get(ctx)!
 }
 
+/**
+ * What AWS already said about the identity of a context's credentials (sts:AssumeRole answers
+ * the session's ARN, as sts:GetCallerIdentity would): callerAccountOnce answers it with no call.
+ */
+export function rememberCaller(ctx: AwsContext, arn: string): void {
+  const a = parseArn(arn)
+  if (a && /^\d{12}$/.test(a.account)) callerOnce.set(ctx, Promise.resolve({accountId: a.account, partition: a.partition, arn}))
+}
+
 const REDIRECT_CODES = new Set(['PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException', 'Redirect'])
 
 function bucketRegionFromError(error: unknown): string | undefined {
@@ -245,7 +256,7 @@ export async function bucketKmsKeyArn(ctx: AwsContext, bucket: string, account: 
   return undefined
 }
 
-interface ExistingUser {
+export interface ExistingUser {
   user: User
   tags: Record<string, string>
 }
@@ -329,10 +340,11 @@ function checkScope(user: string, had: string | undefined, want: string | undefi
  * Read calls only: refuses (exit 2, checkScope's error) a run that would change the prefix
  * scope of an existing user without `widenScope`. `psb init` calls it before its first write.
  */
-export async function checkUserScope(ctx: AwsContext, opts: UserOptions): Promise<void> {
-  const {accountId, partition} = await callerAccount(ctx)
+export async function checkUserScope(ctx: AwsContext, opts: UserOptions): Promise<{user: ExistingUser | undefined}> {
+  const {accountId, partition} = await callerAccountOnce(ctx)
   const existing = await getUser(ctx, opts.user, userArnFor(accountId, opts.user, opts.path ?? '/', partition))
   if (existing) checkScope(opts.user, existing.tags[PREFIX_TAG] || undefined, normalizePrefix(opts.prefix), opts, silentLogger)
+  return {user: existing}
 }
 
 function propagationMs(opts: UserOptions): number {
@@ -407,7 +419,7 @@ interface UserTarget {
 /** Read calls only: the account (checked against expectAccountId), the user if it exists (refused when not psb's without adopt), its path and ARN. */
 async function userTarget(ctx: AwsContext, opts: UserOptions, prefix: string | undefined, attach: string[], logger: Logger): Promise<UserTarget> {
   const name = opts.user
-  const account = await callerAccount(ctx)
+  const account = await callerAccountOnce(ctx)
   const {accountId, partition} = account
   if (opts.expectAccountId && opts.expectAccountId !== accountId) {
     throw new PsbError(`The credentials psb acts with belong to account ${accountId}, not ${opts.expectAccountId} (--account-id); nothing was changed.`, {
@@ -419,7 +431,7 @@ async function userTarget(ctx: AwsContext, opts: UserOptions, prefix: string | u
     const w = broadPolicyWarning(arn, accountId)
     if (w) logger.warn(w)
   }
-  const existing = await getUser(ctx, name, userArnFor(accountId, name, opts.path ?? '/', partition))
+  const existing = opts.known ? opts.known.user : await getUser(ctx, name, userArnFor(accountId, name, opts.path ?? '/', partition))
   const managed = existing?.tags[MANAGED_BY_TAG] === MANAGED_BY_VALUE
   if (existing && !managed && !opts.adopt) {
     throw new PsbError(`The IAM user ${name} already exists and was not created by psb (it has no ${MANAGED_BY_TAG}=${MANAGED_BY_VALUE} tag); psb will not change it.`, {

@@ -20,7 +20,7 @@ import {badInput, messageOf, PsbError} from '../errors.js'
 import {configFilePath, readProfiles, type Env} from '../files/aws-config.js'
 import {editIniFile, readProfileCredentials} from '../files/credentials.js'
 import {configSectionFor, sectionEntries, setSectionKeys} from '../files/ini.js'
-import {callerAccount} from '../iam/user.js'
+import {callerAccount, callerAccountOnce} from '../iam/user.js'
 import {roleArnFor} from '../iam/role.js'
 import {describePrincipal, deleteAccessKey, deletePrincipal} from '../destroy/iam.js'
 import {applyProfiles, planProfiles, profileChanges} from '../destroy/profiles.js'
@@ -67,10 +67,14 @@ export async function trustablePrincipal(admin: AwsContext, arn: string): Promis
   return arn
 }
 
-/** The identity of the source (its own profile, or the admin's context for the environment). */
+/**
+ * The identity of the source (its own profile, or the admin's context for the environment).
+ * The admin's own identity is the one the preflight asked for (one sts:GetCallerIdentity a run).
+ */
 export async function sourceIdentity(admin: AwsContext, source: KeylessSource): Promise<string> {
-  const ctx = source.sourceProfile && source.sourceProfile !== admin.options.profile ? createAwsContext({...admin.options, credentials: undefined, profile: source.sourceProfile}) : admin
-  return trustablePrincipal(admin, (await callerAccount(ctx)).arn)
+  const own = !(source.sourceProfile && source.sourceProfile !== admin.options.profile)
+  const who = own ? await callerAccountOnce(admin) : await callerAccount(createAwsContext({...admin.options, credentials: undefined, profile: source.sourceProfile}))
+  return trustablePrincipal(admin, who.arn)
 }
 
 /** A key for this profile in the credentials file would win over role_arn: exit 2 before any write. */

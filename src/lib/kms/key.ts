@@ -24,7 +24,7 @@ import {validateTags} from '../bucket/options.js'
 import {validateBucketName} from '../bucket/name.js'
 import {badInput, EXIT, PsbError} from '../errors.js'
 import {normalizePrefix} from '../iam/policy.js'
-import {callerAccount, validateUserName} from '../iam/user.js'
+import {callerAccountOnce, validateUserName} from '../iam/user.js'
 import {silentLogger, withPartialChanges, type Change, type Logger} from '../types.js'
 import {grantPrincipals} from './grant.js'
 import {defaultAlias, mergeKeyPolicy, providerUrl, PURPOSE_TAG, PURPOSE_VALUE, validateAlias} from './names.js'
@@ -129,7 +129,7 @@ function checkExisting(alias: string, key: ExistingKey, adopt: boolean | undefin
 
 /** The reads, all before the first write. */
 async function prepare(ctx: AwsContext, opts: SecretsKeyOptions, alias: string): Promise<Omit<KeyRun, 'changes' | 'done'>> {
-  const account = await callerAccount(ctx)
+  const account = await callerAccountOnce(ctx)
   const target = await aliasTarget(ctx, opts.region, alias)
   const existing = target === undefined ? undefined : await readKey(ctx, opts.region, target)
   if (existing) checkExisting(alias, existing, opts.adopt)

@@ -8,7 +8,7 @@ import {awsCode, httpStatus, isAccessDenied, responseHeader} from '../../aws/err
 import {isUnsupported} from '../../bucket/ensure.js'
 import {removesExpiredDeleteMarkers} from '../../bucket/settings/lifecycle.js'
 import {hasTlsOnlyStatement, noncurrentExpiryDays, parsePolicy, regionOfLocation} from '../rules.js'
-import {readWith, unexpected, type CheckUnit, type Verdict, type VerifyContext} from '../context.js'
+import {readWith, unexpected, type CheckUnit, type Read, type Verdict, type VerifyContext} from '../context.js'
 
 const s3sdk = () => import('@aws-sdk/client-s3')
 
@@ -63,6 +63,20 @@ interface SettingSpec<T> {
   judge: (value: T | undefined, v: VerifyContext) => Verdict
   /** `psb bucket create` skips it on a store that does not implement it: missing there is a warning. */
   optionalOnStores?: boolean
+  /** Checks of one verify run with the same key read once (two lifecycle checks, one GetBucketLifecycleConfiguration). */
+  shareRead?: string
+}
+
+const sharedReads = new WeakMap<VerifyContext, Map<string, Promise<Read<unknown>>>>()
+
+/** The spec's read in this verify run; with shareRead, made once for every check that shares it. */
+function specRead<T>(v: VerifyContext, spec: SettingSpec<T>): Promise<Read<T>> {
+  const read = () => readWith(v, (c) => spec.read(c, v.opts.bucket))
+  if (!spec.shareRead) return read()
+  let reads = sharedReads.get(v)
+  if (!reads) sharedReads.set(v, (reads = new Map()))
+  if (!reads.has(spec.shareRead)) reads.set(spec.shareRead, read())
+  return reads.get(spec.shareRead) as Promise<Read<T>>
 }
 
 /**
@@ -86,7 +100,7 @@ export function settingCheck<T>(spec: SettingSpec<T>): CheckUnit {
     title: spec.title,
     needs: ['bucket'],
     async run(v) {
-      const r = await readWith(v, (c) => spec.read(c, v.opts.bucket))
+      const r = await specRead(v, spec)
       if (!('error' in r)) return onStore(spec, spec.judge(r.value, v), v)
       const code = awsCode(r.error) ?? ''
       if (spec.notSet.includes(code)) return onStore(spec, spec.judge(undefined, v), v)
@@ -172,6 +186,7 @@ export const tlsPolicyCheck = settingCheck({
 
 export const lifecycleCheck = settingCheck({
   id: 'lifecycle',
+  shareRead: 'lifecycle',
   title: 'Old state versions expire',
   action: 's3:GetLifecycleConfiguration',
   read: async (c, Bucket) => (await c.s3()).send(new (await s3sdk()).GetBucketLifecycleConfigurationCommand({Bucket})),
@@ -186,6 +201,7 @@ export const lifecycleCheck = settingCheck({
 
 export const deleteMarkerCheck = settingCheck({
   id: 'lifecycle-delete-markers',
+  shareRead: 'lifecycle',
   title: 'Expired delete markers are removed',
   action: 's3:GetLifecycleConfiguration',
   read: async (c, Bucket) => (await c.s3()).send(new (await s3sdk()).GetBucketLifecycleConfigurationCommand({Bucket})),
