@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// The build's bundler (`npm run build`, prepack): esbuild writes one pre-bundled ESM file per
+// command (dist/commands/**), per hook (dist/hooks/**) and for the help class, at the paths
+// package.json's "oclif" section names, plus shared chunks (dist/chunks/). The entry points are
+// found by glob, so a new command or hook needs no change here. The AWS SDK, chalk, listr2 and
+// the other libraries are bundled (tree-shaken, ESM builds); @oclif/* stays external: oclif
+// loads the command classes and must share its own Command and Config with them. Dynamic
+// imports (the SDK clients) become chunks loaded on first use, so `--help` and `--version`
+// load no AWS code. Linked source maps name the src/ files (bin/run.js turns them on with DEBUG).
+// Usage: node scripts/bundle.mjs [root]   (writes <root>/dist; prints a one-line summary)
+import {build} from 'esbuild'
+import {globSync, rmSync, writeFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+
+const root = resolve(process.argv[2] ?? join(import.meta.dirname, '..'))
+const ENTRY_GLOBS = ['src/commands/**/*.ts', 'src/hooks/**/*.ts', 'src/cli/help.ts', 'src/index.ts']
+const entryPoints = ENTRY_GLOBS.flatMap((g) => globSync(g, {cwd: root})).filter((f) => !f.endsWith('.d.ts')).sort()
+const outdir = join(root, 'dist')
+rmSync(outdir, {recursive: true, force: true})
+
+const started = Date.now()
+const result = await build({
+  absWorkingDir: root,
+  entryPoints,
+  outbase: 'src',
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+  // ESM builds first (dist-es of the AWS SDK): tree-shaken, and no CommonJS wrappers.
+  mainFields: ['module', 'main'],
+  external: ['@oclif/*'],
+  chunkNames: 'chunks/[name]-[hash]',
+  sourcemap: 'linked',
+  sourcesContent: false,
+  minifySyntax: true,
+  legalComments: 'linked',
+  metafile: true,
+  logLevel: 'warning',
+  // CommonJS dependencies bundled into ESM call require() for Node's built-ins.
+  banner: {js: "import {createRequire as __psbCreateRequire} from 'node:module'; const require = __psbCreateRequire(import.meta.url);"},
+})
+// The marker the packaging test reads: this dist/ is the bundle, not tsc's per-module output.
+const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'))
+writeFileSync(join(outdir, 'bundle.json'), `${JSON.stringify({bundler: 'esbuild', entryPoints: entryPoints.length, files: outputs.length}, null, 2)}\n`)
+const bytes = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js')).reduce((n, [, o]) => n + o.bytes, 0)
+console.log(`bundle: ${entryPoints.length} entry points, ${outputs.length} files, ${(bytes / 1e6).toFixed(2)} MB of JS in ${Date.now() - started} ms`)
