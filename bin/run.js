@@ -42,5 +42,6 @@ for (const stream of [process.stdout, process.stderr]) {
     throw error
   })
 }
-const {execute} = await import('@oclif/core')
+// oclif as bundled with psb's commands (scripts/bundle.mjs), not its ~130 modules one by one.
+const {execute} = await import('../dist/cli/oclif.js')
 await execute({dir: import.meta.url})

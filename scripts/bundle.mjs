@@ -2,9 +2,10 @@
 // The build's bundler (`npm run build`, prepack): esbuild writes one pre-bundled ESM file per
 // command (dist/commands/**), per hook (dist/hooks/**) and for the help class, at the paths
 // package.json's "oclif" section names, plus shared chunks (dist/chunks/). The entry points are
-// found by glob, so a new command or hook needs no change here. The AWS SDK, chalk, listr2 and
-// the other libraries are bundled (tree-shaken, ESM builds); @oclif/* stays external: oclif
-// loads the command classes and must share its own Command and Config with them. Dynamic
+// found by glob, so a new command or hook needs no change here. The AWS SDK, chalk, listr2,
+// @oclif/core and the other libraries are bundled (tree-shaken, ESM builds); bin/run.js starts
+// oclif from the bundle (dist/cli/oclif.js), so psb's commands share its Command and Config.
+// oclif's plugins stay external (they bring their own @oclif/core, as plugins may). Dynamic
 // imports (the SDK clients) become chunks loaded on first use, so `--help` and `--version`
 // load no AWS code. Linked source maps name the src/ files (bin/run.js turns them on with DEBUG).
 // Usage: node scripts/bundle.mjs [root]   (writes <root>/dist; prints a one-line summary)
@@ -13,7 +14,7 @@ import {globSync, rmSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
 const root = resolve(process.argv[2] ?? join(import.meta.dirname, '..'))
-const ENTRY_GLOBS = ['src/commands/**/*.ts', 'src/hooks/**/*.ts', 'src/cli/help.ts', 'src/index.ts']
+const ENTRY_GLOBS = ['src/commands/**/*.ts', 'src/hooks/**/*.ts', 'src/cli/help.ts', 'src/cli/oclif.ts', 'src/index.ts']
 const entryPoints = ENTRY_GLOBS.flatMap((g) => globSync(g, {cwd: root})).filter((f) => !f.endsWith('.d.ts')).sort()
 const outdir = join(root, 'dist')
 rmSync(outdir, {recursive: true, force: true})
@@ -31,7 +32,9 @@ const result = await build({
   target: 'node22',
   // ESM builds first (dist-es of the AWS SDK): tree-shaken, and no CommonJS wrappers.
   mainFields: ['module', 'main'],
-  external: ['@oclif/*'],
+  // oclif's plugins load from node_modules (with their own @oclif/core); oclif's optional
+  // TypeScript support (development only) is never bundled.
+  external: ['@oclif/plugin-*', 'typescript', 'ts-node', 'tsx', 'tsx/*'],
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: 'linked',
   sourcesContent: false,

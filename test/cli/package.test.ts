@@ -57,9 +57,9 @@ describe('packaging: npm pack, npm install -g, psb from any folder', function ()
     expect(list).to.include.members(['package.json', 'bin/run.js', 'oclif.manifest.json', 'dist/commands/login.js', 'dist/hooks/init/node-version.js'])
     expect(list.filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.endsWith('.ts'))).to.deep.equal([])
     // The bundle (scripts/bundle.mjs), not one file per module: no dist/lib/ or dist/cli/ modules
-    // beside the help class, the bundler's marker, and source maps for DEBUG's stack traces.
+    // beside the help class and oclif's entry, the bundler's marker, and source maps for DEBUG.
     expect(list).to.include.members(['dist/bundle.json', 'dist/commands/login.js.map'])
-    expect(list.filter((f) => f.startsWith('dist/lib/') || (f.startsWith('dist/cli/') && !f.startsWith('dist/cli/help.js')))).to.deep.equal([])
+    expect(list.filter((f) => f.startsWith('dist/lib/') || (f.startsWith('dist/cli/') && !/^dist\/cli\/(help|oclif)\.js/.test(f)))).to.deep.equal([])
     expect(JSON.parse(readFileSync(join(prefix, 'lib', 'node_modules', 'psb', 'dist', 'bundle.json'), 'utf8'))).to.include({bundler: 'esbuild'})
     const manifest = JSON.parse(readFileSync(join(prefix, 'lib', 'node_modules', 'psb', 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
     expect(Object.keys(manifest.commands)).to.include('login')

@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import {ROOT} from './cli.js'
 
 /** What the build reads: a change to any of them makes dist/ stale. */
-const BUILD_INPUTS = ['src', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle.mjs']
+const BUILD_INPUTS = ['src', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle.mjs', 'bin/run.js']
 /** Written last by `npm run build` (after the bundle): its mtime is the build's stamp. */
 export const BUILD_STAMP = join(ROOT, 'oclif.manifest.json')
 
