@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     if (!existsSync(join(given, 'oclif.manifest.json')) || !existsSync(join(given, 'dist'))) throw new Error(`${given} has no dist/ and oclif.manifest.json: build it first`)
     dir = given
   } else {
-    process.stderr.write('Building psb (tsc + oclif manifest) in a temporary copy...\n')
+    process.stderr.write('Building psb (the bundle + oclif manifest) in a temporary copy...\n')
     const copy = buildCopy({parent: work})
     dir = copy.dir
   }

@@ -11,7 +11,8 @@
  * Without one the bench says so and times psb alone. --dir DIR: run psb from another built tree
  * (bin/run.js, dist/, oclif.manifest.json), e.g. an unbundled build, for an A/B.
  *
- * Target: psb / terragrunt <= 1.0 for both. Writes bench/out/terragrunt.json; exit 1 on a miss.
+ * With GNU time (/usr/bin/time) it also reports each process's CPU time, which load disturbs less.
+ * Target: psb / terragrunt <= 1.0 for both (wall time). Writes bench/out/terragrunt.json; exit 1 on a miss.
  */
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -25,6 +26,7 @@ const {values: args} = parseArgs({options: {rounds: {type: 'string', default: '5
 const ROUNDS = Number(args.rounds)
 const REGION = 'us-east-1'
 const PSB_ROOT = args.dir ?? ROOT
+const HAS_TIME = existsSync('/usr/bin/time')
 
 function findTerragrunt(): string | undefined {
   const given = args.terragrunt ?? process.env.TG_BIN
@@ -75,19 +77,26 @@ async function main(): Promise<void> {
       PSB_NO_UPDATE_CHECK: '1',
       TG_NO_COLOR: 'true',
     }
+    // CPU time (user + system) of each process, from GNU time when the machine has it: a busy
+    // machine stretches wall time far more than CPU time.
+    const cpuMs: Record<string, number[]> = {}
+    const timedRun = (cmd: string, argv: string[], opts: {env: Record<string, string>; cwd: string}) =>
+      HAS_TIME ? run('/usr/bin/time', ['-f', 'psb-bench-cpu %U %S', cmd, ...argv], opts) : run(cmd, argv, opts)
     const psb = (bucket: string, extra: Record<string, string> = {}) =>
-      run(process.execPath, [join(PSB_ROOT, 'bin', 'run.js'), 'bucket', 'create', '--bucket', bucket, '--region', REGION, '--endpoint', moto.endpoint, '--admin-profile', 'bench', '--json'], {env: {...env, ...extra}, cwd: work})
+      timedRun(process.execPath, [join(PSB_ROOT, 'bin', 'run.js'), 'bucket', 'create', '--bucket', bucket, '--region', REGION, '--endpoint', moto.endpoint, '--admin-profile', 'bench', '--json'], {env: {...env, ...extra}, cwd: work})
     const terragrunt = (bucket: string) => {
       const dir = join(work, bucket)
       mkdirSync(dir, {recursive: true})
       writeFileSync(join(dir, 'terragrunt.hcl'), terragruntHcl(bucket, moto.endpoint))
-      return run(tg!, ['backend', 'bootstrap', '--non-interactive'], {env, cwd: dir})
+      return timedRun(tg!, ['backend', 'bootstrap', '--non-interactive'], {env, cwd: dir})
     }
-    const timed = async (what: string, f: () => ReturnType<typeof run>): Promise<number> => {
+    const timed = async (what: string, f: () => ReturnType<typeof run>, key?: string): Promise<number> => {
       const t = performance.now()
       const r = await f()
       const ms = performance.now() - t
       check(r, what)
+      const cpu = /psb-bench-cpu ([\d.]+) ([\d.]+)/.exec(r.stderr)
+      if (key && cpu) (cpuMs[key] ??= []).push((Number(cpu[1]) + Number(cpu[2])) * 1000)
       return ms
     }
 
@@ -96,10 +105,10 @@ async function main(): Promise<void> {
     const ms = {psbNew: [] as number[], psbRerun: [] as number[], tgNew: [] as number[], tgRerun: [] as number[]}
     const load = [loadavg()[0]]
     for (let i = 0; i < ROUNDS; i++) {
-      ms.psbNew.push(await timed('psb bucket create (new)', () => psb(`bench-psb-${i}`)))
-      if (tg) ms.tgNew.push(await timed('terragrunt backend bootstrap (new)', () => terragrunt(`bench-tg-${i}`)))
-      ms.psbRerun.push(await timed('psb bucket create (re-run)', () => psb(`bench-psb-${i}`)))
-      if (tg) ms.tgRerun.push(await timed('terragrunt backend bootstrap (re-run)', () => terragrunt(`bench-tg-${i}`)))
+      ms.psbNew.push(await timed('psb bucket create (new)', () => psb(`bench-psb-${i}`), 'psbNew'))
+      if (tg) ms.tgNew.push(await timed('terragrunt backend bootstrap (new)', () => terragrunt(`bench-tg-${i}`), 'tgNew'))
+      ms.psbRerun.push(await timed('psb bucket create (re-run)', () => psb(`bench-psb-${i}`), 'psbRerun'))
+      if (tg) ms.tgRerun.push(await timed('terragrunt backend bootstrap (re-run)', () => terragrunt(`bench-tg-${i}`), 'tgRerun'))
       load.push(loadavg()[0])
     }
     // What psb sends: a new bucket and the re-run, counted with PSB_CALL_LOG.
@@ -121,12 +130,14 @@ async function main(): Promise<void> {
     console.log('| | psb | terragrunt | psb / terragrunt |\n|---|---|---|---|')
     console.log(`| new bucket | ${fmt(med.psbNew)} | ${fmt(med.tgNew)} | ${newRatio?.toFixed(2) ?? '-'}x ${verdict(newRatio)} |`)
     console.log(`| re-run | ${fmt(med.psbRerun)} | ${fmt(med.tgRerun)} | ${rerunRatio?.toFixed(2) ?? '-'}x ${verdict(rerunRatio)} |`)
-    for (const [k, v] of Object.entries(ms)) if (v.length) console.log(`  ${k.padEnd(9)} runs: ${v.map((x) => x.toFixed(0)).join(', ')} ms`)
+    for (const [k, v] of Object.entries(ms)) if (v.length) console.log(`  ${k.padEnd(9)} runs: ${v.map((x) => x.toFixed(0)).join(', ')} ms${cpuMs[k] ? `; CPU median ${median(cpuMs[k]).toFixed(0)} ms (user + system)` : ''}`)
+    const cpuRatio = (a: string, b: string) => (cpuMs[a] && cpuMs[b] ? (median(cpuMs[a]) / median(cpuMs[b])).toFixed(2) : '-')
+    if (HAS_TIME && tg) console.log(`  CPU ratio psb / terragrunt: new bucket ${cpuRatio('psbNew', 'tgNew')}x, re-run ${cpuRatio('psbRerun', 'tgRerun')}x`)
     console.log(`  psb requests: new bucket ${newCalls.length} (${newCalls.join(', ')}); re-run ${rerunCalls.length}`)
 
     const outDir = join(ROOT, 'bench', 'out')
     mkdirSync(outDir, {recursive: true})
-    writeFileSync(join(outDir, 'terragrunt.json'), `${JSON.stringify({date: new Date().toISOString(), rounds: ROUNDS, terragrunt: tg ?? null, psbRoot: PSB_ROOT, load, ms, medians: med, newRatio, rerunRatio, psbCalls: {new: newCalls, rerun: rerunCalls}}, null, 2)}\n`)
+    writeFileSync(join(outDir, 'terragrunt.json'), `${JSON.stringify({date: new Date().toISOString(), rounds: ROUNDS, terragrunt: tg ?? null, psbRoot: PSB_ROOT, load, ms, cpuMs, medians: med, newRatio, rerunRatio, psbCalls: {new: newCalls, rerun: rerunCalls}}, null, 2)}\n`)
     if ((newRatio ?? 0) > 1 || (rerunRatio ?? 0) > 1) process.exitCode = 1
   } finally {
     await moto.stop()
