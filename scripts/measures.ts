@@ -19,7 +19,7 @@ export const MAX_BODY = 60
 export const MAX_COMMAND = 120
 export const MAX_LIB_TOP = 8
 /** src/lib's domain folders, lowest first: each may import the ground and the ones before it. */
-export const LAYERS = ['aws', 'files', 'bucket', 'iam', 'kms', 'keys', 'schedule', 'pulumi', 'state', 'verify', 'destroy', 'init']
+export const LAYERS = ['aws', 'files', 'bucket', 'iam', 'kms', 'keys', 'schedule', 'pulumi', 'ci', 'state', 'verify', 'destroy', 'init', 'fleet']
 
 export interface Violation { rule: string; where: string; detail: string; key: string; size: number }
 export interface Report {

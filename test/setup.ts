@@ -32,7 +32,9 @@ export const mochaHooks = {
   },
   async afterAll() {
     nock.enableNetConnect()
-    await stopSharedMoto()
+    // A Stryker worker runs mocha again for every mutant in the same process: keep its moto
+    // (a restart costs seconds each time); Stryker ends the worker and moto with it (tree-kill).
+    if (!process.env.STRYKER_MUTATOR_WORKER) await stopSharedMoto()
     const summary = contractSummary()
     if (summary) process.stdout.write(`\n  ${summary}\n`)
   },

@@ -20,7 +20,9 @@ Before the first write, a preflight (read calls only, --dry-run too) stops with 
 
 On a store without AWS IAM (MinIO, Ceph RGW, R2…: --no-iam, also chosen with a notice when the store's STS answers "unsupported action"), steps 2 and 3 become: the profile holds a key made with the store's own tools, or --access-key-id (secret from --secret-stdin or AWS_SECRET_ACCESS_KEY) is written into it as \`psb creds write\` does; the summary lists what the store's tools must do and the policy to give the user.
 
-Exit codes: 0 done; 1 a step failed (run again to continue); 2 bad input (nothing was changed); 3 everything was set up, but a verify check failed.`
+Many accounts and regions at once (docs/init.md, docs/fleet.md): --target ACCOUNT/REGION (repeatable), --targets FILE or --org-accounts (--ou, --exclude) run the same chain for every target, --concurrency at once, each acting through --assume-role-name, with its own bucket (--bucket-template), profile and key (--profile-template) and IAM user (<--user>-<region>); no pulumi login (the summary prints each backend URL). --shard I/N takes this CI runner's share. One target's failure stops none of the others; the exit code is then 1.
+
+Exit codes: 0 done; 1 a step failed (run again to continue), or over several targets: a target failed; 2 bad input (nothing was changed); 3 everything was set up, but a verify check failed.`
 
 export const INIT_EXAMPLES = [
   {description: 'Everything, asking for what is missing:', command: '<%= config.bin %> <%= command.id %>'},
@@ -31,6 +33,10 @@ export const INIT_EXAMPLES = [
       '<%= config.bin %> <%= command.id %> --bucket nelsons-pulumi-state-backend --region us-west-1 --user pulumi --attach-policy arn:aws:iam::aws:policy/AdministratorAccess --profile default',
   },
   {description: 'One team\'s prefix of a shared bucket:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --prefix team-a --user pulumi-team-a --profile team-a --yes'},
+  {description: 'No access key anywhere: an IAM role, a config-file profile that assumes it, CI through GitHub OIDC (docs/keyless.md):', command: '<%= config.bin %> <%= command.id %> --keyless --bucket acme-pulumi-state --region eu-west-1 --admin-profile admin --trust github:acme/infra:ref:refs/heads/main'},
+  {description: 'Move a key-based setup to a role: the user pulumi\'s keys are deleted once the role works:', command: '<%= config.bin %> <%= command.id %> --keyless --bucket acme-pulumi-state --region eu-west-1 --admin-profile admin --retire-user pulumi --yes'},
+  {description: 'Two accounts of an AWS Organization, through OrganizationAccountAccessRole, as the management account\'s profile "org-admin":', command: '<%= config.bin %> <%= command.id %> --target 111111111111/eu-west-1 --target 222222222222/eu-west-1 --admin-profile org-admin'},
+  {description: 'Every account of an OU, this runner\'s half (CI matrix of 2), one row per target as JSON:', command: '<%= config.bin %> <%= command.id %> --org-accounts --ou ou-ab12-cd34ef56 --region eu-west-1 --shard 1/2 --json'},
   {description: 'Show the full plan, change nothing:', command: '<%= config.bin %> <%= command.id %> --bucket acme-pulumi-state --region eu-west-1 --dry-run'},
   {description: 'MinIO (no AWS IAM; a key made with `mc admin user add`, docs/s3-compatible.md):', command: '<%= config.bin %> <%= command.id %> --no-iam --bucket pulumi-state --region us-east-1 --endpoint https://minio.internal:9000 --profile pulumi --access-key-id pulumi --secret-stdin < secret.txt'},
   {

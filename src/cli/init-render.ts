@@ -11,13 +11,14 @@ import {VERIFY_FAILED_EXIT} from '../lib/verify/run.js'
 import {defaultAlias, kmsEndpointEnv, providerUrl} from '../lib/kms/names.js'
 import {renderCheck, summarizeChecks} from './checks.js'
 import {noIamLines} from './init-no-iam.js'
+import {keylessDocument, keylessRows} from './init-keyless.js'
 import {isNoIamApi} from '../lib/aws/store.js'
 import {out, status as statusWord, table} from './style.js'
 import {changeLines, STEP_IDS, type InitContext, type InitPlan, type StepId} from './tasks.js'
 
 type Say = (line: string) => void
 
-export const STEP_NAMES: Record<StepId, string> = {bucket: 'Bucket', user: 'IAM user', secrets: 'Secrets key', key: 'Access key', login: 'Pulumi login', verify: 'Verify'}
+export const STEP_NAMES: Record<StepId, string> = {bucket: 'Bucket', user: 'IAM user', secrets: 'Secrets key', key: 'Access key', login: 'Pulumi login', verify: 'Verify', retire: 'Retire user'}
 
 export type InitSummary = ReturnType<typeof summaryDocument>
 
@@ -52,8 +53,7 @@ function renderSummary(s: InitSummary, ctx: InitContext, say: Say): void {
   if (s.dryRun) return
   const rows: string[][] = [
     ['bucket', `s3://${s.bucket}${s.prefix ? `/${s.prefix}` : ''} (${s.region})`],
-    ['user', s.store ? "made with the store's own tools (see below)" : (s.userArn ?? s.user)],
-    ['profile', `${s.profile} (${s.credentialsFile})`],
+    ...(s.keyless ? keylessRows(s.keyless) : [['user', s.store ? "made with the store's own tools (see below)" : (s.userArn ?? s.user)], ['profile', `${s.profile} (${s.credentialsFile})`]]),
     ['backend URL', s.backendUrl],
     ...(s.kms ? [['secrets', s.kms.providerUrl]] : []),
   ]
@@ -61,6 +61,7 @@ function renderSummary(s: InitSummary, ctx: InitContext, say: Say): void {
   say(`\n${verdict}.`)
   say(rows.map(([k, v]) => `  ${k.padEnd(12)} ${v}`).join('\n'))
   if (s.store) say(noIamLines(s.store).join('\n'))
+  if (s.keyless?.ci.length) say(`\nCI through GitHub OIDC (the role trusts ${s.keyless.trust.filter((t) => t.startsWith('github:')).join(', ')}):\n${s.keyless.ci.map((c) => `  ${c}`).join('\n')}`)
   say(`\nNext:\n${s.next.map((c) => `  ${c}`).join('\n')}`)
 }
 
@@ -109,6 +110,8 @@ export function summaryDocument(
   const backendUrl = ctx.login?.url ?? buildBackendUrl({bucket: v.bucket, prefix: v.prefix, region: v.region, profile: v.profile, endpoint: v.endpoint})
   const steps: Record<string, unknown> = {}
   for (const id of STEP_IDS) {
+    // The retire step exists only for --keyless: other documents keep their steps as they were.
+    if (id === 'retire' && !plan.keyless) continue
     const s = ctx.steps[id]
     steps[id] = s ? {status: s.status, summary: s.summary, ms: s.ms ?? null, changes: s.changes} : {status: 'not-run'}
   }
@@ -148,6 +151,8 @@ export function summaryDocument(
     steps,
     verify: ctx.verify ? {ok: ctx.verify.ok, checks: ctx.verify.checks} : null,
     /** A store without AWS IAM: why, what its own tools must do, the user's policy. */
+    /** psb init --keyless: the role, its profile's source, its trust, the CI commands, the retired user. */
+    keyless: keylessDocument(ctx, plan, v),
     store: plan.noIam ? {noIam: true, reason: plan.noIam.reason, mustDo: plan.noIam.mustDo, policy: plan.noIam.policy} : null,
     warnings: v.warnings,
     next,

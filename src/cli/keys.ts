@@ -17,8 +17,10 @@ import {readJournalEntries} from '../lib/keys/journal.js'
 import {validateBucketName} from '../lib/bucket/name.js'
 import {validateUserName} from '../lib/iam/user.js'
 import {DEFAULT_SUCCESSES, DEFAULT_WAIT_MS, KEYS_EXIT, type RotateManyOptions, type RotateResult} from '../lib/keys/rotate.js'
+import {refuseRoleProfile} from '../lib/keys/run.js'
 import {maskKeyId} from '../lib/redact.js'
 import {normalizePrefix} from '../lib/iam/policy.js'
+import {refuseWithAllPsbProfiles} from './fleet-verify.js'
 
 /** --admin-profile of the keys commands: they act with the profile's own key unless it is given. */
 export const keysAdminProfile = Flags.string({
@@ -94,14 +96,17 @@ export interface RotateFlags {
   region?: string
   endpoint?: string
   'admin-profile'?: string
+  'all-psb-profiles'?: boolean
 }
 
 /** The core options from parsed flags. Bad input: exit 2, before any AWS call. */
 export function rotateOptionsFromFlags(flags: RotateFlags, env: NodeJS.ProcessEnv = process.env): RotateManyOptions {
-  const profiles = flags.profile && flags.profile.length > 0 ? flags.profile : [env.AWS_PROFILE || 'default']
+  const all = flags['all-psb-profiles'] === true
+  if (all) refuseWithAllPsbProfiles(flags)
+  const profiles = all ? [] : flags.profile && flags.profile.length > 0 ? flags.profile : [env.AWS_PROFILE || 'default']
   if (flags.user !== undefined) validateUserName(flags.user)
   if (flags.bucket !== undefined) validateBucketName(flags.bucket)
-  if (!flags.create) checkProfilesHoldKeys(profiles, flags.profile?.length ? '--profile' : env.AWS_PROFILE ? 'AWS_PROFILE' : 'the default, as no --profile was given', env)
+  if (!flags.create && !all) checkProfilesHoldKeys(profiles, flags.profile?.length ? '--profile' : env.AWS_PROFILE ? 'AWS_PROFILE' : 'the default, as no --profile was given', env)
   const endpoint = validateEndpoint(flags.endpoint)
   const region = resolveRegion(flags.region, flags['admin-profile'] ?? profiles[0], env) ?? 'us-east-1'
   const maxAgeMs = flags['max-age'] === undefined ? undefined : parseDuration(flags['max-age'], {flag: '--max-age'})
@@ -141,6 +146,7 @@ function checkProfilesHoldKeys(profiles: string[], source: string, env: NodeJS.P
   for (const profile of profiles) {
     validateProfileName(profile)
     checkProfile(profile, source, env, 'Check the name (psb rotates keys of the credentials file), or create the profile with its first key: psb keys rotate --create --profile <name> --user <iam-user> --admin-profile <admin>.')
+    refuseRoleProfile(profile, 'rotate', env)
     if (readProfileCredentials(profile, env) || journal.some((e) => e.profile === profile || e.profiles.includes(profile))) continue
     throw badInput(
       `The profile ${echo(profile, {what: 'profile name', shape: NAME_SHAPE})} has no access key in ${credentialsFilePath(env)}; nothing was rotated.`,

@@ -27,9 +27,12 @@ import {ensureSecretsKey, type Principal, type SecretsKeyOptions, type SecretsKe
 import {VERIFY_FAILED_EXIT, verifyBackend, type VerifyOptions, type VerifyResult} from '../lib/verify/run.js'
 import {summarizeChecks} from './checks.js'
 import {storeKeyStep, type NoIamPlan} from './init-no-iam.js'
+import {profileStep, retireStep, roleStep, type KeylessPlan} from './init-keyless.js'
+import type {RoleResult} from '../lib/iam/role.js'
+import type {RetireResult} from '../lib/init/keyless.js'
 
-export type StepId = 'bucket' | 'user' | 'secrets' | 'key' | 'login' | 'verify'
-export const STEP_IDS: StepId[] = ['bucket', 'user', 'secrets', 'key', 'login', 'verify']
+export type StepId = 'bucket' | 'user' | 'secrets' | 'key' | 'login' | 'verify' | 'retire'
+export const STEP_IDS: StepId[] = ['bucket', 'user', 'secrets', 'key', 'login', 'verify', 'retire']
 
 /** How long verify retries IAM's "unknown key" answers for a key this run created. */
 export const NEW_KEY_GRACE_MS = 30_000
@@ -48,12 +51,16 @@ export interface InitPlan {
   secrets?: SecretsKeyOptions
   /** undefined: --no-login. */
   login?: LoginOptions
+  /** Why there is no login, when not --no-login (a fleet run: src/cli/fleet.ts). */
+  loginSkipped?: string
   /** undefined: --no-verify (or a dry run). */
   verify?: Omit<VerifyOptions, 'expectUrl' | 'admin'>
   dryRun: boolean
   env: Env
   /** A store without AWS IAM (psb init --no-iam): no user step; the key step writes (or keeps) the store's key. */
   noIam?: NoIamPlan
+  /** psb init --keyless: a role (user step) and a role profile (key step) instead of a user and key; the retirement of a user after verify. */
+  keyless?: KeylessPlan
 }
 
 export interface StepReport {
@@ -70,6 +77,9 @@ export interface StepReport {
 export interface InitContext {
   bucket?: BucketResult
   user?: UserResult
+  /** --keyless: the role of the user step, and the retired user. */
+  role?: RoleResult
+  retire?: RetireResult
   secrets?: SecretsKeyResult
   key?: EnsureProfileKeyResult
   login?: LoginResult
@@ -155,9 +165,14 @@ const bucketStep: InitStep = {
 
 const userStep: InitStep = {
   id: 'user',
-  title: (plan) => `IAM user ${plan.user.user}`,
+  title: (plan) => (plan.keyless ? `IAM role ${plan.keyless.role.role}` : `IAM user ${plan.user.user}`),
   skip: (plan) => (plan.noIam ? "skipped (no AWS IAM on this store: its own tools make the user)" : false),
   async run(plan, ctx, out) {
+    if (plan.keyless) {
+      ctx.steps.user = await roleStep(plan, ctx)
+      out(changeLines(ctx.steps.user.changes))
+      return ctx.steps.user.summary
+    }
     const warnings: string[] = []
     // Without --kms-key the user step reads the bucket's encryption itself (an existing
     // bucket keeps its key; a new one gets SSE-S3, which needs no grant).
@@ -178,7 +193,7 @@ const secretsStep: InitStep = {
   async run(plan, ctx, out) {
     const warnings: string[] = []
     // The user step's user, with the ARN it reported (it may not exist yet in a dry run).
-    const principals: Principal[] = plan.secrets!.principals ?? [{kind: 'user', name: plan.user.user, arn: ctx.user?.arn}]
+    const principals: Principal[] = plan.secrets!.principals ?? (plan.keyless ? [{kind: 'role', name: plan.keyless.role.role, arn: ctx.role?.roleArn}] : [{kind: 'user', name: plan.user.user, arn: ctx.user?.arn}])
     const r = await ensureSecretsKey(plan.admin, {...plan.secrets!, principals, logger: collect(warnings)})
     ctx.secrets = r
     const status = overallStatus(r.changes, plan.dryRun)
@@ -191,8 +206,13 @@ const secretsStep: InitStep = {
 
 const keyStep: InitStep = {
   id: 'key',
-  title: (plan) => (plan.noIam ? `Store key in profile ${plan.key.profile}` : `Access key of ${plan.key.user} in profile ${plan.key.profile}`),
+  title: (plan) => (plan.keyless ? `Role profile ${plan.key.profile} (no key)` : plan.noIam ? `Store key in profile ${plan.key.profile}` : `Access key of ${plan.key.user} in profile ${plan.key.profile}`),
   async run(plan, ctx, out) {
+    if (plan.keyless) {
+      ctx.steps.key = await profileStep(plan, ctx)
+      out(changeLines(ctx.steps.key.changes))
+      return ctx.steps.key.summary
+    }
     const warnings: string[] = []
     if (plan.noIam) {
       const {accessKeyId, ...report} = await storeKeyStep(plan, plan.noIam, warnings)
@@ -234,7 +254,7 @@ const keyStep: InitStep = {
 const loginStep: InitStep = {
   id: 'login',
   title: () => 'Pulumi login',
-  skip: (plan) => (plan.login ? false : 'skipped (--no-login)'),
+  skip: (plan) => (plan.login ? false : `skipped (${plan.loginSkipped ?? '--no-login'})`),
   async run(plan, ctx, out) {
     const warnings: string[] = []
     const r = await login({...plan.login!, pulumiVersion: plan.login!.pulumiVersion ?? (await ctx.pulumiVersion), logger: collect(warnings)})
@@ -256,7 +276,7 @@ const loginStep: InitStep = {
 
 const verifyStep: InitStep = {
   id: 'verify',
-  title: () => 'Verify (with the profile\'s own key)',
+  title: (plan) => (plan.keyless ? 'Verify (as the role)' : 'Verify (with the profile\'s own key)'),
   skip: (plan) => (plan.dryRun ? 'skipped (dry run: verify writes a sentinel object)' : plan.verify ? false : 'skipped (--no-verify)'),
   async run(plan, ctx, out) {
     const r = await verifyBackend({
@@ -289,6 +309,17 @@ const verifyStep: InitStep = {
       })
     }
     return summary
+  },
+}
+
+const retireStepDef: InitStep = {
+  id: 'retire',
+  title: (plan) => `Retire user ${plan.keyless?.retire?.user ?? ''}`.trim(),
+  skip: (plan) => (plan.keyless?.retire ? false : 'skipped (no --retire-user)'),
+  async run(plan, ctx, out) {
+    ctx.steps.retire = await retireStep(plan, ctx)
+    out(changeLines(ctx.steps.retire.changes))
+    return ctx.steps.retire.summary
   },
 }
 
@@ -356,7 +387,7 @@ function titled(plan: InitPlan, s: InitStep): ListrTask<InitContext> {
 export function initTasks(plan: InitPlan): ListrTask<InitContext>[] {
   return [
     {
-      title: 'Bucket and IAM user (concurrently)',
+      title: plan.keyless ? 'Bucket and IAM role (concurrently)' : 'Bucket and IAM user (concurrently)',
       task: (_ctx, task) => task.newListr([titled(plan, bucketStep), titled(plan, userStep)], {concurrent: true, exitOnError: true}),
     },
     {title: kmsCatchUpStep.title(plan), enabled: (ctx) => needsKmsCatchUp(ctx), task: guarded(plan, kmsCatchUpStep)},
@@ -364,6 +395,7 @@ export function initTasks(plan: InitPlan): ListrTask<InitContext>[] {
     titled(plan, keyStep),
     titled(plan, loginStep),
     titled(plan, verifyStep),
+    titled(plan, retireStepDef),
   ]
 }
 
@@ -411,6 +443,7 @@ export async function runInit(plan: InitPlan, opts: RunInitOptions): Promise<Ini
     if (id === 'secrets' && !plan.secrets) ctx.steps[id] = {status: 'skipped', summary: 'passphrase (no --secrets kms)', changes: [], warnings: []}
     if (id === 'user' && plan.noIam) ctx.steps[id] = {status: 'skipped', summary: 'no AWS IAM on this store', changes: [], warnings: []}
     else if (id === 'login' && !plan.login) ctx.steps[id] = {status: 'skipped', summary: '--no-login', changes: [], warnings: []}
+    else if (id === 'retire' && !plan.keyless?.retire) ctx.steps[id] = {status: 'skipped', summary: 'no --retire-user', changes: [], warnings: []}
     else if (id === 'verify' && (plan.dryRun || !plan.verify)) ctx.steps[id] = {status: 'skipped', summary: plan.dryRun ? 'dry run' : '--no-verify', changes: [], warnings: []}
   }
   return ctx

@@ -5,6 +5,10 @@ import {renderInit, stepError, summaryDocument} from '../cli/init-render.js'
 import {initInputs, isCI} from '../cli/init-inputs.js'
 import {afterInitHook, bucketHookSettings, targetOf, verifyHookChecks} from '../cli/plugin-hooks.js'
 import {chooseNoIam, noIamFlagDefs} from '../cli/init-no-iam.js'
+import {checkNoFleetFlags, fleetFlagDefs, isFleet} from '../cli/fleet-flags.js'
+import {runFleet} from '../cli/fleet.js'
+import {renderFleet} from '../cli/fleet-render.js'
+import {keylessFlagDefs, keylessInputs, keylessProfileDefault} from '../cli/init-keyless.js'
 import * as shared from '../cli/flags.js'
 import {runInit, STEP_IDS} from '../cli/tasks.js'
 import {policiesToCheck} from '../cli/user-create.js'
@@ -47,6 +51,8 @@ export default class Init extends BaseCommand {
     login: Flags.boolean({description: 'Run `pulumi login` with the bucket\'s URL (--no-login: skip it, e.g. without Pulumi installed).', default: true, allowNo: true}),
     verify: Flags.boolean({description: 'Finish with `psb verify` (--no-verify: skip it).', default: true, allowNo: true}),
     ...noIamFlagDefs,
+    ...fleetFlagDefs,
+    ...keylessFlagDefs,
     yes: shared.yes,
     'dry-run': shared.dryRun,
     ...shared.awsFlags,
@@ -57,16 +63,28 @@ export default class Init extends BaseCommand {
     const env: Env = process.env
     const json = this.jsonEnabled()
     const dryRun = flags['dry-run']
-    const {plan, admin, userOpts, bucket, region, prefix, user, profile, endpoint} = await initInputs(flags, {
+    const mode = json ? 'json' : process.stdout.isTTY && !env.NO_COLOR && env.TERM !== 'dumb' && !isCI(env) ? 'tty' : 'plain'
+    const bucketOptions = (b: string, r: string) => bucketOptionsFromFlags({...flags, bucket: b}, r)
+    if (isFleet(flags)) {
+      // Many targets (docs/fleet.md): one row per target, exit 1 when any failed.
+      const {doc, exitCode} = await runFleet(flags, {env, mode, say: (l) => this.say(l), note: (m) => this.note(m), bucketOptions, verifyOptions: (o) => verifyOptionsFromFlags(o, env)})
+      if (!json) renderFleet(doc, (l) => this.say(l))
+      process.exitCode = exitCode
+      return doc
+    }
+    checkNoFleetFlags(flags)
+    const {plan, admin, userOpts, bucket, region, prefix, user, profile, endpoint} = await initInputs({...flags, profile: keylessProfileDefault(flags)}, {
       env,
       json,
       note: (m) => this.note(m),
-      bucketOptions: (b, r) => bucketOptionsFromFlags({...flags, bucket: b}, r),
+      bucketOptions,
       verifyOptions: (o) => verifyOptionsFromFlags(o, env),
     })
 
-    plan.noIam = await chooseNoIam(flags, {admin, profile, bucket, prefix, user, env, note: (m) => this.note(m)})
-    if (!plan.noIam) {
+    plan.keyless = await keylessInputs(flags, {admin, bucket, prefix, profile, env, dryRun, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) && !isCI(env) && !json, why: json ? '--json' : 'not a terminal'})
+    plan.noIam = plan.keyless ? undefined : await chooseNoIam(flags, {admin, profile, bucket, prefix, user, env, note: (m) => this.note(m)})
+    if (plan.keyless) await preflight(admin, {logger: {warn: (m) => this.note(m), info: () => {}}})
+    else if (!plan.noIam) {
       // A store with IAM (chooseNoIam: --no-iam, or learnt from its STS). Everything AWS can tell before the first write (read calls only; exit 2, nothing changed).
       await preflight(admin, {targetProfile: profile, targetUser: user, policies: policiesToCheck(userOpts), env, logger: {warn: (m) => this.note(m), info: () => {}}})
       // A re-run never widens an existing user's prefix scope by accident: refused before any write.
@@ -78,9 +96,8 @@ export default class Init extends BaseCommand {
     if (plan.verify) plan.verify.extraChecks = verifyHookChecks(this.config, target)
 
     this.say(
-      `psb init${dryRun ? ' (dry run: nothing will be changed)' : ''}: s3://${bucket}${prefix ? `/${prefix}` : ''} in ${region}, user ${user}, profile ${profile}${endpoint ? `, endpoint ${endpoint}` : ''}`,
+      `psb init${dryRun ? ' (dry run: nothing will be changed)' : ''}: s3://${bucket}${prefix ? `/${prefix}` : ''} in ${region}, ${plan.keyless ? `role ${plan.keyless.role.role}` : `user ${user}`}, profile ${profile}${endpoint ? `, endpoint ${endpoint}` : ''}`,
     )
-    const mode = json ? 'json' : process.stdout.isTTY && !env.NO_COLOR && env.TERM !== 'dumb' && !isCI(env) ? 'tty' : 'plain'
     const ctx = await runInit(plan, {mode})
 
     const warnings = [...new Set(STEP_IDS.flatMap((id) => ctx.steps[id]?.warnings ?? []))]

@@ -219,6 +219,7 @@ describe('a terminal 0 columns wide (subprocess on a pseudo-terminal, moto)', fu
   it('falls back to 80 columns (no one-character lines) in init\'s task list', async function () {
     const script = spawnSync('script', ['--version'], {encoding: 'utf8'})
     if (script.error) {
+      // Skip reason: off CI only, on a machine without util-linux's `script` (no pseudo-terminal); under CI it fails instead.
       if (process.env.CI) throw new Error('`script` (util-linux) is needed for the terminal test')
       this.skip()
     }

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {S3Client, CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, ListBucketsCommand} from '@aws-sdk/client-s3'
-import {IAMClient, GetAccessKeyLastUsedCommand, ListUsersCommand, CreateUserCommand, PutUserPolicyCommand, CreateAccessKeyCommand, ListAccessKeysCommand} from '@aws-sdk/client-iam'
+import {IAMClient, AttachUserPolicyCommand, GetPolicyCommand, ListAttachedUserPoliciesCommand, GetAccessKeyLastUsedCommand, ListUsersCommand, CreateUserCommand, PutUserPolicyCommand, CreateAccessKeyCommand, ListAccessKeysCommand} from '@aws-sdk/client-iam'
 import {useMoto, ADMIN_USER, type Keys} from '../support/moto.js'
 
 describe('moto fixture (IAM enforcement on, with the launcher fixes)', () => {
@@ -62,6 +62,24 @@ describe('moto fixture (IAM enforcement on, with the launcher fixes)', () => {
   it('starts each test from a clean state', async () => {
     const r = await s3(moto.admin).send(new ListBucketsCommand({}))
     expect(r.Buckets ?? []).to.have.length(0)
+  })
+
+  // The launcher builds AWS managed policies once and gives each new IAM backend copies: a
+  // copy shared across resets would carry the attachment of an earlier test into the next.
+  it('gives every test its own AWS managed policies: an attachment does not outlive the reset', async () => {
+    const admin = iam(moto.admin)
+    const arn = 'arn:aws:iam::aws:policy/ReadOnlyAccess'
+    const before = await admin.send(new GetPolicyCommand({PolicyArn: arn}))
+    expect(before.Policy?.AttachmentCount).to.equal(0)
+    await admin.send(new CreateUserCommand({UserName: 'attached'}))
+    await admin.send(new AttachUserPolicyCommand({UserName: 'attached', PolicyArn: arn}))
+    expect((await admin.send(new GetPolicyCommand({PolicyArn: arn}))).Policy?.AttachmentCount).to.equal(1)
+    await moto.server.reset()
+    const fresh = iam(moto.admin)
+    expect((await fresh.send(new GetPolicyCommand({PolicyArn: arn}))).Policy?.AttachmentCount).to.equal(0)
+    await fresh.send(new CreateUserCommand({UserName: 'attached'}))
+    expect((await fresh.send(new ListAttachedUserPoliciesCommand({UserName: 'attached'}))).AttachedPolicies ?? []).to.have.length(0)
+    expect((await fresh.send(new GetPolicyCommand({PolicyArn: arn}))).Policy?.DefaultVersionId).to.equal(before.Policy?.DefaultVersionId)
   })
 
   it('evaluates StringLike on s3:prefix, so a prefix-limited ListBucket is enforced', async () => {

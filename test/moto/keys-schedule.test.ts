@@ -90,6 +90,7 @@ describe('psb keys schedule with real schedulers (CLI against moto, IAM enforcem
     before(function () {
       why = cronUnavailable()
       if (why) {
+        // Skip reason: no usable cron daemon or crontab on this machine (cronUnavailable says which); CI installs cron (scripts/env.sh), and the reason is printed.
         console.log(`      cron proof: NOT made here: ${why}`)
         this.skip()
       }

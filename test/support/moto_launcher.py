@@ -59,6 +59,31 @@ Everything else is stock moto. The differences, and why:
    or alias that does not exist is answered NotFoundException once its signature is valid
    (AWS cannot authorise against a key that is not there); moto would deny it on `*`.
 
+9. Unsigned STS calls. AWS does not sign AssumeRoleWithWebIdentity and AssumeRoleWithSAML
+   (the token is the credential; AWS SDKs send them without a signature), but stock moto with
+   enforcement on requires a signature for every call and fails them with a 500. Fix: these two
+   actions skip the signature and identity-policy check, as in AWS. moto still does not
+   validate the token itself, so the trust conditions on `sub`/`aud` are not enforced (they
+   are tested as data).
+
+10. Accounts made by Organizations' CreateAccount. Stock moto makes the account's
+   OrganizationAccountAccessRole (trusting the management account) with no permissions, so
+   with IAM enforcement it can do nothing. Fix, as AWS does: the role gets the managed
+   policy AdministratorAccess.
+
+11. sts:AssumeRole of a role that does not exist, or whose trust policy does not name the
+   caller. Stock moto hands out credentials for any role ARN (and every later call with
+   them fails with a 500). Fix, as AWS does: AccessDenied ("... is not authorized to perform:
+   sts:AssumeRole on resource: <role ARN>") unless the role exists in its account and an
+   Allow statement of its trust policy names the caller's account (`arn:aws:iam::<id>:root`
+   or the id), the caller's ARN, or `*`. Other trust conditions are not evaluated.
+
+12. AWS managed policies built once. With MOTO_IAM_LOAD_MANAGED_POLICIES, every IAM backend
+   that is (re)created builds its ~1500 AWS managed policies from moto's JSON again: about
+   1.5 s of CPU per `reset` and admin bootstrap, made before every test, most of a moto-backed
+   test's time. Fix: they are built once per account and partition; each new backend gets
+   copies (its own attachment counts, tags and versions), with the same content.
+
 Usage: python3 moto_launcher.py -H 127.0.0.1 -p PORT   (the same arguments as moto_server)
 """
 import sys
@@ -333,6 +358,117 @@ def _guarded(name):
 for _name in _CRYPTO:
     if hasattr(kms_responses.KmsResponse, _name):
         setattr(kms_responses.KmsResponse, _name, _guarded(_name))
+
+# 9. The STS calls AWS does not sign.
+from moto.core.authorization import ActionAuthenticatorMixin as _Auth  # noqa: E402
+
+_UNSIGNED_STS = ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML")
+_original_authenticate = _Auth._authenticate_and_authorize_action
+
+
+def _authenticate(self, iam_request_cls, resource="*"):
+    if getattr(self, "service_name", None) == "sts" and self._get_action() in _UNSIGNED_STS:
+        return None
+    return _original_authenticate(self, iam_request_cls, resource)
+
+
+_Auth._authenticate_and_authorize_action = _authenticate
+# 10. CreateAccount's role can act in its account.
+from moto.organizations import models as org_models  # noqa: E402
+
+_original_fake_account_init = org_models.FakeAccount.__init__
+
+
+def _fake_account_init(self, organization, **kwargs):
+    _original_fake_account_init(self, organization, **kwargs)
+    role_name = kwargs.get("RoleName", "OrganizationAccountAccessRole")
+    iam_backends[self.id]["global"].attach_role_policy("arn:aws:iam::aws:policy/AdministratorAccess", role_name)
+
+
+org_models.FakeAccount.__init__ = _fake_account_init
+
+# 11. AssumeRole only of a role that exists and trusts the caller.
+import re  # noqa: E402
+
+from moto.sts import responses as sts_responses  # noqa: E402
+from moto.sts.exceptions import STSClientError  # noqa: E402
+from moto.iam.exceptions import NotFoundException as IAMNotFoundException  # noqa: E402
+
+_original_assume_role = sts_responses.TokenResponse.assume_role
+
+
+def _trusts(role, caller_account, caller_arn):
+    try:
+        doc = json.loads(role.assume_role_policy_document)
+    except (TypeError, ValueError):
+        return False
+    for st in _as_list(doc.get("Statement", [])):
+        if st.get("Effect") != "Allow" or "sts:AssumeRole" not in _as_list(st.get("Action", [])):
+            continue
+        principal = st.get("Principal", {})
+        names = ["*"] if principal == "*" else _as_list(principal.get("AWS", [])) if isinstance(principal, dict) else []
+        for name in names:
+            if name in ("*", caller_account, caller_arn) or name == f"arn:aws:iam::{caller_account}:root":
+                return True
+    return False
+
+
+def _caller_arn(self, caller_account):
+    # The caller as a trust policy names it: a user's ARN, or an assumed role's role ARN.
+    try:
+        from moto.sts.models import sts_backends
+        _, arn, _ = sts_backends[caller_account]["global"].get_caller_identity(self.get_access_key(), self.region)
+    except Exception:  # noqa: BLE001 - unknown caller: only the account can match
+        return None
+    m = re.match(r"arn:([^:]+):sts::(\d+):assumed-role/([^/]+)/", arn)
+    return f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}" if m else arn
+
+
+def _assume_role(self):
+    role_arn = self._get_param("RoleArn") or ""
+    caller_account = self.get_current_account()
+    parts = role_arn.split(":")
+    role = None
+    if len(parts) >= 6 and parts[4]:
+        try:
+            role = iam_backends[parts[4]]["global"].get_role_by_arn(role_arn)
+        except IAMNotFoundException:
+            role = None
+    if role is None or not _trusts(role, caller_account, _caller_arn(self, caller_account)):
+        raise STSClientError("AccessDenied", f"User: account {caller_account} is not authorized to perform: sts:AssumeRole on resource: {role_arn}")
+    return _original_assume_role(self)
+
+
+sts_responses.TokenResponse.assume_role = _assume_role
+# 12. AWS managed policies built once, copied into each new IAM backend.
+from moto.iam import models as _iam_models  # noqa: E402
+
+_managed_policies = {}
+_original_init_aws_policies = _iam_models.IAMBackend._init_aws_policies
+
+
+def _clone(obj):
+    # Not copy.copy (10x slower here): about 12 IAM backends are made per reset.
+    clone = object.__new__(type(obj))
+    clone.__dict__.update(obj.__dict__)
+    return clone
+
+
+def _copy_policy(policy):
+    clone = _clone(policy)
+    clone.tags = dict(policy.tags)
+    clone.versions = [_clone(v) for v in policy.versions]
+    return clone
+
+
+def _init_aws_policies(self):
+    key = (self.account_id, self.partition)
+    if key not in _managed_policies:
+        _managed_policies[key] = _original_init_aws_policies(self)
+    return [_copy_policy(p) for p in _managed_policies[key]]
+
+
+_iam_models.IAMBackend._init_aws_policies = _init_aws_policies
 
 from moto.server import main  # noqa: E402
 

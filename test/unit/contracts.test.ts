@@ -14,6 +14,9 @@ import {schemaNameOf, schemaValidators, validateDocument, checkJsonOutput} from 
 import {checkContracts, compareSchemaDirs, compareSchemas, compareSnapshots, main, snapshotFromManifest, unreleasedSection, type ContractInput, type Snapshot} from '../../scripts/contracts.js'
 import {errorDocument} from '../../src/cli/base-command.js'
 import {verifyDocument} from '../../src/cli/checks.js'
+import {fleetVerifyDocument} from '../../src/cli/fleet-verify.js'
+import type {FleetVerifyRow} from '../../src/lib/fleet/verify.js'
+import type {RotateSummary} from '../../src/lib/fleet/rotate.js'
 import {rotateRecord} from '../../src/cli/keys.js'
 import {listRecord} from '../../src/commands/keys/list.js'
 import {PsbError} from '../../src/lib/errors.js'
@@ -26,6 +29,8 @@ import type {LoginResult} from '../../src/lib/pulumi/login.js'
 import type {ClearResult, LockInfo} from '../../src/lib/state/locks.js'
 import type {PruneResult} from '../../src/lib/state/history.js'
 import type {UserResult} from '../../src/lib/iam/user.js'
+import type {GithubWorkflowResult} from '../../src/lib/ci/github.js'
+import type {RolePreview, RoleResult} from '../../src/lib/iam/role.js'
 import type {RotateResult} from '../../src/lib/keys/run.js'
 import type {ListKeysResult} from '../../src/lib/keys/list.js'
 import type {RemoveResult, StatusEntry} from '../../src/lib/schedule/index.js'
@@ -49,16 +54,33 @@ const FULL: Record<string, unknown> = {
   'locks-clear': {bucket: 'b', prefix: 'p', ...({locks: [{...lock, status: 'cleared', why: 'stale'}], cleared: 1, refused: 0, dryRun: false, requests} satisfies Required<ClearResult>)},
   'history-prune': {bucket: 'b', prefix: 'p', ...({root: 'r', stacks: [{stack: 's', status: 'locked', updates: 3, kept: 1, history: tally, backups: tally, remaining: tally, lock, failed: [{key: 'k', code: 'AccessDenied'}]}], deleted: tally, dryRun: false, requests} satisfies Required<PruneResult>)},
   'user-create': {user: 'u', arn: 'a', accountId: '1', policyName: 'p', policy: {Version: '2012-10-17', Statement: []}, attachedPolicies: [], changes: [change], path: '/', created: true, adopted: false, kmsKeyArn: 'k', dryRun: false, warnings: []} satisfies Required<UserResult>,
+  'role-create': {roleArn: 'a', changes: [change], oidcProviderArn: 'o', policy: {Version: '2012-10-17', Statement: []}, role: 'r', path: '/', accountId: '1', policyName: 'p', trustPolicy: {Version: '2012-10-17', Statement: []}, attachedPolicies: [], maxSessionSeconds: 3600, requireMfa: false, kmsKeyArn: 'k', created: true, adopted: false, dryRun: false, warnings: []} satisfies Required<RoleResult>,
   'keys-rotate': {
     results: [rotateRecord({profile: 'p', user: 'u', result: 'rotated', oldKeyId: 'AKIAOLDOLDOLDOLDOLD1', newKeyId: 'AKIANEWNEWNEWNEWNEW1', oldKeyAgeDays: 91, profilesUpdated: ['p'], warnings: [], userArn: 'a', oldKeyCreatedAt: 't', newKeyCreatedAt: 't', dueAt: 't', oldKey: 'deleted', cleanupPending: false, recovered: [], changes: [change], timings: {totalMs: 1, propagationWaitMs: 1}, error: {code: 'X', message: 'm', hint: 'h', exitCode: 1}, exitCode: 0} satisfies Required<RotateResult>)],
     exitCode: 0,
+    summary: {profiles: 1, rotated: 1, created: 0, notDue: 0, planned: 0, failed: 0} satisfies Required<RotateSummary>,
   },
   'keys-list': listRecord({user: 'u', userArn: 'a', keys: [{accessKeyId: 'AKIAOLDOLDOLDOLDOLD1', status: 'Active', createdAt: 't', ageDays: 1, lastUsed: {date: 'd', service: 's3', region: 'r'}, profiles: ['p']}], pending: [{profile: 'p', step: 'created', startedAt: 't'}], warnings: []} satisfies Required<ListKeysResult>),
   'keys-schedule-status': {schedules: [{profile: 'p', scheduler: 'cron', where: 'crontab', schedule: '0 3 * * *', every: '1d', maxAge: '90d', nextRun: 't', lastRun: {time: 't', exitCode: 0, result: 'rotated', message: 'm'}, keyAgeDays: 3, keyAgeError: 'e', missing: [], reinstall: 'psb keys schedule install', logFile: 'l'} satisfies Required<StatusEntry>]},
   'keys-schedule-remove': {dryRun: true, removed: [{profile: 'p', scheduler: 'cron', removed: ['crontab line']} satisfies RemoveResult]},
   'keys-schedule-install': {dryRun: true, results: [{profile: 'p', scheduler: 'cron', schedule: '0 3 * * *', every: '1d', maxAge: '90d', replaced: [], command: ['node', 'run.js'], environment: {}, logFile: 'l'}]},
+  'ci-github': {path: '.github/workflows/pulumi.yml', status: 'created', repo: 'o/r', roleArn: 'arn:aws:iam::1:role/r', backendUrl: 's3://b?region=r', stack: 'dev', branch: 'main', secretsProvider: 'awskms://alias/x?region=r', workflow: 'name: x', changes: [change], dryRun: false} satisfies Required<GithubWorkflowResult>,
   verify: verifyDocument({profile: 'p', bucket: 'b', region: 'r'}, {ok: false, checks: [{id: 'bucket-exists', title: 'Bucket exists', status: 'fail', detail: 'd', hint: 'h'}], identity: {account: '1', arn: 'a'}, url: 's3://b'}),
 }
+
+/** Second documents of commands with two forms (verify over a fleet). */
+const FULL_MORE: Array<[string, unknown]> = [
+  [
+    'verify',
+    fleetVerifyDocument({
+      exitCode: 1,
+      targets: [
+        {account: '1', region: 'r', bucket: 'b', profile: 'p', prefix: 'x', status: 'fail', ms: 5, counts: {pass: 1, warn: 0, fail: 1}, checks: [{id: 'target-account', title: 't', status: 'fail', detail: 'd', hint: 'h'}], error: {code: 'C', message: 'm', hint: 'h'}} satisfies Required<FleetVerifyRow>,
+        {account: '2', region: 'r', bucket: 'b', profile: 'p', prefix: null, status: 'error', ms: 0, counts: {pass: 0, warn: 0, fail: 0}, error: {code: 'ProfileNotFound', message: 'm'}},
+      ],
+    }),
+  ],
+]
 
 describe('--json schemas (schemas/*.schema.json)', () => {
   it('there is one schema per command, and each compiles', () => {
@@ -75,6 +97,8 @@ describe('--json schemas (schemas/*.schema.json)', () => {
 
   it('a document with every field of its TypeScript type matches the schema, for every command but init (run against moto in test/cli/init*)', () => {
     for (const [name, doc] of Object.entries(FULL)) validateDocument(name, doc)
+    validateDocument('role-create', {roleArn: 'a', accountId: '1', policyName: 'p', policy: {Statement: []}, trustPolicy: {Statement: []}, kmsKeyArn: 'k'} satisfies Required<RolePreview>)
+    for (const [name, doc] of FULL_MORE) validateDocument(name, doc)
     expect(Object.keys(FULL).sort()).to.deep.equal([...schemaValidators().keys()].filter((n) => n !== 'init').sort())
   })
 

@@ -27,8 +27,24 @@ describe('init steps: one description per step, rendered by listr2', () => {
       'Access key of pulumi in profile team-a',
       'Pulumi login',
       'Verify (with the profile\'s own key)',
+      'Retire user',
     ])
-    expect(tasks.slice(2).map((t) => skipOf(t))).to.deep.equal(['skipped (passphrase: no --secrets kms)', undefined, false, false])
+    expect(tasks.slice(2).map((t) => skipOf(t))).to.deep.equal(['skipped (passphrase: no --secrets kms)', undefined, false, false, 'skipped (no --retire-user)'])
+  })
+
+  it('--keyless: a role instead of the user, a role profile instead of the key, verify as the role, the retirement last', () => {
+    const keyless = {role: {role: 'pulumi-state'}, profile: 'pulumi-state', source: {sourceProfile: 'admin'}, github: [], retire: {user: 'pulumi', deleteUser: false}}
+    const tasks = initTasks(plan({keyless, key: {user: 'pulumi', profile: 'pulumi-state'}} as unknown as Partial<InitPlan>))
+    expect(tasks.map((t) => t.title)).to.deep.equal([
+      'Bucket and IAM role (concurrently)',
+      'IAM user policy: grant the bucket\'s KMS key',
+      'KMS key for Pulumi secrets',
+      'Role profile pulumi-state (no key)',
+      'Pulumi login',
+      'Verify (as the role)',
+      'Retire user pulumi',
+    ])
+    expect(skipOf(tasks[6])).to.equal(false)
   })
 
   it('runs the secrets key step with --secrets kms (its plan), after the user and before the key', () => {

@@ -425,6 +425,7 @@ describe('rotation lock', () => {
     const mnt = join(home.dir, 'full')
     mkdirSync(mnt)
     if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]).status !== 0) {
+      // Skip reason: off CI only, where mounting a 64 KiB tmpfs (root) is not allowed; under CI it fails instead.
       if (process.env.CI) throw new Error('cannot mount a small tmpfs here (needs root)')
       this.skip()
     }

@@ -119,6 +119,7 @@ describe('verify: the table of checks', () => {
       'key-schedule',
       'credentials-file',
       'least-privilege',
+      'role-trust',
       'pulumi-cli',
       'pulumi-login',
       'pulumi-backend-env',
@@ -136,7 +137,7 @@ describe('verify: the table of checks', () => {
 
   it('needs the credentials for every AWS check, the bucket for the settings and the round trip', () => {
     const needs = Object.fromEntries(CHECKS.map((c) => [c.id, c.needs]))
-    for (const id of ['bucket', 'key-age', 'least-privilege', 'secrets-roundtrip', 'secrets-key-state', 'secrets-rotation']) expect(needs[id]).to.include('credentials')
+    for (const id of ['bucket', 'key-age', 'least-privilege', 'role-trust', 'secrets-roundtrip', 'secrets-key-state', 'secrets-rotation']) expect(needs[id]).to.include('credentials')
     for (const id of ['versioning', 'encryption', 'public-access-block', 'ownership', 'tls-policy', 'lifecycle', 'round-trip', 'pulumi-locks']) expect(needs[id]).to.deep.equal(['bucket'])
     for (const id of ['credentials', 'credentials-file', 'pulumi-cli']) expect(needs[id]).to.deep.equal([])
   })

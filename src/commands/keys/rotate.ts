@@ -1,7 +1,9 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {renderRotation, rotateFlags, rotateOptionsFromFlags, rotateRecord} from '../../cli/keys.js'
 import {asScheduledRun, scheduledRunFlags} from '../../cli/schedule.js'
+import {allPsbProfilesFlag, renderRotateSummary} from '../../cli/fleet-verify.js'
 import {KEYS_EXIT, exitCodeOf, rotateKeys} from '../../lib/keys/rotate.js'
+import {rotateAllPsbProfiles, rotateSummary, type RotateSummary} from '../../lib/fleet/rotate.js'
 import type {Logger} from '../../lib/types.js'
 
 export default class KeysRotate extends BaseCommand {
@@ -29,24 +31,27 @@ Exit codes: 0 rotated (or the first key created, or a dry run), and also not due
     {description: 'Several profiles in one run:', command: '<%= config.bin %> <%= command.id %> --profile pulumi-dev --profile pulumi-prod --max-age 90d'},
     {description: 'As an administrator, for the user pulumi:', command: '<%= config.bin %> <%= command.id %> --profile pulumi --user pulumi --admin-profile admin'},
     {description: 'Create the profile with the user\'s first key, as the administrator profile "admin":', command: '<%= config.bin %> <%= command.id %> --create --profile pulumi --user pulumi --admin-profile admin'},
+    {description: 'Every profile psb made (e.g. a fleet\'s), each with its own key; one failure never stops the others:', command: '<%= config.bin %> <%= command.id %> --all-psb-profiles --max-age 90d'},
     {description: 'Show the plan and change nothing:', command: '<%= config.bin %> <%= command.id %> --profile pulumi --dry-run'},
   ]
 
-  static override flags = {...rotateFlags, ...scheduledRunFlags}
+  static override flags = {...rotateFlags, ...scheduledRunFlags, 'all-psb-profiles': allPsbProfilesFlag}
 
-  async run(): Promise<{results: Record<string, unknown>[]; exitCode: number}> {
+  async run(): Promise<{results: Record<string, unknown>[]; exitCode: number; summary?: RotateSummary}> {
     const {flags} = await this.parse(KeysRotate)
     const detailed = flags['detailed-exitcode']
+    const all = flags['all-psb-profiles']
     // "Not due" is a successful no-op for schedules, unless the caller asks for distinct codes.
     const publicCode = (code: number) => (code === KEYS_EXIT.NOT_DUE && !detailed ? 0 : code)
     const logger: Logger = {warn: (m) => this.note(m), info: (m) => this.logToStderr(m)}
     const {opts, results, exitCode} = await asScheduledRun(flags, () => rotateOptionsFromFlags(flags), async (opts) => {
-      const results = await rotateKeys({...opts, logger})
+      const results = all ? await rotateAllPsbProfiles({...opts, regionFlag: flags.region, logger}) : await rotateKeys({...opts, logger})
       return {results, exitCode: publicCode(exitCodeOf(results))}
     })
     process.exitCode = exitCode
     if (!this.jsonEnabled()) renderRotation(results, opts, (m) => this.say(m), (m) => this.note(m))
     else for (const r of results) for (const w of r.warnings) this.note(w)
-    return {results: results.map((r) => ({...rotateRecord(r), exitCode: publicCode(r.exitCode)})), exitCode}
+    if (all && !this.jsonEnabled()) this.say(renderRotateSummary(rotateSummary(results)))
+    return {results: results.map((r) => ({...rotateRecord(r), exitCode: publicCode(r.exitCode)})), exitCode, ...(all ? {summary: rotateSummary(results)} : {})}
   }
 }

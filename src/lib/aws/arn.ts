@@ -24,3 +24,9 @@ export function userNameOfArn(arn: string): string | undefined {
   const a = parseArn(arn)
   return a?.service === 'iam' && a.resource.startsWith('user/') ? a.resource.split('/').at(-1) : undefined
 }
+
+/** The role name of an assumed-role session ARN (`arn:aws:sts::1:assumed-role/name/session`), or undefined. */
+export function roleNameOfArn(arn: string): string | undefined {
+  const a = parseArn(arn)
+  return a?.service === 'sts' && a.resource.startsWith('assumed-role/') ? a.resource.split('/')[1] || undefined : undefined
+}

@@ -11,6 +11,7 @@ import type {S3Client} from '@aws-sdk/client-s3'
 import type {IAMClient} from '@aws-sdk/client-iam'
 import type {STSClient} from '@aws-sdk/client-sts'
 import type {KMSClient} from '@aws-sdk/client-kms'
+import type {OrganizationsClient} from '@aws-sdk/client-organizations'
 import {echo} from '../echo.js'
 import {badInput} from '../errors.js'
 
@@ -19,6 +20,9 @@ export interface StaticCredentials {
   secretAccessKey: string
   sessionToken?: string
 }
+
+/** Temporary credentials and when they expire; the SDK asks again shortly before that. */
+export type CredentialProvider = () => Promise<StaticCredentials & {expiration?: Date}>
 
 export interface AwsOptions {
   /** AWS region; resolved by the caller (see resolveRegion in aws-config.ts). */
@@ -29,6 +33,11 @@ export interface AwsOptions {
   profile?: string
   /** Explicit credentials (take precedence over `profile`). */
   credentials?: StaticCredentials
+  /**
+   * Credentials that expire and are fetched again (an assumed role: fleet/assume.ts); used
+   * when `credentials` is not given, before `profile`. Shared by every client of the context.
+   */
+  credentialProvider?: CredentialProvider
   /** Total attempts per call, for the SDK's standard retry strategy. */
   maxAttempts?: number
 }
@@ -41,6 +50,8 @@ export interface AwsContext {
   sts(): Promise<STSClient>
   /** KMS is regional: the context's region unless another is given. */
   kms(region?: string): Promise<KMSClient>
+  /** AWS Organizations (global: signed for us-east-1 on the aws partition, as IAM). */
+  organizations(): Promise<OrganizationsClient>
   /** Same configuration, other credentials (e.g. a newly created key). */
   withCredentials(credentials: StaticCredentials): AwsContext
 }
@@ -119,8 +130,30 @@ function baseConfig(options: AwsOptions, region: string) {
   }
   if (options.endpoint) cfg.endpoint = options.endpoint
   if (options.credentials) cfg.credentials = options.credentials
-  else if (options.profile) cfg.profile = options.profile
+  else if (options.credentialProvider) cfg.credentials = options.credentialProvider
+  else if (options.profile) {
+    cfg.profile = options.profile
+    cfg.credentials = profileCredentials(options.profile, options.endpoint, region)
+  }
   return cfg
+}
+
+/**
+ * The credentials of a named profile, resolved by the SDK's own profile resolver (fromIni:
+ * keys, role_arn with source_profile or credential_source, SSO, credential_process), with two
+ * differences from the SDK's default chain:
+ *   - the AWS files are read afresh (ignoreCache): psb may write a profile (`psb init`) and
+ *     act with it in the same process, and the SDK caches the files it read earlier;
+ *   - with a custom endpoint, a role profile is assumed through it: the SDK makes its own STS
+ *     client for AssumeRole, which does not inherit the client's endpoint and would call AWS.
+ * Loaded lazily, so `psb --help` loads no SDK module.
+ */
+function profileCredentials(profile: string, endpoint: string | undefined, region: string): () => Promise<StaticCredentials> {
+  let provider: Promise<() => Promise<StaticCredentials>> | undefined
+  return async () => {
+    provider ??= import('@aws-sdk/credential-provider-ini').then(({fromIni}) => fromIni({profile, ignoreCache: true, clientConfig: endpoint ? {endpoint, region} : {region}}))
+    return (await provider)()
+  }
 }
 
 async function newKmsClient(options: AwsOptions, region: string): Promise<KMSClient> {
@@ -131,11 +164,21 @@ async function newKmsClient(options: AwsOptions, region: string): Promise<KMSCli
   return client
 }
 
+async function newOrganizationsClient(options: AwsOptions): Promise<OrganizationsClient> {
+  const {OrganizationsClient} = await import('@aws-sdk/client-organizations')
+  // Organizations is global: signed for us-east-1 on the aws partition, as IAM.
+  const client = new OrganizationsClient(baseConfig(options, options.endpoint ? options.region : 'us-east-1'))
+  addCallLog(client, 'organizations')
+  addEndpointMark(client, options.endpoint)
+  return client
+}
+
 export function createAwsContext(options: AwsOptions): AwsContext {
   const s3Clients = new Map<string, Promise<S3Client>>()
   let iam: Promise<IAMClient> | undefined
   let sts: Promise<STSClient> | undefined
   const kmsClients = new Map<string, Promise<KMSClient>>()
+  let organizations: Promise<OrganizationsClient> | undefined
   return {
     options,
     s3(region = options.region) {
@@ -181,8 +224,9 @@ export function createAwsContext(options: AwsOptions): AwsContext {
       if (!kmsClients.has(region)) kmsClients.set(region, newKmsClient(options, region))
       return kmsClients.get(region)!
     },
+    organizations: () => (organizations ??= newOrganizationsClient(options)),
     withCredentials(credentials) {
-      return createAwsContext({...options, credentials, profile: undefined})
+      return createAwsContext({...options, credentials, profile: undefined, credentialProvider: undefined})
     },
   }
 }

@@ -90,6 +90,15 @@ export function readProfiles(env: Env = process.env): Profiles {
   return out
 }
 
+/**
+ * The role a profile assumes (its `role_arn`, with `source_profile` or `credential_source`),
+ * or undefined. The AWS SDK and CLI assume a role even when the credentials file also holds a
+ * key for that profile, so such a profile has no key of its own.
+ */
+export function profileRoleArn(profile: string, env: Env = process.env): string | undefined {
+  return readProfiles(env)[profile]?.role_arn || undefined
+}
+
 /** Every profile of the credentials and config files that has a setting, sorted. */
 export function listProfiles(env: Env = process.env): string[] {
   return Object.keys(readProfiles(env)).sort()

@@ -169,8 +169,21 @@ export function buildStatePolicy(opts: StatePolicyOptions): PolicyDocument {
   if (!user || user.service !== 'iam' || !/^(\d{12}|ACCOUNT_ID)$/.test(user.account) || !user.resource.startsWith('user/')) {
     throw badInput(`"${opts.userArn}" is not an IAM user ARN.`, 'An IAM user ARN looks like arn:aws:iam::123456789012:user/pulumi.', 'UserArnInvalid')
   }
+  const statements = stateStatements({...opts, partition: user.partition})
+  statements.push(
+    {Sid: SID.verifyOwnPermissions, Effect: 'Allow', Action: [...VERIFY_OWN_PERMISSIONS_ACTIONS], Resource: opts.userArn},
+    {Sid: SID.rotation, Effect: 'Allow', Action: [...ROTATION_ACTIONS], Resource: opts.userArn},
+  )
+  return {Version: '2012-10-17', Statement: statements}
+}
+
+/**
+ * The statements on the bucket (and its key) that the user's and the role's policies share:
+ * PulumiStateList, PulumiStateObjects, PulumiStateKms (SSE-KMS only), VerifyBucketSettings.
+ */
+export function stateStatements(opts: {bucket: string; prefix?: string; kmsKeyArn?: string; partition: string}): PolicyStatement[] {
   const prefix = normalizePrefix(opts.prefix)
-  const bucketArn = `arn:${user.partition}:s3:::${opts.bucket}`
+  const bucketArn = `arn:${opts.partition}:s3:::${opts.bucket}`
   const list: PolicyStatement = {Sid: SID.list, Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn}
   if (prefix) list.Condition = {StringLike: {'s3:prefix': [`${prefix}/*`, prefix]}}
   const statements: PolicyStatement[] = [
@@ -178,12 +191,8 @@ export function buildStatePolicy(opts: StatePolicyOptions): PolicyDocument {
     {Sid: SID.objects, Effect: 'Allow', Action: [...STATE_OBJECT_ACTIONS], Resource: prefix ? `${bucketArn}/${prefix}/*` : `${bucketArn}/*`},
   ]
   if (opts.kmsKeyArn) statements.push(kmsStatement(opts.kmsKeyArn))
-  statements.push(
-    {Sid: SID.verifyBucket, Effect: 'Allow', Action: [...VERIFY_BUCKET_ACTIONS], Resource: bucketArn},
-    {Sid: SID.verifyOwnPermissions, Effect: 'Allow', Action: [...VERIFY_OWN_PERMISSIONS_ACTIONS], Resource: opts.userArn},
-    {Sid: SID.rotation, Effect: 'Allow', Action: [...ROTATION_ACTIONS], Resource: opts.userArn},
-  )
-  return {Version: '2012-10-17', Statement: statements}
+  statements.push({Sid: SID.verifyBucket, Effect: 'Allow', Action: [...VERIFY_BUCKET_ACTIONS], Resource: bucketArn})
+  return statements
 }
 
 /** A policy document from IAM's answer (URL-encoded JSON) or from plain JSON. */

@@ -40,7 +40,7 @@ export interface PreflightResult {
 
 /** The profile the SDK's default credential chain reads, or undefined when it reads no profile (keys in the environment). */
 export function chainProfile(ctx: AwsContext, env: Env): string | undefined {
-  if (ctx.options.credentials) return undefined
+  if (ctx.options.credentials || ctx.options.credentialProvider) return undefined
   if (ctx.options.profile) return ctx.options.profile
   if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) return undefined
   return env.AWS_PROFILE || 'default'

@@ -11,7 +11,7 @@ import {callerIdentity, deleteKey, isPropagationError, listUserKeys, type IamKey
 import {createStep, proveStep, rollBackStep, writeStep} from './steps.js'
 import {proveKeyWorks} from './prove.js'
 import {recoverForProfile} from './recovery.js'
-import {Actor, FIRST_KEY_SUCCESSES, RotateTimings, RunState, credsCtx, fail, makeState, readTextIfExists, underRotationLock} from './run.js'
+import {Actor, FIRST_KEY_SUCCESSES, RotateTimings, RotationSession, RunState, credsCtx, fail, makeState, readTextIfExists, underRotationLock} from './run.js'
 
 
 export interface EnsureProfileKeyOptions {
@@ -27,6 +27,8 @@ export interface EnsureProfileKeyOptions {
   logger?: Logger
   successes?: number
   pollMs?: number
+  /** The rotation lock and journal, held by the caller for several first keys at once (psb init over a fleet). */
+  session?: RotationSession
 }
 
 export interface EnsureProfileKeyResult {

@@ -8,7 +8,7 @@ import {maskKeyId, redact} from '../redact.js'
 import {type Logger} from '../types.js'
 import {userNameOfArn} from '../aws/arn.js'
 import {callerIdentity, iamModule, listUserKeys} from './iam-calls.js'
-import {credsCtx, daysOld, fail, makeState, type Actor, type RunState} from './run.js'
+import {credsCtx, daysOld, fail, makeState, refuseRoleProfile, type Actor, type RunState} from './run.js'
 
 
 export interface ListKeysOptions {
@@ -45,6 +45,7 @@ export interface ListKeysResult {
 export async function listKeys(opts: ListKeysOptions): Promise<ListKeysResult> {
   const env = opts.env ?? process.env
   if (opts.profile) validateProfileName(opts.profile)
+  if (opts.profile && !(opts.admin && opts.user)) refuseRoleProfile(opts.profile, 'list', env)
   if (!opts.profile && !(opts.admin && opts.user)) throw badInput('Say whose keys to list.', 'Pass --profile <name>, or --user <name> with --admin-profile <admin>.')
   const state = makeState({region: opts.region, endpoint: opts.endpoint, env, logger: opts.logger, admin: opts.admin})
   const warnings: string[] = []

@@ -211,7 +211,11 @@ export async function recoverBackward(state: RunState, v: RecoveryView): Promise
 
 export async function recoverForProfile(state: RunState, profile: string, user: string | undefined): Promise<RecoveryOutcome[]> {
   const out: RecoveryOutcome[] = []
+  const session = state.session
   for (const entry of state.journal!.list()) {
+    // In a shared session (init over a fleet) an entry made since it opened is a live run's,
+    // and the same user name may be another account's user: only this profile's ended runs.
+    if (session && (!session.inherited.has(entry.id) || (entry.profile !== profile && !entry.profiles.includes(profile)))) continue
     if (entry.profile !== profile && !entry.profiles.includes(profile) && entry.user !== user) continue
     state.logger.info(`Found an unfinished key rotation of profile "${entry.profile}" in ${state.journal!.path} (step ${entry.step}).`)
     out.push(await recoverEntry(state, entry))

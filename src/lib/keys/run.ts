@@ -1,6 +1,6 @@
 import {readFileSync} from 'node:fs'
 import {createAwsContext, type AwsContext, type StaticCredentials} from '../aws/client.js'
-import {credentialsFilePath, type Env} from '../files/aws-config.js'
+import {credentialsFilePath, profileRoleArn, type Env} from '../files/aws-config.js'
 import {EXIT, PsbError, badInput} from '../errors.js'
 import {validateProfileName} from '../files/credentials.js'
 import {interruptible, throwIfInterrupted} from '../interrupt.js'
@@ -94,6 +94,8 @@ export interface RotateOptions {
   successes?: number
   /** Pause between checks; default PSB_KEY_PROPAGATION_POLL_MS or 1000. */
   pollMs?: number
+  /** The rotation lock and journal, held by the caller for several runs at once (openRotationSession). */
+  session?: RotationSession
 }
 
 export type RotateOutcome = 'rotated' | 'not-due' | 'created' | 'planned' | 'failed'
@@ -164,6 +166,7 @@ export interface RunState {
   rotatedKeys: Map<string, RotateResult>
   /** Time spent waiting for propagation in the current profile. */
   waited: number
+  session?: RotationSession
 }
 
 /**
@@ -186,9 +189,10 @@ export function emptyResult(profile: string, user = ''): RotateResult {
   return {profile, user, result: 'planned', profilesUpdated: [], warnings: [], recovered: [], changes: [], timings: {totalMs: 0, propagationWaitMs: 0}, exitCode: 0}
 }
 
-export function validateCommon(opts: {profiles: string[]; admin?: AwsContext; user?: string; create?: boolean; maxAgeMs?: number; waitMs?: number}): void {
+export function validateCommon(opts: {profiles: string[]; admin?: AwsContext; user?: string; create?: boolean; maxAgeMs?: number; waitMs?: number; env?: Env}): void {
   if (opts.profiles.length === 0) throw badInput('No profile to rotate.', 'Pass --profile <name> (repeatable).')
   for (const p of opts.profiles) validateProfileName(p)
+  for (const p of opts.profiles) refuseRoleProfile(p, 'rotate', opts.env ?? process.env)
   if (opts.create && (!opts.admin || !opts.user)) {
     throw badInput('--create needs --user and administrator credentials: a new profile has no key of its own to act with.', 'Example: psb keys rotate --create --profile pulumi --user pulumi-state --admin-profile admin')
   }
@@ -211,6 +215,33 @@ export function makeState(opts: Omit<RotateOptions, 'profile'>): RunState {
     successes: Math.max(1, opts.successes ?? DEFAULT_SUCCESSES),
     rotatedKeys: new Map(),
     waited: 0,
+    session: opts.session,
+  }
+}
+
+/**
+ * The rotation lock and journal of one credentials file, taken once and shared by several
+ * runs of this process at the same time (the first keys of `psb init` over a fleet, one per
+ * target profile). The journal is one object, written synchronously, so its entries never
+ * overwrite each other; each run still recovers and records only its own profile's entries.
+ */
+export interface RotationSession {
+  readonly credentialsFile: string
+  readonly journal: Journal
+  /** The ids of the entries found when the session opened: runs that have ended (the others are this session's, live). */
+  readonly inherited: ReadonlySet<string>
+  release(): void
+}
+
+/** Takes the rotation lock (exit 11 when another live run holds it) and reads the journal. */
+export function openRotationSession(credentialsFile: string, command: string): RotationSession {
+  const lock = acquireRotationLock(credentialsFile, command)
+  try {
+    const journal = new Journal(credentialsFile)
+    return {credentialsFile, journal, inherited: new Set(journal.list().map((e) => e.id)), release: () => lock.release()}
+  } catch (error) {
+    lock.release()
+    throw error
   }
 }
 
@@ -218,6 +249,11 @@ export function makeState(opts: Omit<RotateOptions, 'profile'>): RunState {
 export async function underRotationLock<T>(state: RunState, dryRun: boolean | undefined, command: string, fn: () => Promise<T>): Promise<T> {
   if (dryRun) return fn()
   throwIfInterrupted('nothing was changed.')
+  if (state.session) {
+    if (state.session.credentialsFile !== state.credentialsFile) throw new PsbError(`The rotation session is for ${state.session.credentialsFile}, not ${state.credentialsFile}.`, {code: 'RotationSessionMismatch'})
+    state.journal = state.session.journal
+    return interruptible(fn)
+  }
   const lock = acquireRotationLock(state.credentialsFile, command)
   try {
     state.journal = new Journal(state.credentialsFile)
@@ -226,4 +262,15 @@ export async function underRotationLock<T>(state: RunState, dryRun: boolean | un
   } finally {
     lock.release()
   }
+}
+
+/** A profile that assumes a role (role_arn in the AWS config) has no key to rotate or list: exit 2, before any call. */
+export function refuseRoleProfile(profile: string, what: 'rotate' | 'list', env: Env): void {
+  const role = profileRoleArn(profile, env)
+  if (!role) return
+  throw badInput(
+    `The profile "${profile}" has no key to ${what}: it assumes ${role} (role_arn in the AWS config file). Its credentials are temporary; nothing was changed.`,
+    'A role needs no rotation. To check the profile, run `psb verify --profile ' + profile + '`; to rotate the key of its source profile, pass that profile instead.',
+    'ProfileAssumesRole',
+  )
 }

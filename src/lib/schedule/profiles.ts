@@ -25,7 +25,7 @@ export function checkScheduleProfiles(profiles: string[], env: Env): void {
  * The profiles of the credentials file whose long-term key belongs to an IAM user that psb
  * manages (tag managed-by=psb), asked with each profile's own key (STS, then iam:GetUser: read-only).
  */
-export async function psbProfiles(opts: {region?: string; endpoint?: string; env: Env; logger: Logger}): Promise<string[]> {
+export async function psbProfiles(opts: {region?: string; endpoint?: string; env: Env; logger: Logger; nothing?: string}): Promise<string[]> {
   const {GetUserCommand} = await import('@aws-sdk/client-iam')
   const {GetCallerIdentityCommand} = await import('@aws-sdk/client-sts')
   const found: string[] = []
@@ -47,6 +47,6 @@ export async function psbProfiles(opts: {region?: string; endpoint?: string; env
     }
   }
   if (found.length === 0)
-    throw badInput('No profile of the credentials file holds the key of an IAM user that psb manages (tag managed-by=psb); nothing was installed.', 'Name the profiles with --profile <name> (repeatable).', 'NoPsbProfiles')
+    throw badInput(`No profile of the credentials file holds the key of an IAM user that psb manages (tag managed-by=psb); nothing was ${opts.nothing ?? 'installed'}.`, 'Name the profiles with --profile <name> (repeatable).', 'NoPsbProfiles')
   return found
 }

@@ -74,6 +74,8 @@ export interface Identity {
   account: string
   arn: string
   user?: string
+  /** The role the profile assumes (its credentials are temporary: no long-lived key). */
+  role?: string
   accessKeyId?: string
 }
 

@@ -8,7 +8,7 @@ import type {LifecycleRule} from '@aws-sdk/client-s3'
 import {appliesToWholeBucket, bucketArn, hasTlsOnlyStatement as tlsDenyCovers, type PolicyStatement} from '../bucket/ensure.js'
 import {parsePolicyDocument} from '../iam/policy.js'
 
-export {userNameOfArn} from '../aws/arn.js'
+export {roleNameOfArn, userNameOfArn} from '../aws/arn.js'
 export {prefixBase} from '../bucket/prefix.js'
 
 export {compareBackendUrls, parseBackendUrl} from '../pulumi/backend-url.js'

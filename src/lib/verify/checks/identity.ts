@@ -4,7 +4,7 @@ import {awsCode, isBadCredentials, translateAwsError, withBackoff} from '../../a
 import {isNoIamApi} from '../../aws/store.js'
 import {messageOf} from '../../errors.js'
 import {maskKeyId} from '../../redact.js'
-import {userNameOfArn} from '../rules.js'
+import {roleNameOfArn, userNameOfArn} from '../rules.js'
 import type {CheckUnit, Verdict, VerifyContext} from '../context.js'
 
 /**
@@ -43,8 +43,10 @@ export const credentialsCheck: CheckUnit = {
         retryIf: isBadCredentials,
       })
       const resolved = v.fileCreds ?? (await (sts.config.credentials as () => Promise<StaticCredentials>)())
-      const id = {account: r.Account ?? '', arn: r.Arn ?? '', user: userNameOfArn(r.Arn ?? ''), accessKeyId: resolved?.accessKeyId}
+      const role = roleNameOfArn(r.Arn ?? '')
+      const id = {account: r.Account ?? '', arn: r.Arn ?? '', user: userNameOfArn(r.Arn ?? ''), ...(role ? {role} : {}), accessKeyId: resolved?.accessKeyId}
       v.facts.identity = id
+      if (role) return {status: 'pass', detail: `account ${id.account}, assumed role ${role} (${id.arn}), temporary key ${maskKeyId(id.accessKeyId)}`}
       return {status: 'pass', detail: `account ${id.account}, ${id.user ? `user ${id.user}` : id.arn}, key ${maskKeyId(id.accessKeyId)}`}
     } catch (error) {
       if (isNoIamApi(error, v.opts.endpoint !== undefined)) return noSts(v, error)

@@ -15,6 +15,7 @@ import {pulumiLayoutCheck} from './layout.js'
 import {pulumiUrlCheck} from './pulumi-url.js'
 import {roundTripCheck} from './roundtrip.js'
 import {keyScheduleCheck} from './schedule.js'
+import {roleTrustCheck} from './trust.js'
 import {secretsKeyStateCheck, secretsRotationCheck, secretsRoundTripCheck} from './secrets.js'
 
 export const CHECKS: readonly CheckUnit[] = [
@@ -34,6 +35,7 @@ export const CHECKS: readonly CheckUnit[] = [
   keyScheduleCheck,
   credentialsFileCheck,
   leastPrivilegeCheck,
+  roleTrustCheck,
   pulumiCliCheck,
   pulumiLoginCheck,
   pulumiBackendEnvCheck,

@@ -18,11 +18,12 @@ export function keyAgeVerdict(v: VerifyContext, id: Identity, keys: AccessKeyMet
 /** Lists the user's keys (profile, else admin) and writes facts.accessKeys for key-count. */
 export const keyAgeCheck: CheckUnit = {
   id: 'key-age',
-  title: (v) => `Access key is younger than ${v.maxAgeDays} days`,
+  title: (v) => (v.facts.identity?.role ? 'No long-lived key' : `Access key is younger than ${v.maxAgeDays} days`),
   needs: ['credentials'],
   async run(v) {
     const id = v.facts.identity!
     if (v.facts.noIam) return notOnThisStore(v, "the key's age (iam:ListAccessKeys)")
+    if (id.role) return {status: 'pass', detail: `the profile assumes the role ${id.role}: its credentials are temporary (${maskKeyId(id.accessKeyId)}), there is no access key to age or rotate.`}
     if (!id.user) return {status: 'warn', detail: `cannot check: the profile acts as ${id.arn}, not as an IAM user with a long-term key.`}
     const {ListAccessKeysCommand} = await import('@aws-sdk/client-iam')
     const r = await readWith(v, async (c) => (await c.iam()).send(new ListAccessKeysCommand({UserName: id.user})))

@@ -1,6 +1,6 @@
 /**
- * Least privilege: the user is not broader than it needs to be (no AdministratorAccess,
- * no "*" action). Its own policies are read with the admin context when given, else with
+ * Least privilege: the user (or the role a profile assumes) is not broader than it needs to
+ * be (no AdministratorAccess, no "*" action). Its own policies are read with the admin context when given, else with
  * the profile (psb's policy lets it read them); further reads are best effort.
  */
 import type {IAMClient} from '@aws-sdk/client-iam'
@@ -12,7 +12,9 @@ const iamSdk = () => import('@aws-sdk/client-iam')
 
 interface Scan {
   client: IAMClient
+  /** The user's name, or the role's (kind role). */
   UserName: string
+  kind: 'user' | 'role'
   /** What makes the user broad, one phrase each. */
   broad: string[]
   /** What could not be read (best-effort reads). */
@@ -25,14 +27,16 @@ interface Scan {
 async function ownPolicies(s: Scan): Promise<{PolicyArn?: string; PolicyName?: string}[]> {
   const iam = await iamSdk()
   const {client, UserName} = s
-  s.step = 'iam:ListAttachedUserPolicies'
-  const attached = (await client.send(new iam.ListAttachedUserPoliciesCommand({UserName}))).AttachedPolicies ?? []
+  const RoleName = UserName
+  const role = s.kind === 'role'
+  s.step = role ? 'iam:ListAttachedRolePolicies' : 'iam:ListAttachedUserPolicies'
+  const attached = (role ? await client.send(new iam.ListAttachedRolePoliciesCommand({RoleName})) : await client.send(new iam.ListAttachedUserPoliciesCommand({UserName}))).AttachedPolicies ?? []
   for (const p of attached) if (isAdministratorAccess(p.PolicyArn ?? '')) s.broad.push(`${p.PolicyName} (${p.PolicyArn})`)
-  s.step = 'iam:ListUserPolicies'
-  const inline = (await client.send(new iam.ListUserPoliciesCommand({UserName}))).PolicyNames ?? []
+  s.step = role ? 'iam:ListRolePolicies' : 'iam:ListUserPolicies'
+  const inline = (role ? await client.send(new iam.ListRolePoliciesCommand({RoleName})) : await client.send(new iam.ListUserPoliciesCommand({UserName}))).PolicyNames ?? []
   for (const name of inline) {
-    s.step = 'iam:GetUserPolicy'
-    const doc = await client.send(new iam.GetUserPolicyCommand({UserName, PolicyName: name}))
+    s.step = role ? 'iam:GetRolePolicy' : 'iam:GetUserPolicy'
+    const doc = role ? await client.send(new iam.GetRolePolicyCommand({RoleName, PolicyName: name})) : await client.send(new iam.GetUserPolicyCommand({UserName, PolicyName: name}))
     if (allowsEverything(parsePolicy(doc.PolicyDocument))) s.broad.push(`inline policy ${name} allows "*"`)
   }
   return attached.filter((p) => !/^arn:aws[a-z-]*:iam::aws:/.test(p.PolicyArn ?? ''))
@@ -50,6 +54,7 @@ async function furtherPolicies(s: Scan, customer: {PolicyArn?: string; PolicyNam
   } catch {
     s.unchecked.push('customer-managed policy documents')
   }
+  if (s.kind === 'role') return
   try {
     const groups = (await s.client.send(new iam.ListGroupsForUserCommand({UserName: s.UserName}))).Groups ?? []
     for (const g of groups) {
@@ -74,13 +79,14 @@ function unreadable(v: VerifyContext, s: Scan, id: Identity, error: unknown): Ve
 
 export const leastPrivilegeCheck: CheckUnit = {
   id: 'least-privilege',
-  title: 'The user is not broader than it needs to be',
+  title: (v) => `The ${v.facts.identity?.role ? 'role' : 'user'} is not broader than it needs to be`,
   needs: ['credentials'],
   async run(v) {
     const id = v.facts.identity!
     if (v.facts.noIam) return notOnThisStore(v, "reading the user's policies (iam:ListAttachedUserPolicies)")
-    if (!id.user) return {status: 'warn', detail: `cannot check: ${id.arn} is not an IAM user.`}
-    const s: Scan = {client: await (v.opts.admin ?? v.aws).iam(), UserName: id.user, broad: [], unchecked: [], step: ''}
+    const name = id.user ?? id.role
+    if (!name) return {status: 'warn', detail: `cannot check: ${id.arn} is not an IAM user or an assumed role.`}
+    const s: Scan = {client: await (v.opts.admin ?? v.aws).iam(), UserName: name, kind: id.user ? 'user' : 'role', broad: [], unchecked: [], step: ''}
     let customer: {PolicyArn?: string; PolicyName?: string}[]
     try {
       customer = await ownPolicies(s)
@@ -92,8 +98,8 @@ export const leastPrivilegeCheck: CheckUnit = {
     if (s.broad.length === 0) return {status: 'pass', detail: `no AdministratorAccess and no "*" action${notRead}`}
     return {
       status: 'warn',
-      detail: `user ${s.UserName} has ${s.broad.join('; ')}: Pulumi, and anyone holding this key, can do anything in account ${id.account}${notRead}.`,
-      hint: 'Attach only what your Pulumi programs deploy (`psb user create --attach-policy <arn>`) and detach the account-wide policy.',
+      detail: `${s.kind} ${s.UserName} has ${s.broad.join('; ')}: Pulumi, and anyone holding ${s.kind === 'role' ? 'its credentials' : 'this key'}, can do anything in account ${id.account}${notRead}.`,
+      hint: `Attach only what your Pulumi programs deploy (\`psb ${s.kind} create --attach-policy <arn>\`) and detach the account-wide policy.`,
     }
   },
 }
