@@ -11,6 +11,7 @@
 // Usage: node scripts/bundle.mjs [root]   (writes <root>/dist; prints a one-line summary)
 import {build} from 'esbuild'
 import {globSync, rmSync, writeFileSync} from 'node:fs'
+import {builtinModules} from 'node:module'
 import {join, resolve} from 'node:path'
 
 const root = resolve(process.argv[2] ?? join(import.meta.dirname, '..'))
@@ -18,6 +19,22 @@ const ENTRY_GLOBS = ['src/commands/**/*.ts', 'src/hooks/**/*.ts', 'src/cli/help.
 const entryPoints = ENTRY_GLOBS.flatMap((g) => globSync(g, {cwd: root})).filter((f) => !f.endsWith('.d.ts')).sort()
 const outdir = join(root, 'dist')
 rmSync(outdir, {recursive: true, force: true})
+
+// Node's built-ins through require(), not ESM imports: an ESM import of a built-in makes Node
+// build its ESM facade, which reads every export, and node:http's lazy getters (WebSocket,
+// CloseEvent, ...) then load undici (about 12 ms of CPU) for the SDK's HTTP handler, which never
+// uses it. esbuild reads a named import of this CommonJS shim as a property access at call time.
+const builtinsAsRequire = {
+  name: 'builtins-as-require',
+  setup(b) {
+    const names = builtinModules.filter((m) => !m.startsWith('_')).map((m) => m.replace(/^node:/, '').replace(/[/\\]/g, '\\/'))
+    b.onResolve({filter: new RegExp(`^(node:)?(${names.join('|')})$`)}, (args) =>
+      // import and import() go through the shim (the SDK's HTTP handler imports node:http on its
+      // first plain-HTTP request); the shim's own require() stays Node's.
+      /^(import-statement|dynamic-import)$/.test(args.kind) && args.namespace !== 'builtin' ? {path: args.path.replace(/^node:/, ''), namespace: 'builtin'} : {path: args.path, external: true})
+    b.onLoad({filter: /.*/, namespace: 'builtin'}, (args) => ({contents: `module.exports = require(${JSON.stringify(`node:${args.path}`)})`, loader: 'js'}))
+  },
+}
 
 const started = Date.now()
 const result = await build({
@@ -41,6 +58,7 @@ const result = await build({
   minifySyntax: true,
   legalComments: 'linked',
   metafile: true,
+  plugins: [builtinsAsRequire],
   logLevel: 'warning',
   // CommonJS dependencies bundled into ESM call require() for Node's built-ins.
   banner: {js: "import {createRequire as __psbCreateRequire} from 'node:module'; const require = __psbCreateRequire(import.meta.url);"},
