@@ -42,6 +42,8 @@ for (const stream of [process.stdout, process.stderr]) {
     throw error
   })
 }
-// oclif as bundled with psb's commands (scripts/bundle.mjs), not its ~130 modules one by one.
-const {execute} = await import('../dist/cli/oclif.js')
-await execute({dir: import.meta.url})
+// oclif as bundled with psb's commands (scripts/bundle.mjs), not its ~130 modules one by one;
+// psb's own commands skip oclif's reading of the core plugins when no plugin is installed
+// (src/cli/oclif.ts).
+const {run} = await import('../dist/cli/oclif.js')
+await run(import.meta.url)
