@@ -4,10 +4,25 @@
  */
 import {expect} from 'chai'
 import {existsSync, globSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import {builtinModules} from 'node:module'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {ROOT} from '../support/cli.js'
 import {ensureFreshDist, staleReason} from '../support/fresh-dist.js'
+
+/** The files a bundled file imports statically (what loads before its code runs), itself included. */
+function staticGraph(start: string): Set<string> {
+  const seen = new Set<string>()
+  const visit = (f: string) => {
+    if (seen.has(f)) return
+    seen.add(f)
+    const text = readFileSync(f, 'utf8')
+    for (const m of text.matchAll(/^(?:import|export)\s[^;]*?from\s*"(\.[^"]+)"/gm)) visit(join(dirname(f), m[1]))
+    for (const m of text.matchAll(/^import\s*"(\.[^"]+)"/gm)) visit(join(dirname(f), m[1]))
+  }
+  visit(start)
+  return seen
+}
 
 describe('the bundle (scripts/bundle.mjs)', function () {
   this.timeout(180_000)
@@ -75,6 +90,28 @@ describe('the bundle (scripts/bundle.mjs)', function () {
       for (const f of startFiles) visit(f)
       const sdk = [...seen].filter((f) => /S3Client|STSClient|IAMClient|KMSClient|smithy/i.test(readFileSync(f, 'utf8')))
       expect(sdk.map((f) => f.slice(ROOT.length + 1))).to.deep.equal([])
+    })
+
+    it('imports no Node built-in as an ES module (node:http\'s ES module facade would load undici): require() through the banner\'s createRequire', () => {
+      const builtin = new RegExp(`^(node:)?(${builtinModules.map((m) => m.replace(/^node:/, '').replace('/', '\\/')).join('|')})$`)
+      const found: string[] = []
+      for (const f of globSync('dist/**/*.js', {cwd: ROOT})) {
+        const text = readFileSync(join(ROOT, f), 'utf8')
+        for (const m of text.matchAll(/(?:^(?:import|export)\s[^;]*?from\s*|\bimport\(\s*)["']([^"']+)["']/gm)) if (builtin.test(m[1]) && m[1] !== 'node:module') found.push(`${f}: ${m[1]}`)
+      }
+      expect(found).to.deep.equal([])
+    })
+
+    it('bucket create\'s start path holds none of verify\'s table (the Pulumi CLI checks, YAML, schedules)', () => {
+      const seen = staticGraph(join(ROOT, 'dist', 'commands', 'bucket', 'create.js'))
+      const heavy = [...seen].filter((f) => /^\/\/ (src\/lib\/verify\/checks\/|node_modules\/(yaml|plist|xmlbuilder)\/)/m.test(readFileSync(f, 'utf8')))
+      expect(heavy.map((f) => f.slice(ROOT.length + 1))).to.deep.equal([])
+    })
+
+    it('the region check holds the SDK\'s partition table: no require of @aws-sdk/core/client (a second, CommonJS @smithy/core) at run time', () => {
+      const files = globSync('dist/**/*.js', {cwd: ROOT}).map((f) => [f, readFileSync(join(ROOT, f), 'utf8')] as const)
+      expect(files.filter(([, t]) => t.includes('@aws-sdk/core/client')).map(([f]) => f)).to.deep.equal([])
+      expect(files.filter(([, t]) => t.includes('partitionsInfo')).length).to.be.greaterThan(0)
     })
   })
 })
