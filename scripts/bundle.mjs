@@ -21,9 +21,12 @@ const outdir = join(root, 'dist')
 rmSync(outdir, {recursive: true, force: true})
 
 // Node's built-ins through require(), not ESM imports: an ESM import of a built-in makes Node
-// build its ESM facade, which reads every export, and node:http's lazy getters (WebSocket,
-// CloseEvent, ...) then load undici (about 12 ms of CPU) for the SDK's HTTP handler, which never
-// uses it. esbuild reads a named import of this CommonJS shim as a property access at call time.
+// build its ESM facade, which reads every export, and the getters run: node:http's (WebSocket,
+// CloseEvent, ...) load undici, node:process's build allowedNodeEnvironmentFlags (together about
+// 20 ms of CPU for a command that talks to AWS). esbuild reads a named import of this CommonJS
+// shim as a property access at call time. Each importing module gets its own shim (the path
+// names the importer), so that a shim always lands in its importer's chunk: one shared shim
+// would be a chunk of its own, one more file to load.
 const builtinsAsRequire = {
   name: 'builtins-as-require',
   setup(b) {
@@ -31,8 +34,11 @@ const builtinsAsRequire = {
     b.onResolve({filter: new RegExp(`^(node:)?(${names.join('|')})$`)}, (args) =>
       // import and import() go through the shim (the SDK's HTTP handler imports node:http on its
       // first plain-HTTP request); the shim's own require() stays Node's.
-      /^(import-statement|dynamic-import)$/.test(args.kind) && args.namespace !== 'builtin' ? {path: args.path.replace(/^node:/, ''), namespace: 'builtin'} : {path: args.path, external: true})
-    b.onLoad({filter: /.*/, namespace: 'builtin'}, (args) => ({contents: `module.exports = require(${JSON.stringify(`node:${args.path}`)})`, loader: 'js'}))
+      /^(import-statement|dynamic-import)$/.test(args.kind) && args.namespace !== 'builtin'
+        ? {path: `${args.importer}:${args.path.replace(/^node:/, '')}`, namespace: 'builtin'}
+        : {path: args.path, external: true},
+    )
+    b.onLoad({filter: /.*/, namespace: 'builtin'}, (args) => ({contents: `module.exports = require(${JSON.stringify(`node:${args.path.slice(args.path.lastIndexOf(':') + 1)}`)})`, loader: 'js'}))
   },
 }
 
