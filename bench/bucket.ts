@@ -8,7 +8,7 @@
  *
  * Targets: psb >= 3x faster than the AWS CLI sequence; 0 mutating calls on the re-run.
  *
- *   npx tsc -p tsconfig.build.json && node --import tsx bench/bucket.ts
+ *   npm run build && node --import tsx bench/bucket.ts
  *   BENCH_RUNS=5 node --import tsx bench/bucket.ts
  *
  * Prints a table and writes bench/out/bucket.json. Exit code 1 when a target is missed.
@@ -26,7 +26,7 @@ const TARGET_RATIO = 3
 
 async function main(): Promise<void> {
   if (!existsSync(join(ROOT, 'dist', 'commands', 'bucket', 'create.js'))) {
-    throw new Error('dist/ has no bucket create command: run `npx tsc -p tsconfig.build.json` first.')
+    throw new Error('dist/ has no bucket create command: run `npm run build` first.')
   }
   const work = mkdtempSync(join(tmpdir(), 'psb-bench-bucket-'))
   const moto = new MotoServer()

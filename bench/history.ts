@@ -7,7 +7,7 @@
  *   2. the prune (--keep 100): wall time, every request counted from PSB_CALL_LOG;
  *   3. a second run: 0 mutating calls.
  *
- *   npx tsc -p tsconfig.build.json && node --import tsx bench/history.ts
+ *   npm run build && node --import tsx bench/history.ts
  *   BENCH_UPDATES=2500 BENCH_KEEP=100 node --import tsx bench/history.ts
  *
  * Targets: deletes = ceil(files / 1,000) DeleteObjects; lists = ceil(objects / 1,000) pages;

@@ -15,7 +15,7 @@
  * and with PSB_KEY_PROPAGATION_POLL_MS=0 (moto accepts a key at once: psb's own cost).
  * One warm-up of each first, then BENCH_RUNS (default 3) alternating runs; medians compared.
  *
- *   npx tsc -p tsconfig.build.json && node --import tsx bench/init.ts
+ *   npm run build && node --import tsx bench/init.ts
  *
  * Writes bench/out/init.json; a missed target sets exit code 1.
  */

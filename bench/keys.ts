@@ -7,7 +7,7 @@
  *     and with no pause (what psb itself costs); and the same rotation in process (rotateKey).
  *  2. 20 profiles of 20 users: one run with 20 --profile flags vs 20 separate runs.
  *
- *   npx tsc -p tsconfig.build.json && node --import tsx bench/keys.ts
+ *   npm run build && node --import tsx bench/keys.ts
  *   BENCH_RUNS=7 BENCH_PROFILES=20 BENCH_DEFAULT_POLL_MANY=1 node --import tsx bench/keys.ts
  *
  * Writes bench/out/keys.json.

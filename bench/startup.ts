@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     if (!existsSync(join(given, 'oclif.manifest.json')) || !existsSync(join(given, 'dist'))) throw new Error(`${given} has no dist/ and oclif.manifest.json: build it first`)
     dir = given
   } else {
-    process.stderr.write('Building psb (tsc + oclif manifest) in a temporary copy...\n')
+    process.stderr.write('Building psb (the bundle + oclif manifest) in a temporary copy...\n')
     const copy = buildCopy({parent: work})
     dir = copy.dir
   }
@@ -204,8 +204,10 @@ async function main(): Promise<void> {
     const moduleReport: Array<{case: string; resolved: number; awsSdk: string[]; commands: string[]; psb: string[]}> = []
     for (const c of cases.filter((x) => x.name.startsWith('psb'))) {
       const urls = loadedModules(recorder, c.args, cwd, join(work, 'modules.txt'), c.env)
-      const sdk = urls.filter((u) => /\/@aws-sdk\/|\/@smithy\//.test(u))
       const ours = urls.filter((u) => u.startsWith(pathToFileURL(join(dir, 'dist')).href)).map((u) => u.slice(pathToFileURL(dir).href.length + 1))
+      // The bundle holds the SDK in chunks of its own (scripts/bundle.mjs): a loaded chunk with SDK code counts too.
+      const sdkChunks = ours.filter((u) => u.endsWith('.js') && /\b(S3Client|STSClient|IAMClient|KMSClient)\b|@smithy\//.test(readFileSync(join(dir, u), 'utf8')))
+      const sdk = [...urls.filter((u) => /\/@aws-sdk\/|\/@smithy\//.test(u)), ...sdkChunks]
       const commands = ours.filter((u) => u.startsWith('dist/commands/'))
       // An installed plugin's hooks load only when psb fires them, never at start-up.
       const pluginModules = urls.filter((u) => u.includes('/plugin-data/'))

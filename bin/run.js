@@ -1,10 +1,21 @@
 #!/usr/bin/env node
 // Entry point of the installed CLI. The Node >= 22 check is the `init` hook
 // (src/hooks/init/node-version.ts), which runs before any command.
+// DEBUG stack traces name the src/ files: the bundle's source maps (dist/**/*.js.map) are read
+// only then, since reading them costs start-up time.
+if (process.env.DEBUG) process.setSourceMapsEnabled(true)
 try {
-  // Cache compiled code between runs (Node 22.1+), for start-up time.
+  // Cache V8's compiled code of the bundle between runs (Node 22.1+), in psb's cache folder
+  // (PSB_CACHE_DIR, else $XDG_CACHE_HOME/psb, ~/Library/Caches/psb, %LOCALAPPDATA%\psb or
+  // ~/.cache/psb), which outlives the runs (the OS's temporary folder may not). NODE_COMPILE_CACHE,
+  // when set, wins (Node has then enabled it already); NODE_DISABLE_COMPILE_CACHE turns it off.
   const {enableCompileCache} = await import('node:module')
-  enableCompileCache?.()
+  const {homedir} = await import('node:os')
+  const {join} = await import('node:path')
+  const env = process.env
+  const home = () => homedir()
+  const base = env.XDG_CACHE_HOME || (process.platform === 'darwin' ? join(home(), 'Library', 'Caches') : process.platform === 'win32' ? env.LOCALAPPDATA || join(home(), 'AppData', 'Local') : join(home(), '.cache'))
+  enableCompileCache?.(join(env.PSB_CACHE_DIR || join(base, 'psb'), 'compile-cache'))
 } catch {}
 // oclif's own engines warning loads all of semver (about 120 modules) on every start, and
 // the node-version init hook already refuses old Node.js with a clearer one-line message.
@@ -31,5 +42,8 @@ for (const stream of [process.stdout, process.stderr]) {
     throw error
   })
 }
-const {execute} = await import('@oclif/core')
-await execute({dir: import.meta.url})
+// oclif as bundled with psb's commands (scripts/bundle.mjs), not its ~130 modules one by one;
+// psb's own commands skip oclif's reading of the core plugins when no plugin is installed
+// (src/cli/oclif.ts).
+const {run} = await import('../dist/cli/oclif.js')
+await run(import.meta.url)

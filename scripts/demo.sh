@@ -20,7 +20,7 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
 [[ -t 2 && -z "${NO_COLOR:-}" ]] || step() { printf '\n==> %s\n' "$*" >&2; }
 
 step "Building psb"
-tsc -p tsconfig.build.json
+npm run build >/dev/null
 PSB=(node "$PSB_ROOT/bin/run.js")
 
 # The Pulumi CLI is built once from source (then cached). The first build takes about 6

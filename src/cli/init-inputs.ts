@@ -16,6 +16,7 @@ import {buildBackendUrl} from '../lib/pulumi/backend-url.js'
 import {defaultAlias, providerUrl} from '../lib/kms/names.js'
 import {validateSecretsKeyOptions, type SecretsKeyOptions} from '../lib/kms/key.js'
 import {loginOptionsFromFlags} from './login-options.js'
+import {proofOptionsFromFlags} from './keys.js'
 import type {InitPlan} from './tasks.js'
 import {userOptionsFromFlags, type UserFlags} from './user-create.js'
 
@@ -54,6 +55,8 @@ export interface InitFlags extends UserFlags {
   'admin-profile'?: string
   'dry-run': boolean
   wait: string
+  confirmations?: string
+  interval?: string
   login: boolean
   verify: boolean
   yes: boolean
@@ -89,7 +92,7 @@ export async function initInputs(flags: InitFlags, d: InitDeps): Promise<InitInp
   const noPrompt = interactive ? '' : ` (psb does not ask: ${d.json ? '--json' : flags.yes ? '--yes' : isCI(env) ? 'CI is set' : 'not a terminal'})`
   const adminProfile = flags['admin-profile']
   const dryRun = flags['dry-run']
-  const {endpoint, user, profile, prefix, waitMs} = offlineChecks(flags)
+  const {endpoint, user, profile, prefix, waitMs, proof} = offlineChecks(flags)
   // Validate the bucket- and user-flags now, with a stand-in name when the bucket is still to be asked.
   const probeBucket = flags.bucket ?? 'pulumi-state-probe'
   let region = resolveRegion(flags.region, adminProfile, env)
@@ -110,7 +113,7 @@ export async function initInputs(flags: InitFlags, d: InitDeps): Promise<InitInp
     admin,
     bucket: bucketOpts,
     user: userOpts,
-    key: {user, profile, region, endpoint, bucket, prefix, dryRun, waitMs, env},
+    key: {user, profile, region, endpoint, bucket, prefix, dryRun, waitMs, ...proof, env},
     secrets,
     login: loginOpts,
     verify: flags.verify && !dryRun ? withSecrets(d.verifyOptions({profile, bucket, prefix, region, endpoint, pulumi: flags.login}), secrets) : undefined,
@@ -126,7 +129,7 @@ export function withSecrets(opts: InitPlan['verify'], secrets: SecretsKeyOptions
 }
 
 /** Everything that can be checked without AWS, first (exit 2, nothing changed). */
-function offlineChecks(flags: InitFlags): {endpoint?: string; user: string; profile: string; prefix?: string; waitMs: number} {
+function offlineChecks(flags: InitFlags): {endpoint?: string; user: string; profile: string; prefix?: string; waitMs: number; proof: {successes?: number; pollMs?: number}} {
   const adminProfile = flags['admin-profile']
   const endpoint = validateEndpoint(flags.endpoint)
   const user = flags.user
@@ -141,7 +144,7 @@ function offlineChecks(flags: InitFlags): {endpoint?: string; user: string; prof
   }
   const prefix = normalizePrefix(flags.prefix)
   const waitMs = parseDuration(flags.wait, {flag: '--wait', bareUnit: 's'})
-  return {endpoint, user, profile, prefix, waitMs}
+  return {endpoint, user, profile, prefix, waitMs, proof: proofOptionsFromFlags(flags, waitMs)}
 }
 
 async function askRegion(interactive: boolean, noPrompt: string): Promise<string> {

@@ -16,7 +16,7 @@ import {PsbError, badInput} from '../lib/errors.js'
 import {readJournalEntries} from '../lib/keys/journal.js'
 import {validateBucketName} from '../lib/bucket/name.js'
 import {validateUserName} from '../lib/iam/user.js'
-import {DEFAULT_WAIT_MS, KEYS_EXIT, type RotateManyOptions, type RotateResult} from '../lib/keys/rotate.js'
+import {DEFAULT_SUCCESSES, DEFAULT_WAIT_MS, KEYS_EXIT, type RotateManyOptions, type RotateResult} from '../lib/keys/rotate.js'
 import {refuseRoleProfile} from '../lib/keys/run.js'
 import {maskKeyId} from '../lib/redact.js'
 import {normalizePrefix} from '../lib/iam/policy.js'
@@ -29,6 +29,57 @@ export const keysAdminProfile = Flags.string({
   helpValue: '<profile>',
 })
 
+/** The documented limits of --confirmations and --interval (docs/keys.md): outside them, exit 2. */
+export const PROOF_LIMITS = {confirmations: {min: 1, max: 10}, intervalMs: {min: 0, max: 60_000}} as const
+
+/**
+ * --confirmations and --interval: how many consecutive successful rounds prove a new key, and the
+ * pause between them (today's defaults when absent: `defaultConfirmations`, and 1 s, or
+ * PSB_KEY_PROPAGATION_POLL_MS). Shared by `keys rotate` (3) and `init`'s first key (1).
+ */
+export function proofFlags(defaultConfirmations: number) {
+  const {confirmations: c, intervalMs: i} = PROOF_LIMITS
+  return {
+    confirmations: Flags.string({
+      description: `Consecutive successful calls with the new key (STS, and the state bucket when known) that prove it works, before psb goes on (default ${defaultConfirmations}; ${c.min} to ${c.max}). More is safer on AWS, where IAM takes seconds to accept a new key everywhere.`,
+      helpValue: '<n>',
+    }),
+    interval: Flags.string({
+      description: `Pause between those calls (default 1s; ${i.min}s to ${i.max / 1000}s, e.g. 500ms, 2s; a bare number is seconds). 0 suits an emulator or a partition that accepts keys at once.`,
+      helpValue: '<duration>',
+    }),
+  }
+}
+
+/** The core's proof options from --confirmations / --interval (undefined: the defaults), checked against --wait. Bad input: exit 2. */
+export function proofOptionsFromFlags(flags: {confirmations?: string; interval?: string}, waitMs: number): {successes?: number; pollMs?: number} {
+  const {confirmations: c, intervalMs: i} = PROOF_LIMITS
+  let successes: number | undefined
+  if (flags.confirmations !== undefined) {
+    const text = flags.confirmations.trim()
+    successes = /^\d{1,3}$/.test(text) ? Number(text) : Number.NaN
+    if (!(successes >= c.min && successes <= c.max)) {
+      throw badInput(`--confirmations ${echo(flags.confirmations, {what: 'value', shape: /^[0-9a-z.+-]{1,12}$/i})} is not a whole number from ${c.min} to ${c.max}.`, `Give e.g. --confirmations 3 (the default for keys rotate).`, 'ConfirmationsInvalid')
+    }
+  }
+  let pollMs: number | undefined
+  if (flags.interval !== undefined) {
+    pollMs = parseDuration(flags.interval, {flag: '--interval', bareUnit: 's'})
+    if (pollMs < i.min || pollMs > i.max) {
+      throw badInput(`--interval ${formatDuration(pollMs)} is outside ${i.min}s to ${i.max / 1000}s.`, 'Give e.g. --interval 1s (the default), or 0 on an emulator.', 'IntervalInvalid')
+    }
+  }
+  const rounds = successes ?? 1
+  if (pollMs !== undefined && (rounds - 1) * pollMs >= waitMs) {
+    throw badInput(
+      `--wait ${formatDuration(waitMs)} is too short for ${rounds} confirmations ${formatDuration(pollMs)} apart (${formatDuration((rounds - 1) * pollMs)} of pauses alone): the proof could never succeed.`,
+      'Give a longer --wait, fewer --confirmations or a shorter --interval.',
+      'ProofInvalid',
+    )
+  }
+  return {...(successes === undefined ? {} : {successes}), ...(pollMs === undefined ? {} : {pollMs})}
+}
+
 /** The parsed flags `rotateOptionsFromFlags` reads. */
 export interface RotateFlags {
   profile?: string[]
@@ -38,6 +89,8 @@ export interface RotateFlags {
   'max-age'?: string
   'keep-old'?: boolean
   wait?: string
+  confirmations?: string
+  interval?: string
   create?: boolean
   'dry-run'?: boolean
   region?: string
@@ -58,6 +111,7 @@ export function rotateOptionsFromFlags(flags: RotateFlags, env: NodeJS.ProcessEn
   const region = resolveRegion(flags.region, flags['admin-profile'] ?? profiles[0], env) ?? 'us-east-1'
   const maxAgeMs = flags['max-age'] === undefined ? undefined : parseDuration(flags['max-age'], {flag: '--max-age'})
   const waitMs = flags.wait === undefined ? DEFAULT_WAIT_MS : parseDuration(flags.wait, {flag: '--wait', bareUnit: 's'})
+  const proof = proofOptionsFromFlags(flags, waitMs)
   // --create has no key of the profile's own to act with: it acts as the administrator, the
   // --admin-profile or else the standard AWS credential chain (environment, AWS_PROFILE, ...).
   const admin = flags['admin-profile']
@@ -76,6 +130,7 @@ export function rotateOptionsFromFlags(flags: RotateFlags, env: NodeJS.ProcessEn
     maxAgeMs,
     keepOld: flags['keep-old'] ?? false,
     waitMs,
+    ...proof,
     create: flags.create ?? false,
     dryRun: flags['dry-run'] ?? false,
     env,
@@ -147,6 +202,7 @@ export const rotateFlags = {
     helpValue: '<duration>',
     default: '60s',
   }),
+  ...proofFlags(DEFAULT_SUCCESSES),
   'detailed-exitcode': Flags.boolean({
     description: 'Distinct exit codes for every outcome: 0 rotated, 10 not due, 1 failed (without it, not due exits 0).',
     default: false,

@@ -12,7 +12,6 @@ import type {AwsContext} from '../lib/aws/client.js'
 import {messageOf} from '../lib/errors.js'
 import {row, type BucketSetting, type SettingRow} from '../lib/bucket/settings/setting.js'
 import type {Check} from '../lib/verify/context.js'
-import {CHECK_IDS} from '../lib/verify/run.js'
 
 export type {BucketSetting, SettingIO, SettingPlan, Want} from '../lib/bucket/settings/setting.js'
 export type {Check} from '../lib/verify/context.js'
@@ -84,11 +83,14 @@ function isCheck(c: unknown): c is Check {
   return typeof v === 'object' && v !== null && typeof v.id === 'string' && v.id !== '' && typeof v.title === 'string' && STATUSES.has(v.status)
 }
 
-/** One plugin's answer as checks: malformed entries become one warn check naming the plugin. */
-export function checksOf(answer: PluginAnswer): Check[] {
+/**
+ * One plugin's answer as checks: malformed entries become one warn check naming the plugin; an
+ * id of psb's own checks (`builtinIds`) gets the plugin's name in front.
+ */
+export function checksOf(answer: PluginAnswer, builtinIds: readonly string[]): Check[] {
   const list = answer.result === undefined ? [] : Array.isArray(answer.result) ? answer.result : [answer.result]
   const good = list.filter(isCheck).map((c) => {
-    const id = CHECK_IDS.includes(c.id) ? `${answer.plugin}:${c.id}` : c.id
+    const id = builtinIds.includes(c.id) ? `${answer.plugin}:${c.id}` : c.id
     const out: Check = {id, title: c.title, status: c.status}
     if (typeof c.detail === 'string') out.detail = c.detail
     if (typeof c.hint === 'string') out.hint = c.hint
@@ -112,7 +114,10 @@ export function verifyHookChecks(config: Config, target: PluginTarget): (aws: Aw
     const answers = await firePsbHook(config, 'psb:verify-checks', {target, aws: pluginAws(aws, target.region)} satisfies VerifyChecksPayload, (m, plugin) =>
       failed.push(pluginFailure(plugin, m.slice(`plugin ${plugin}: `.length))),
     )
-    return [...answers.flatMap(checksOf), ...failed]
+    // verify's table, loaded here and not at the top: bucket create imports this file too, and
+    // the table brings every check's code (the Pulumi CLI, YAML, schedules) onto its start path.
+    const {CHECK_IDS} = await import('../lib/verify/run.js')
+    return [...answers.flatMap((a) => checksOf(a, CHECK_IDS)), ...failed]
   }
 }
 

@@ -17,6 +17,8 @@ import {preflight} from '../lib/iam/preflight.js'
 import {checkUserScope} from '../lib/iam/user.js'
 import {bucketFlags, bucketOptionsFromFlags} from './bucket/create.js'
 import KeysRotate from './keys/rotate.js'
+import {proofFlags} from '../cli/keys.js'
+import {FIRST_KEY_SUCCESSES} from '../lib/keys/rotate.js'
 import {verifyOptionsFromFlags} from './verify.js'
 
 export default class Init extends BaseCommand {
@@ -45,6 +47,7 @@ export default class Init extends BaseCommand {
     'widen-scope': shared.userFlags['widen-scope'],
     secrets: Flags.string({description: 'How Pulumi encrypts stack secrets: kms = a KMS key made and granted to the user (awskms://, no PULUMI_CONFIG_PASSPHRASE; as `psb kms create`); passphrase = none (default).', options: ['passphrase', 'kms'], helpValue: '<kind>'}),
     wait: KeysRotate.flags.wait,
+    ...proofFlags(FIRST_KEY_SUCCESSES),
     login: Flags.boolean({description: 'Run `pulumi login` with the bucket\'s URL (--no-login: skip it, e.g. without Pulumi installed).', default: true, allowNo: true}),
     verify: Flags.boolean({description: 'Finish with `psb verify` (--no-verify: skip it).', default: true, allowNo: true}),
     ...noIamFlagDefs,

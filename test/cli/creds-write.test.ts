@@ -1,6 +1,6 @@
 /**
  * `psb creds write` as a real subprocess (the built bin/run.js): exit codes, output,
- * parallel writers, and writers killed mid-write. Needs a fresh `tsc -p tsconfig.build.json`.
+ * parallel writers, and writers killed mid-write. Needs a fresh `npm run build`.
  */
 import {expect} from 'chai'
 import {spawn} from 'node:child_process'

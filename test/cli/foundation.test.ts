@@ -135,6 +135,8 @@ describe('psb foundation (subprocess)', () => {
     const debug = await runPsb(['login', '--bucket', 'b', '--region', 'us-east-1', '--no-such-flag'], home, {env: {DEBUG: '1'}})
     expect(debug.code).to.equal(2)
     expect(debug.stderr).to.match(/^\s+at .*\.js:\d+:\d+\)?$/m)
+    // The bundle's source maps: the trace names psb's sources, not the chunk it runs from.
+    expect(debug.stderr).to.match(/^\s+at .*src\/cli\/base-command\.ts:\d+:\d+\)?$/m)
   })
 
   it('--json errors are one JSON document on stdout', async () => {

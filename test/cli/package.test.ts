@@ -22,7 +22,7 @@ describe('packaging: npm pack, npm install -g, psb from any folder', function ()
   let packed: string[] = []
   // Node 22 (this process's) first on PATH: the installed `psb` runs on `#!/usr/bin/env node`.
   const env: NodeJS.ProcessEnv = {
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AWS_|PULUMI_|PSB_|npm_)/.test(k))),
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AWS_|PULUMI_|PSB_|npm_|NODE_COMPILE_CACHE$|XDG_CACHE_HOME$)/.test(k))),
     PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
     NO_UPDATE_NOTIFIER: '1',
     // psb's own update notice would ask registry.npmjs.org in the background.
@@ -36,6 +36,7 @@ describe('packaging: npm pack, npm install -g, psb from any folder', function ()
     // elsewhere has a type error: CI's typecheck catches those; the emitted files matter here).
     const copy = buildCopy({parent: tmp}).dir
     expect(existsSync(join(copy, 'dist', 'commands', 'login.js'))).to.equal(true)
+    expect(existsSync(join(copy, 'dist', 'lib'))).to.equal(false)
     expect(existsSync(join(copy, 'oclif.manifest.json'))).to.equal(true)
     const pack = run('npm', ['pack', '--pack-destination', tmp, '--json', '--ignore-scripts'], copy, env)
     expect(pack.status, pack.stderr).to.equal(0)
@@ -55,6 +56,11 @@ describe('packaging: npm pack, npm install -g, psb from any folder', function ()
     const list = packed
     expect(list).to.include.members(['package.json', 'bin/run.js', 'oclif.manifest.json', 'dist/commands/login.js', 'dist/hooks/init/node-version.js'])
     expect(list.filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.endsWith('.ts'))).to.deep.equal([])
+    // The bundle (scripts/bundle.mjs), not one file per module: no dist/lib/ or dist/cli/ modules
+    // beside the help class and oclif's entry, the bundler's marker, and source maps for DEBUG.
+    expect(list).to.include.members(['dist/bundle.json', 'dist/commands/login.js.map'])
+    expect(list.filter((f) => f.startsWith('dist/lib/') || (f.startsWith('dist/cli/') && !/^dist\/cli\/(help|oclif)\.js/.test(f)))).to.deep.equal([])
+    expect(JSON.parse(readFileSync(join(prefix, 'lib', 'node_modules', 'psb', 'dist', 'bundle.json'), 'utf8'))).to.include({bundler: 'esbuild'})
     const manifest = JSON.parse(readFileSync(join(prefix, 'lib', 'node_modules', 'psb', 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
     expect(Object.keys(manifest.commands)).to.include('login')
   })
@@ -73,6 +79,12 @@ describe('packaging: npm pack, npm install -g, psb from any folder', function ()
     const print = run(psb, ['login', '--bucket', 'acme-state', '--region', 'eu-west-1', '--print'], elsewhere, {...env, HOME: elsewhere, PATH: dirname(process.execPath)})
     expect(print.status, print.stderr).to.equal(0)
     expect(print.stdout).to.equal('s3://acme-state?region=eu-west-1\n')
+    // The installed bundle keeps V8's compile cache in psb's cache folder, across runs.
+    expect(readdirSync(join(elsewhere, '.cache', 'psb', 'compile-cache'))).to.not.deep.equal([])
+    // DEBUG's stack trace names psb's sources (the bundle's source maps), not its chunks.
+    const debug = run(psb, ['login', '--bucket', 'acme-state', '--region', 'eu-west-1', '--no-such-flag'], elsewhere, {...env, HOME: elsewhere, DEBUG: '1'})
+    expect(debug.status).to.equal(2)
+    expect(debug.stderr).to.match(/^\s+at .*src\/cli\/base-command\.ts:\d+:\d+\)?$/m)
     // Installed without the development dependencies.
     expect(readdirSync(join(prefix, 'lib', 'node_modules', 'psb', 'node_modules'))).to.not.include('mocha')
   })

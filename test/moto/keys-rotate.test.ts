@@ -322,6 +322,24 @@ describe('psb keys rotate / keys list (CLI against moto, IAM enforcement on)', (
     expect(after.code, after.stderr).to.equal(0)
   })
 
+  it('--confirmations and --interval set the proof: that many consecutive rounds with the new key, --interval apart (the flag wins over PSB_KEY_PROPAGATION_POLL_MS)', async () => {
+    await setup()
+    const rounds = () => calls().filter((c) => c === 's3 ListObjectsV2').length
+    let r = await psb(['keys', 'rotate', '--profile', 'pulumi', '--json'])
+    expect(r.code, r.stderr).to.equal(0)
+    expect(rounds(), 'default').to.equal(3)
+    resetCalls()
+    r = await psb(['keys', 'rotate', '--profile', 'pulumi', '--confirmations', '5', '--interval', '0', '--json'])
+    expect(r.code, r.stderr).to.equal(0)
+    expect(rounds()).to.equal(5)
+    resetCalls()
+    r = await psb(['keys', 'rotate', '--profile', 'pulumi', '--confirmations', '2', '--interval', '700ms', '--json'])
+    expect(r.code, r.stderr).to.equal(0)
+    expect(rounds()).to.equal(2)
+    // One pause of 700 ms between the two rounds (the environment says 20 ms).
+    expect(json(r).results[0].timings.propagationWaitMs).to.be.at.least(700)
+  })
+
   it('bad input exits 2 before any AWS call', async () => {
     const {text} = await setup()
     for (const args of [
@@ -331,6 +349,13 @@ describe('psb keys rotate / keys list (CLI against moto, IAM enforcement on)', (
       ['--create', '--profile', 'new'],
       ['--profile', 'nosuch'],
       ['--prefix', '../x'],
+      // The proof's flags, outside their documented limits (docs/keys.md).
+      ['--confirmations', '0'],
+      ['--confirmations', '11'],
+      ['--confirmations', 'two'],
+      ['--interval', '61s'],
+      ['--interval', 'soon'],
+      ['--confirmations', '10', '--interval', '10s', '--wait', '60s'],
     ]) {
       const r = await psb(['keys', 'rotate', ...(args.includes('--profile') ? [] : ['--profile', 'pulumi']), ...args])
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2)

@@ -11,8 +11,8 @@ import {join} from 'node:path'
 import {ROOT} from './cli.js'
 
 /** What the build reads: a change to any of them makes dist/ stale. */
-const BUILD_INPUTS = ['src', 'package.json', 'tsconfig.json', 'tsconfig.build.json']
-/** Written last by `npm run build` (after tsc): its mtime is the build's stamp. */
+const BUILD_INPUTS = ['src', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle.mjs', 'bin/run.js']
+/** Written last by `npm run build` (after the bundle): its mtime is the build's stamp. */
 export const BUILD_STAMP = join(ROOT, 'oclif.manifest.json')
 
 function newestMtimeMs(path: string): number {
@@ -26,7 +26,7 @@ function newestMtimeMs(path: string): number {
 /** Why dist/ is stale, or undefined when it is up to date. */
 export function staleReason(root = ROOT): string | undefined {
   const stamp = join(root, 'oclif.manifest.json')
-  if (!existsSync(join(root, 'dist', 'commands')) || !existsSync(stamp)) return 'dist/ is not built'
+  if (!existsSync(join(root, 'dist', 'bundle.json')) || !existsSync(stamp)) return 'dist/ is not built (or not bundled)'
   const built = statSync(stamp).mtimeMs
   for (const input of BUILD_INPUTS) {
     const p = join(root, input)

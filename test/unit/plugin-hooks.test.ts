@@ -5,6 +5,7 @@
 import {expect} from 'chai'
 import {checksOf, hookTimeoutMs, pluginRow, targetOf} from '../../src/cli/plugin-hooks.js'
 import {isPartialApply, type SettingIO} from '../../src/lib/bucket/settings/setting.js'
+import {CHECK_IDS} from '../../src/lib/verify/run.js'
 
 const io = {bucket: 'b'} as unknown as SettingIO
 const want = {bucket: 'b', arn: 'arn:aws:s3:::b'}
@@ -19,13 +20,13 @@ describe('plugin hooks: answers and failures', () => {
         {id: 'bad', title: 'Bad', status: 'ok'},
         'nonsense',
       ],
-    })
+    }, CHECK_IDS)
     expect(checks).to.deep.equal([
       {id: 'acme', title: 'Acme', status: 'fail', detail: 'd', hint: 'h'},
       {id: 'p:versioning', title: 'Mine', status: 'pass'},
       {id: 'plugin:p', title: 'Plugin p', status: 'warn', detail: 'answered 2 malformed check(s) (each needs id, title and status pass|warn|fail)', hint: 'Update or uninstall the plugin: psb plugins update, or psb plugins uninstall p.'},
     ])
-    expect(checksOf({plugin: 'p', result: undefined})).to.deep.equal([])
+    expect(checksOf({plugin: 'p', result: undefined}, CHECK_IDS)).to.deep.equal([])
   })
 
   it('a setting whose read throws reports its items as skipped, with a warning naming the plugin', async () => {

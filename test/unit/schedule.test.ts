@@ -4,12 +4,12 @@
  * units, the bounded log, and verify's key-schedule check.
  */
 import {expect} from 'chai'
-import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync, existsSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import plist from 'plist'
 import {buildSpecs, cadenceOf, defaultAt, durationText, nextRun, parseAt} from '../../src/lib/schedule/spec.js'
-import {buildJob, safeName, shellWord} from '../../src/lib/schedule/job.js'
+import {buildJob, psbEntry, safeName, shellWord} from '../../src/lib/schedule/job.js'
 import {cronLines} from '../../src/lib/schedule/cron.js'
 import {agentPlist} from '../../src/lib/schedule/launchd.js'
 import {onCalendar, serviceUnit, systemd} from '../../src/lib/schedule/systemd.js'
@@ -78,6 +78,20 @@ const GOLDEN_PLIST = `<?xml version="1.0" encoding="UTF-8"?>
 `
 
 describe('psb keys schedule: the core without a scheduler', () => {
+  it('the job runs the nearest bin/run.js: from the sources (src/lib/schedule) and from a chunk of the bundle (dist/chunks)', () => {
+    const pkg = mkdtempSync(join(tmpdir(), 'psb-entry-'))
+    try {
+      for (const d of ['bin', 'dist/chunks', 'src/lib/schedule']) mkdirSync(join(pkg, d), {recursive: true})
+      writeFileSync(join(pkg, 'bin', 'run.js'), '')
+      writeFileSync(join(pkg, 'package.json'), '{}')
+      const entry = realpathSync(join(pkg, 'bin', 'run.js'))
+      expect(psbEntry(join(pkg, 'dist', 'chunks'))).to.equal(entry)
+      expect(psbEntry(join(pkg, 'src', 'lib', 'schedule'))).to.equal(entry)
+    } finally {
+      rmSync(pkg, {recursive: true, force: true})
+    }
+  })
+
   it('parses --every, --max-age and --random-delay with the duration parser and --at as HH:MM; every bad value is exit 2', () => {
     const [s] = buildSpecs(['pulumi'], {every: '30d', at: '03:17', randomDelay: '1h'})
     expect(s).to.include({everyMs: 30 * 86_400_000, maxAgeMs: 30 * 86_400_000, maxAgeGiven: false, randomDelayMs: 3_600_000})

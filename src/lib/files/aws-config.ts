@@ -4,7 +4,7 @@
  * AWS_REGION / AWS_DEFAULT_REGION).
  */
 import {readFileSync} from 'node:fs'
-import {createRequire} from 'node:module'
+import {partition} from '@aws-sdk/core/client'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {echo, mayEcho, NAME_SHAPE} from '../echo.js'
@@ -128,16 +128,14 @@ export function validateRegion(region: string): string {
   return region
 }
 
-let partitionOf: ((region: string) => {description?: string}) | undefined
-
 /**
  * True when a partition of the installed AWS SDK (aws, aws-cn, aws-us-gov, ...) lists the
- * region. The SDK's data is loaded on first use (--help loads no SDK module).
+ * region. The bundle takes the SDK's partition table alone (scripts/bundle.mjs), not the rest
+ * of @aws-sdk/core/client.
  */
 export function isKnownRegion(region: string): boolean {
   // `partition()` answers a listed region with its description, any other name with none.
-  partitionOf ??= (createRequire(import.meta.url)('@aws-sdk/core/client') as {partition: typeof partitionOf}).partition!
-  return partitionOf(region).description !== undefined
+  return (partition(region) as {description?: string}).description !== undefined
 }
 
 /** The known regions that differ from `region` only in their number (us-west-99 → us-west-1, us-west-2). */

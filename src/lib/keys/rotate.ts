@@ -43,7 +43,7 @@ import {recoverForProfile} from './recovery.js'
 import {createStep, proveStep, retireStep, rollBackStep, writeStep} from './steps.js'
 import {FIRST_KEY_SUCCESSES, KEYS_EXIT, credsCtx, emptyResult, fail, makeState, underRotationLock, validateCommon, type Actor, type RotateManyOptions, type RotateOptions, type RotateResult, type RunState} from './run.js'
 
-export {DEFAULT_WAIT_MS, KEYS_EXIT, KILL_STEPS, ROLLBACK_KILL_STEP, openRotationSession, type RotationSession} from './run.js'
+export {DEFAULT_SUCCESSES, DEFAULT_WAIT_MS, FIRST_KEY_SUCCESSES, KEYS_EXIT, KILL_STEPS, ROLLBACK_KILL_STEP, openRotationSession, type RotationSession} from './run.js'
 export type {RotateManyOptions, RotateOptions, RotateOutcome, RotateResult, RotateTimings} from './run.js'
 export {ensureProfileKey, type EnsureProfileKeyOptions, type EnsureProfileKeyResult} from './first-key.js'
 export {listKeys, type KeyInfo, type ListKeysOptions, type ListKeysResult} from './list.js'

@@ -21,11 +21,16 @@ export interface Job {
   logFile: string
 }
 
-/** psb's entry point (bin/run.js), by its real path. */
-export function psbEntry(): string {
-  const here = dirname(fileURLToPath(import.meta.url))
-  const entry = resolve(here, '..', '..', '..', 'bin', 'run.js')
-  return existsSync(entry) ? realpathSync(entry) : entry
+/**
+ * psb's entry point (bin/run.js), by its real path: the nearest bin/run.js above this module,
+ * which is src/lib/schedule/ in the sources and a chunk of the bundle (dist/chunks/) when built.
+ */
+export function psbEntry(from = dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const entry = join(dir, 'bin', 'run.js')
+    if (existsSync(entry) && existsSync(join(dir, 'package.json'))) return realpathSync(entry)
+    if (dirname(dir) === dir) return resolve(from, '..', '..', '..', 'bin', 'run.js')
+  }
 }
 
 /** A file-name-safe form of a profile name; a hash keeps two names that differ only in other characters apart. */
