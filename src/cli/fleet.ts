@@ -26,6 +26,7 @@ import {redact} from '../lib/redact.js'
 import type {Change} from '../lib/types.js'
 import {DEFAULT_CONCURRENCY, fleetSelection, type FleetFlags} from './fleet-flags.js'
 import {withSecrets, type InitDeps, type InitFlags} from './init-inputs.js'
+import {proofOptionsFromFlags} from './keys.js'
 import {defaultAlias, providerUrl} from '../lib/kms/names.js'
 import {validateSecretsKeyOptions, type SecretsKeyOptions} from '../lib/kms/key.js'
 import {STEP_IDS, initTasks, type InitContext, type InitPlan} from './tasks.js'
@@ -69,6 +70,8 @@ interface FleetRun {
   admin: AwsContext
   endpoint?: string
   waitMs: number
+  /** --confirmations / --interval: the first key's proof (defaults when not given). */
+  proof: {successes?: number; pollMs?: number}
   roleName: string
   dryRun: boolean
   session?: RotationSession
@@ -102,6 +105,7 @@ async function fleetInputs(flags: InitFlags & FleetFlags & KeylessFlags, d: Flee
   // init's bucket and user flags, with a stand-in bucket: their problems are exit 2 now.
   userOptionsFromFlags({...flags, bucket: 'pulumi-state-probe', prefix})
   d.bucketOptions('pulumi-state-probe', region ?? 'us-east-1')
+  const proof = proofOptionsFromFlags(flags, waitMs)
   const keyless = fleetKeylessFlags(flags, {dryRun: flags['dry-run'], waitMs})
   const check = (targets: Target[]) => {
     checkFleetTargets(targets, {user: flags.user, adminProfile})
@@ -117,7 +121,7 @@ async function fleetInputs(flags: InitFlags & FleetFlags & KeylessFlags, d: Flee
   check(targets)
   // Each role trusts the administrator's own principal (the preflight's identity: no second call).
   if (keyless && targets.length > 0) await trustSource(keyless, admin)
-  const run: FleetRun = {flags, d, admin, endpoint, waitMs, roleName: flags['assume-role-name'] ?? DEFAULT_ROLE_NAME, dryRun: flags['dry-run'], keyless}
+  const run: FleetRun = {flags, d, admin, endpoint, waitMs, proof, roleName: flags['assume-role-name'] ?? DEFAULT_ROLE_NAME, dryRun: flags['dry-run'], keyless}
   return {run, targets}
 }
 
@@ -137,7 +141,7 @@ function targetPlan(t: Target, admin: AwsContext, f: FleetRun): InitPlan {
     bucket: d.bucketOptions(t.bucket, t.region),
     // The assumed role must act in the target's account: anything else stops before the first write.
     user: {...userOptionsFromFlags({...flags, user, bucket: t.bucket, prefix: t.prefix}), expectAccountId: t.account},
-    key: {user, profile: t.profile, region: t.region, endpoint, bucket: t.bucket, prefix: t.prefix, dryRun, waitMs: f.waitMs, env, session: f.session},
+    key: {user, profile: t.profile, region: t.region, endpoint, bucket: t.bucket, prefix: t.prefix, dryRun, waitMs: f.waitMs, ...f.proof, env, session: f.session},
     keyless: f.keyless ? keylessTargetPlan(f.keyless, t) : undefined,
     loginSkipped: 'a fleet run prints each backend URL; pulumi login is per project',
     secrets,
