@@ -242,7 +242,7 @@ export function removeStaleTemps(target: string): void {
     const pid = Number(m[3])
     const path = join(dir, n)
     try {
-      const dead = pid !== process.pid && !pidAlive(pid)
+      const dead = !pidAlive(pid)
       if (dead || Date.now() - lstatSync(path).mtimeMs > STALE_TEMP_MS) unlinkSync(path)
     } catch {}
   }
