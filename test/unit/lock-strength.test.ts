@@ -10,7 +10,7 @@
  */
 import {expect} from 'chai'
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
-import {existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync} from 'node:fs'
+import {existsSync, lstatSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -287,6 +287,21 @@ describe('lock: the waiting lock (acquireLock, withFileLock)', () => {
     }
   })
 
+  it('a stale lock it cannot move aside (a mount point: EBUSY) is an error that names it; the lock is kept', async function () {
+    writeFileSync(path, lockBody(deadPid()))
+    // Skip reason: bind mounts need root; CI runs as root.
+    if (spawnSync('mount', ['--bind', path, path]).status !== 0) this.skip()
+    try {
+      const e = await rejection(acquireLock(target, {timeoutMs: 300}))
+      expect(e.message).to.match(new RegExp(`^Cannot remove the stale lock ${path}: EBUSY: resource busy or locked, rename`))
+      expect(e.code).to.equal('FileWriteFailed')
+    } finally {
+      spawnSync('umount', [path])
+    }
+    expect(JSON.parse(readFileSync(path, 'utf8')).nonce).to.equal('n0')
+    expect(readdirSync(dir)).to.deep.equal(['credentials.psb-lock'])
+  })
+
   describe('another writer between judging a stale lock and breaking it', () => {
     it('took the lock: its lock is put back and waited for, nothing is logged, nothing is left aside', async () => {
       writeFileSync(path, lockBody(deadPid()))
@@ -521,6 +536,15 @@ describe('lock: the one-shot lock (acquireOneShotLock)', () => {
     expect(folder.n).to.equal(1)
     expect(seen).to.deep.equal([undefined, undefined])
     expect(statSync(path).isDirectory()).to.equal(true)
+  })
+
+  it('a lock path it cannot even look at (a symlink loop) is never broken, however old', () => {
+    symlinkSync('run.lock', path)
+    const old = new Date(Date.now() - 60_000)
+    lutimesSync(path, old, old)
+    expect(thrown(() => acquireOneShotLock(path, opts())).code).to.equal('TestLocked')
+    expect(seen).to.deep.equal([undefined])
+    expect(lstatSync(path).isSymbolicLink()).to.equal(true)
   })
 
   it('the lock changed while it was being broken (a new holder took it): the new lock is kept and its holder named', async () => {

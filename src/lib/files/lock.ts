@@ -24,8 +24,9 @@ const LOCK_SUFFIX = '.psb-lock'
 
 /** A non-negative number from the environment, or the fallback. */
 export function envNumber(env: Env, name: string, fallback: number): number {
+  // Unset is Number(undefined), NaN: not finite, so the fallback.
   const n = Number(env[name])
-  return env[name] !== undefined && env[name] !== '' && Number.isFinite(n) && n >= 0 ? n : fallback
+  return env[name] !== '' && Number.isFinite(n) && n >= 0 ? n : fallback
 }
 
 /** The errno code of a file-system error. */
@@ -111,7 +112,7 @@ function breakLock(path: string, judged: string): boolean {
     renameSync(path, aside)
   } catch (error) {
     if (code(error) === 'ENOENT') return true
-    throw error
+    throw fileError('remove the stale lock', path, error)
   }
   let raw = ''
   try {
