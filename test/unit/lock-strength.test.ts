@@ -485,6 +485,7 @@ describe('lock: the one-shot lock (acquireOneShotLock)', () => {
       holder({pid: deadPid(), host: 'other-host', startedAt: old}),
       holder({pid: process.pid, startedAt: old}),
     ]
+    const fds = openFds()
     for (const h of stale) {
       write(h)
       const lock = acquireOneShotLock(path, opts())
@@ -493,6 +494,7 @@ describe('lock: the one-shot lock (acquireOneShotLock)', () => {
       lock.release()
     }
     expect(seen).to.deep.equal([])
+    expect(openFds(), 'the break lock is closed').to.equal(fds)
   })
 
   it('a lock being written (empty, not JSON, no number pid, no nonce) fails with no holder while young; older than 5 s it is broken', () => {
