@@ -169,8 +169,32 @@ describe('atomic writer: edges', () => {
     expect(taken.map((p) => readFileSync(p, 'utf8'))).to.deep.equal(['decoy', 'decoy'])
   })
 
+  it('a backup copy that cannot be renamed into place (a folder appeared there) is an error; no temp file is left', async () => {
+    writeFileSync(target, 'old\n', {mode: 0o600})
+    // Another process puts a folder at this millisecond's backup name just after psb looked.
+    let base = ''
+    const e = await withFsHooks(
+      {
+        existsSync: (original, ...args) => {
+          const r = original(...args)
+          if (!base && /\.psb-backup-\d{8}T\d{9}Z$/.test(String(args[0]))) {
+            base = String(args[0])
+            mkdirSync(join(base, 'inside'), {recursive: true})
+          }
+          return r
+        },
+      },
+      () => rejection(lockedUpdate(target, () => 'new\n')),
+    )
+    expect(e.message).to.match(new RegExp(`^Cannot write the backup ${base}: `))
+    expect(readFileSync(target, 'utf8')).to.equal('old\n')
+    expect(readdirSync(dir).sort()).to.deep.equal(['credentials', base.slice(dir.length + 1)].sort())
+    expect(readdirSync(base)).to.deep.equal(['inside'])
+  })
+
   it('listBackups: oldest first whatever order the folder lists them in; a name with anything before the time is not a backup', () => {
-    const stamps = Array.from({length: 12}, (_, i) => stamp(Date.UTC(2026, 0, 1) + ((i * 7919) % 12) * 86_400_000 + i))
+    // Made (and so listed, on most file systems) in an order that goes up and down.
+    const stamps = Array.from({length: 12}, (_, i) => stamp(Date.UTC(2026, 0, 1) + ((i * 5) % 12) * 86_400_000 + i))
     for (const s of stamps) writeFileSync(`${target}.psb-backup-${s}`, s)
     writeFileSync(`${target}.psb-backup-x${stamps[0]}`, 'not a backup')
     const listed = listBackups(target).map((p) => p.slice(target.length + '.psb-backup-'.length))
