@@ -193,7 +193,7 @@ describe('atomic writer: edges', () => {
   })
 
   it('listBackups: oldest first whatever order the folder lists them in; a name with anything before the time is not a backup', () => {
-    // Made (and so listed, on most file systems) in an order that goes up and down.
+    // Made in an order that goes up and down (readdirSync lists names sorted anyway).
     const stamps = Array.from({length: 12}, (_, i) => stamp(Date.UTC(2026, 0, 1) + ((i * 5) % 12) * 86_400_000 + i))
     for (const s of stamps) writeFileSync(`${target}.psb-backup-${s}`, s)
     writeFileSync(`${target}.psb-backup-x${stamps[0]}`, 'not a backup')
