@@ -28,7 +28,9 @@ export const groups = {
       "test/unit/credentials.test.ts",
       "test/unit/verify.test.ts",
       "test/unit/rules-strength.test.ts",
-      "test/unit/files-strength.test.ts"
+      "test/unit/files-strength.test.ts",
+      "test/unit/lock-strength.test.ts",
+      "test/unit/atomic-edges.test.ts"
     ]
   },
   keys: {

@@ -8,7 +8,7 @@
  * Both are files created with O_EXCL that name their holder (pid, host, nonce), and both
  * judge a holder on this host by whether its pid is alive (`pidAlive`).
  */
-import {closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync} from 'node:fs'
+import {closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync} from 'node:fs'
 import {spawnSync} from 'node:child_process'
 import {hostname} from 'node:os'
 import {dirname} from 'node:path'
@@ -17,15 +17,16 @@ import type {Env} from './aws-config.js'
 import {sleep} from '../aws/errors.js'
 import {PsbError} from '../errors.js'
 import {type Logger, silentLogger} from '../types.js'
-import {fileError} from './atomic.js'
+import {ensureDir, fileError} from './atomic.js'
 
 const SECRET_FILE_MODE = 0o600
 const LOCK_SUFFIX = '.psb-lock'
 
 /** A non-negative number from the environment, or the fallback. */
 export function envNumber(env: Env, name: string, fallback: number): number {
+  // Unset is Number(undefined), NaN: not finite, so the fallback.
   const n = Number(env[name])
-  return env[name] !== undefined && env[name] !== '' && Number.isFinite(n) && n >= 0 ? n : fallback
+  return env[name] !== '' && Number.isFinite(n) && n >= 0 ? n : fallback
 }
 
 /** The errno code of a file-system error. */
@@ -79,6 +80,7 @@ function readLock(path: string): {raw: string; info?: LockInfo; mtimeMs: number}
     let info: LockInfo | undefined
     try {
       const j = JSON.parse(raw)
+      // Stryker disable next-line OptionalChaining: JSON.parse gives null only for "null", and j.pid on null throws inside this try, which leaves info undefined just the same
       if (typeof j?.pid === 'number' && typeof j?.host === 'string') info = j
     } catch {}
     return {raw, info, mtimeMs}
@@ -91,7 +93,7 @@ function readLock(path: string): {raw: string; info?: LockInfo; mtimeMs: number}
 /** Why a lock is stale, or undefined when its holder may still be working. */
 function staleReason(lock: {info?: LockInfo; mtimeMs: number}, staleMs: number): string | undefined {
   const age = Date.now() - lock.mtimeMs
-  if (lock.info && lock.info.host === hostname() && lock.info.pid !== process.pid && !pidAlive(lock.info.pid)) {
+  if (lock.info && lock.info.host === hostname() && !pidAlive(lock.info.pid)) {
     return `its holder (pid ${lock.info.pid}) is no longer running`
   }
   // A half-written lock file (the holder was killed between create and write) is young.
@@ -110,7 +112,7 @@ function breakLock(path: string, judged: string): boolean {
     renameSync(path, aside)
   } catch (error) {
     if (code(error) === 'ENOENT') return true
-    throw error
+    throw fileError('remove the stale lock', path, error)
   }
   let raw = ''
   try {
@@ -195,14 +197,15 @@ export async function acquireLock(target: string, opts: LockOptions = {}): Promi
     } catch (error) {
       throw fileError('read the lock file', path, error)
     }
-    if (!current) continue
-    const why = staleReason(current, staleMs)
-    if (why) {
+    // No current lock: it was just released, or the lock path is a dangling symlink (which
+    // O_EXCL counts as taken). Either way wait like for a live lock, never spin.
+    const why = current && staleReason(current, staleMs)
+    if (current && why) {
       if (breakLock(path, current.raw)) logger.info(`Removed the stale lock ${path}: ${why}.`)
       continue
     }
     if (Date.now() - started >= timeoutMs) {
-      const holder = current.info ? ` (held by pid ${current.info.pid} on ${current.info.host})` : ''
+      const holder = current?.info ? ` (held by pid ${current.info.pid} on ${current.info.host})` : ''
       throw new PsbError(`Timed out after ${Math.round(timeoutMs / 1000)} s waiting for the lock ${path}${holder}.`, {
         code: 'FileLocked',
         hint: `Another psb is writing ${target}. If no psb is running, delete ${path} and run again.`,
@@ -224,10 +227,12 @@ export async function withFileLock<T>(target: string, fn: (lock: FileLock) => T 
       if (lock.held()) utimesSync(lock.path, now, now)
     } catch {}
   }, 2000)
+  // Stryker disable next-line CallExpression: unref only lets the process exit while fn is still pending, which no in-process test can watch
   beat.unref()
   try {
     return await fn(lock)
   } finally {
+    // Stryker disable next-line CallExpression: a beat left running after release finds the lock not held (its nonce is gone) and touches nothing
     clearInterval(beat)
     lock.release()
   }
@@ -252,6 +257,7 @@ export interface LockHolder {
 function readHolder(path: string): LockHolder | 'missing' | 'unreadable' {
   let text: string
   try {
+    // Stryker disable next-line StringLiteral: without an encoding readFileSync gives a Buffer, which JSON.parse reads as the same text
     text = readFileSync(path, 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing'
@@ -266,6 +272,9 @@ function readHolder(path: string): LockHolder | 'missing' | 'unreadable' {
   }
 }
 
+/** The nonce of what readHolder found: 'missing' and 'unreadable' are strings, which have none. */
+const nonceOf = (found: LockHolder | 'missing' | 'unreadable'): string | undefined => (found as Partial<LockHolder>).nonce
+
 /**
  * When a process started, as the OS tells it (undefined when it cannot): field 22 of
  * /proc/<pid>/stat (clock ticks since boot) on Linux, `ps -o lstart=` elsewhere. A pid
@@ -278,7 +287,12 @@ export function processStartTime(pid: number): string | undefined {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     return fields[19] ? `linux:${fields[19]}` : undefined
   } catch {}
-  if (process.platform === 'win32') return undefined
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: on Linux this line is reached only for a pid /proc does not have (gone), for which ps says nothing either; Windows is not a test platform
+  return process.platform === 'win32' ? undefined : psStartTime(pid)
+}
+
+/** When a process started, as `ps -o lstart=` tells it (processStartTime where there is no /proc). */
+export function psStartTime(pid: number): string | undefined {
   const r = spawnSync('ps', ['-o', 'lstart=', '-p', String(pid)], {encoding: 'utf8', timeout: 2000})
   const out = r.status === 0 ? r.stdout.trim() : ''
   return out ? `ps:${out}` : undefined
@@ -310,7 +324,7 @@ function breakStaleLock(path: string, stale: LockHolder | 'unreadable'): void {
   try {
     fd = openSync(breakPath, 'wx', 0o600)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fileError('create the break lock', breakPath, error)
     // Someone else is breaking it right now, or died doing so long ago.
     if (fileAgeMs(breakPath) > BREAK_STALE_MS) {
       try {
@@ -322,7 +336,7 @@ function breakStaleLock(path: string, stale: LockHolder | 'unreadable'): void {
   try {
     closeSync(fd)
     const again = readHolder(path)
-    const same = stale === 'unreadable' ? again === 'unreadable' : again !== 'missing' && again !== 'unreadable' && again.nonce === stale.nonce
+    const same = stale === 'unreadable' ? again === 'unreadable' : nonceOf(again) === stale.nonce
     if (same) {
       try {
         unlinkSync(path)
@@ -409,7 +423,7 @@ function tryOneShot(path: string, holder: LockHolder, o: OneShotLockOptions): 'r
  * two runs never break the same stale lock and both go on. Released on exit.
  */
 export function acquireOneShotLock(path: string, o: OneShotLockOptions): OneShotLock {
-  mkdirSync(dirname(path), {recursive: true, mode: 0o700})
+  ensureDir(dirname(path))
   const holder: LockHolder = {pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), nonce: randomBytes(8).toString('hex'), command: o.command, pidStart: processStartTime(process.pid)}
   for (let attempt = 0; attempt < 20; attempt++) {
     const fd = tryOneShot(path, holder, o)
@@ -418,10 +432,11 @@ export function acquireOneShotLock(path: string, o: OneShotLockOptions): OneShot
     let released = false
     const release = () => {
       if (released) return
+      // Stryker disable next-line BooleanLiteral: a second release finds the lock gone or another's (another nonce) and removes nothing either way
       released = true
       process.removeListener('exit', release)
       const now = readHolder(path)
-      if (now !== 'missing' && now !== 'unreadable' && now.nonce === holder.nonce) {
+      if (nonceOf(now) === holder.nonce) {
         try {
           unlinkSync(path)
         } catch {}
