@@ -28,7 +28,8 @@ export const groups = {
       "test/unit/credentials.test.ts",
       "test/unit/verify.test.ts",
       "test/unit/rules-strength.test.ts",
-      "test/unit/files-strength.test.ts"
+      "test/unit/files-strength.test.ts",
+      "test/unit/credentials-strength.test.ts"
     ]
   },
   keys: {

@@ -183,16 +183,18 @@ export interface DiffLine {
 
 /** One line of an ini file, fit to show: secret values replaced, key ids masked. */
 export function redactIniLine(text: string): string {
-  const m = /^(\s*)([^=]*?)(\s*=\s*)(.*)$/.exec(text)
+  // `s`: a value with a line or paragraph separator (U+2028) in it is still one value.
+  const m = /^(\s*)([^=]*?)(\s*=\s*)(.*)$/s.exec(text)
   if (!m) return redact(text)
   const [, lead, key, sep, value] = m
   if (/secret|token|password/i.test(key) && value !== '') return `${lead}${key}${sep}${REDACTED}`
-  if (/access_key_id/i.test(key) && value !== '') return `${lead}${key}${sep}${value.replace(/[A-Z0-9]{16,128}/, (id) => maskKeyId(id))}`
+  if (/access_key_id/i.test(key)) return `${lead}${key}${sep}${value.replace(/[A-Z0-9]{16,128}/, (id) => maskKeyId(id))}`
   return redact(text)
 }
 
 /** Where the common start of two texts ends, moved back to the start of a line. */
 function commonHead(a: string, b: string): number {
+  // Stryker disable next-line MethodExpression: with the longer length, the slices past the shorter text's end are never equal, so i stops at the same place.
   const max = Math.min(a.length, b.length)
   let i = 0
   // Compare in big steps, then smaller ones (string slices compare as memory).
@@ -241,11 +243,13 @@ export function diffLines(file: string, before: string, after: string): DiffLine
   const n = A.length
   const m = B.length
   const L: Uint32Array[] = Array.from({length: n + 1}, () => new Uint32Array(m + 1))
+  // Stryker disable next-line ArithmeticOperator: starting j at m + 1 writes past the row's end (ignored by a Uint32Array) and NaN into L[i][m] (stored as 0, as before).
   for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) L[i][j] = A[i] === B[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1])
   let i = 0
   let j = 0
   while (i < n || j < m) {
-    if (i < n && j < m && A[i] === B[j]) {
+    // Past the end of A or B, A[i] or B[j] is undefined: never equal to a line.
+    if (A[i] === B[j]) {
       i++
       j++
     } else if (i < n && (j === m || L[i + 1][j] >= L[i][j + 1])) del(i++)
@@ -354,11 +358,12 @@ export async function writeProfile(input: WriteProfileInput): Promise<WriteProfi
   const cred = await writeCredentialsSection(input, credentialsFile, fileOpts)
   const conf = await writeConfigSection({profile, region, configFile, confText, confDoc}, fileOpts)
   const changes = [...cred.changes, ...conf.changes]
+  // Stryker disable next-line OptionalChaining: cred.after is always set (the profile's section exists once its key is written).
   const overriding = OVERRIDING_SETTINGS.filter((k) => conf.after?.[k] !== undefined || cred.after?.[k] !== undefined)
   if (overriding.length > 0) {
     logger.warn(`The profile "${profile}" also sets ${overriding.join(', ')}: AWS tools may use that instead of the access key psb wrote. Remove it from ${configFile} if the profile should use the key.`)
   }
-  if (!dryRun && !cred.edit.changed && !conf.edit.changed && changes.every((c) => c.status === 'unchanged')) {
+  if (!dryRun && !cred.edit.changed && !conf.edit.changed) {
     logger.info(`The profile "${profile}" already holds this key${region === undefined ? '' : ' and region'}; nothing to write.`)
   }
   return {
@@ -398,6 +403,7 @@ async function writeCredentialsSection(input: WriteProfileInput, credentialsFile
   const {profile, dryRun, logger} = {...input, ...fileOpts}
   const credValues: Record<string, string | undefined> = {aws_access_key_id: input.accessKeyId, aws_secret_access_key: input.secretAccessKey}
   for (const k of SESSION_KEYS) credValues[k] = undefined
+  // Stryker disable next-line ArrayDeclaration: mutate always runs (and sets it) before it is read.
   let spelled: string[] = []
   let before: Record<string, string> | undefined
   let after: Record<string, string> | undefined
@@ -453,9 +459,10 @@ async function writeConfigSection(t: ConfigTarget, fileOpts: ProfileFileOptions)
         },
         fileOpts,
       )
-    : {changed: false, before: confText ?? '', after: confText ?? '', path: resolveSymlinks(t.configFile), created: false, warnings: []}
+    : // Stryker disable next-line BooleanLiteral,ArrayDeclaration: `created` and `warnings` of the config edit are never read.
+      {changed: false, before: confText ?? '', after: confText ?? '', path: resolveSymlinks(t.configFile), created: false, warnings: []}
   // Not written: still, no temp file that a killed writer left (it may hold a secret) stays beside it.
   if (!needConfig && !dryRun) removeStaleTemps(edit.path)
-  const changes = keyChanges('config', section, before, after, [...(region === undefined ? [] : ['region']), ...SESSION_KEYS], dryRun, showValue)
+  const changes = keyChanges('config', section, before, after, region === undefined ? SESSION_KEYS : ['region', ...SESSION_KEYS], dryRun, showValue)
   return {edit, changes, after}
 }
