@@ -29,7 +29,8 @@ export const groups = {
       "test/unit/verify.test.ts",
       "test/unit/rules-strength.test.ts",
       "test/unit/files-strength.test.ts",
-      "test/unit/credentials-strength.test.ts"
+      "test/unit/credentials-strength.test.ts",
+      "test/unit/ini-strength.test.ts"
     ]
   },
   keys: {
