@@ -331,6 +331,14 @@ describe('credentials strength: writeProfile reports each change, and says when 
     expect(readdirSync(h.aws).filter((n) => n.includes('psb-tmp'))).to.deep.equal([])
   })
 
+  it('without --region, leaves a config file without the profile\'s section alone', async () => {
+    const h = home()
+    put(h.conf, '[profile other]\naws_session_token = tok\n')
+    const {r} = await write({env: h.env})
+    expect(r.configChanged).to.equal(false)
+    expect(readFileSync(h.conf, 'utf8')).to.equal('[profile other]\naws_session_token = tok\n')
+  })
+
   it('without --region, still warns about an overriding setting in the config file', async () => {
     const h = home()
     put(h.conf, '[profile p]\ncredential_source = Ec2InstanceMetadata\n')
@@ -425,6 +433,24 @@ describe('credentials strength: the diff shown for a write', () => {
     const shorter = [...a]
     shorter[10] = shorter[10].slice(3)
     expect(diffLines('f', text(shorter), text(a)).map((x) => `${x.op}${x.line}`)).to.deep.equal(['-11', '+11'])
+  })
+
+  it('finds the common start and end of a big file in steps of any size (40,000 short lines, 230 kB)', () => {
+    const a = Array.from({length: 40_000}, (_, i) => String(i))
+    const text = (l: string[]) => l.join('\n') + '\n'
+    for (const at of [7, 1000, 12_345, 20_000, 33_333, 39_990]) {
+      const b = [...a]
+      b[at] = 'changed'
+      expect(diffLines('f', text(a), text(b)).map((x) => `${x.op}${x.line} ${x.text}`), String(at)).to.deep.equal([`-${at + 1} ${at}`, `+${at + 1} changed`])
+    }
+  })
+
+  it('shows a change at the start of a last line that has no newline', () => {
+    expect(diffLines('f', 'x\nab', 'x\ncb')).to.deep.equal([
+      {file: 'f', line: 2, op: '-', text: 'ab'},
+      {file: 'f', line: 2, op: '+', text: 'cb'},
+    ])
+    expect(diffLines('f', 'ab', 'cb').map((x) => x.op + x.text)).to.deep.equal(['-ab', '+cb'])
   })
 
   it('aligns up to 4,000,000 line pairs; beyond that it shows every old line removed and every new one added', () => {
