@@ -83,7 +83,8 @@ describe('ini strength: parse errors', () => {
 describe('ini strength: read as the AWS SDK reads it', () => {
   it('sections with a trailing comment, indented keys after a section or after a plain value, look-alike section names', async () => {
     for (const text of [
-      '[a] ; note\nk = v # c\n',
+      '[a]  ; note\nk = v # c\n',
+      '[b]\t# note\n',
       '[a]\ns3 =\n  x = 1\n[b]\n  k = v\n',
       '[a]\nk = v\n  j = w\n',
       '[profileX]\nk = v\n[unknown.x]\nk = v\n[profile y]\nk = v\n',
@@ -133,7 +134,7 @@ describe('ini strength: edits keep every other byte', () => {
   })
 
   it('writes a new value over a value that was not valid UTF-8, also when set twice', () => {
-    const bytes = Buffer.concat([Buffer.from('[a]\nk = v'), Buffer.from([0xff]), Buffer.from('\nz = 1 # '), Buffer.from([0xe9]), Buffer.from('\n')])
+    const bytes = Buffer.concat([Buffer.from('[a]\nk = ' + 'v'.repeat(20)), Buffer.from([0xff]), Buffer.from('\nz = 1 # '), Buffer.from([0xe9]), Buffer.from('\n')])
     const doc = parseIni(bytes)
     setSectionKeys(doc, 'a', {k: 'first'})
     expect(serializeIniBytes(doc).toString('latin1')).to.equal('[a]\nk = first\nz = 1 # \u00e9\n')
