@@ -10,6 +10,7 @@ import {spawn} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {loadSharedConfigFiles} from '@smithy/shared-ini-file-loader'
 import {
   diffLines,
   readProfileCredentials,
@@ -329,6 +330,15 @@ describe('credentials strength: writeProfile reports each change, and says when 
     expect(readdirSync(h.aws).sort()).to.deep.equal([dead, 'config', 'credentials'].sort())
     await write({env: h.env, secretAccessKey: SECRET2})
     expect(readdirSync(h.aws).filter((n) => n.includes('psb-tmp'))).to.deep.equal([])
+  })
+
+  it('removes a stale session token from [profile.x], which the SDK reads as [profile x]', async () => {
+    const h = home()
+    put(h.conf, '[profile.x]\naws_session_token = stale-token\nregion = us-east-1\n')
+    expect((await loadSharedConfigFiles({filepath: h.cred, configFilepath: h.conf, ignoreCache: true})).configFile.x).to.deep.equal({aws_session_token: 'stale-token', region: 'us-east-1'})
+    await write({env: h.env, profile: 'x'})
+    expect(readFileSync(h.conf, 'utf8')).to.equal('[profile.x]\nregion = us-east-1\n')
+    expect((await loadSharedConfigFiles({filepath: h.cred, configFilepath: h.conf, ignoreCache: true})).configFile.x).to.deep.equal({region: 'us-east-1'})
   })
 
   it('without --region, leaves a config file without the profile\'s section alone', async () => {
