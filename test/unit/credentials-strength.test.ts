@@ -455,6 +455,10 @@ describe('credentials strength: the diff shown for a write', () => {
     }
   })
 
+  it('keeps the common end of the file aligned with the end (lines added before a repeated last line)', () => {
+    expect(diffLines('f', 'h\nm\n', 'h\nx\nm\nm\n').map((x) => `${x.op}${x.line} ${x.text}`)).to.deep.equal(['+2 x', '+3 m'])
+  })
+
   it('shows a change at the start of a last line that has no newline', () => {
     expect(diffLines('f', 'x\nab', 'x\ncb')).to.deep.equal([
       {file: 'f', line: 2, op: '-', text: 'ab'},
