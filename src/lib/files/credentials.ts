@@ -183,9 +183,10 @@ export interface DiffLine {
 
 /** One line of an ini file, fit to show: secret values replaced, key ids masked. */
 export function redactIniLine(text: string): string {
-  // `s`: a value with a line or paragraph separator (U+2028) in it is still one value.
-  // Stryker disable next-line Regex: with `s`, the lazy key and the greedy value make both anchors redundant.
-  const m = /^(\s*)([^=]*?)(\s*=\s*)(.*)$/s.exec(text)
+  // `s`: a value with a line or paragraph separator (U+2028) in it is still one value. No
+  // anchors needed: the match starts at 0 (the key is everything before the first "=") and
+  // the value takes the rest.
+  const m = /(\s*)([^=]*?)(\s*=\s*)(.*)/s.exec(text)
   if (!m) return redact(text)
   const [, lead, key, sep, value] = m
   if (/secret|token|password/i.test(key) && value !== '') return `${lead}${key}${sep}${REDACTED}`
@@ -242,8 +243,12 @@ export function diffLines(file: string, before: string, after: string): DiffLine
   const n = A.length
   const m = B.length
   const L: Uint32Array[] = Array.from({length: n + 1}, () => new Uint32Array(m + 1))
-  // Stryker disable next-line ArithmeticOperator: starting j at m + 1 writes past the row's end (ignored by a Uint32Array) and NaN into L[i][m] (stored as 0, as before).
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) L[i][j] = A[i] === B[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1])
+  for (let i = n - 1; i >= 0; i--) {
+    // Stryker disable next-line ArithmeticOperator: starting j at m + 1 writes past the row's end (ignored by a Uint32Array) and NaN into L[i][m] (stored as 0, as before).
+    for (let j = m - 1; j >= 0; j--) {
+      L[i][j] = A[i] === B[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1])
+    }
+  }
   let i = 0
   let j = 0
   while (i < n || j < m) {
@@ -357,8 +362,8 @@ export async function writeProfile(input: WriteProfileInput): Promise<WriteProfi
   const cred = await writeCredentialsSection(input, credentialsFile, fileOpts)
   const conf = await writeConfigSection({profile, region, configFile, confText, confDoc}, fileOpts)
   const changes = [...cred.changes, ...conf.changes]
-  // Stryker disable next-line OptionalChaining: cred.after is always set (the profile's section exists once its key is written).
-  const overriding = OVERRIDING_SETTINGS.filter((k) => conf.after?.[k] !== undefined || cred.after?.[k] !== undefined)
+  // cred.after is always set: the profile's section exists once its key is written.
+  const overriding = OVERRIDING_SETTINGS.filter((k) => conf.after?.[k] !== undefined || cred.after![k] !== undefined)
   if (overriding.length > 0) {
     logger.warn(`The profile "${profile}" also sets ${overriding.join(', ')}: AWS tools may use that instead of the access key psb wrote. Remove it from ${configFile} if the profile should use the key.`)
   }
@@ -458,8 +463,16 @@ async function writeConfigSection(t: ConfigTarget, fileOpts: ProfileFileOptions)
         },
         fileOpts,
       )
-    : // Stryker disable next-line BooleanLiteral,ArrayDeclaration: `created` and `warnings` of the config edit are never read.
-      {changed: false, before: confText ?? '', after: confText ?? '', path: resolveSymlinks(t.configFile), created: false, warnings: []}
+    : {
+        changed: false,
+        before: confText ?? '',
+        after: confText ?? '',
+        path: resolveSymlinks(t.configFile),
+        // Stryker disable next-line BooleanLiteral: `created` of the config edit is never read.
+        created: false,
+        // Stryker disable next-line ArrayDeclaration: `warnings` of the config edit are never read.
+        warnings: [],
+      }
   // Not written: still, no temp file that a killed writer left (it may hold a secret) stays beside it.
   if (!needConfig && !dryRun) removeStaleTemps(edit.path)
   const changes = keyChanges('config', section, before, after, region === undefined ? SESSION_KEYS : ['region', ...SESSION_KEYS], dryRun, showValue)

@@ -84,14 +84,12 @@ export function parseIni(input: string | Buffer, file = 'the file'): IniDocument
   if (typeof input === 'string') return parseText(input, file)
   const text = input.toString('utf8')
   const doc = parseText(text, file)
-  // Stryker disable next-line ConditionalExpression: a shortcut; the loop below finds no line to keep as bytes in a valid file.
-  if (Buffer.from(text).equals(input)) return doc
   // Not valid UTF-8: a line feed is never part of a multi-byte sequence (nor swallowed by
   // the decoder), so line i of the text is line i of the bytes.
   // A line without U+FFFD decoded without loss (an invalid sequence always gives U+FFFD).
   let pos = 0
   for (const l of doc.lines) {
-    // Stryker disable next-line ConditionalExpression,StringLiteral,BlockStatement: a shortcut; without it such a line's bytes equal its text's and it gets no `raw`.
+    // Stryker disable next-line ConditionalExpression,StringLiteral,BlockStatement: a shortcut; without it such a line gets a `raw` equal to its own UTF-8, written back the same.
     if (!l.text.includes('\ufffd')) {
       pos += Buffer.byteLength(l.text) + l.eol.length
       continue
@@ -99,8 +97,8 @@ export function parseIni(input: string | Buffer, file = 'the file'): IniDocument
     const nl = input.indexOf(10, pos)
     const end = nl === -1 ? input.length : nl + 1
     const bytes = input.subarray(pos, end - l.eol.length)
-    // Stryker disable next-line ConditionalExpression: a `raw` equal to the line's own UTF-8 is written back the same.
-    if (!bytes.equals(Buffer.from(l.text))) l.raw = {text: l.text, bytes: Buffer.from(bytes)}
+    // (A valid U+FFFD gets a `raw` equal to its own UTF-8, written back the same.)
+    l.raw = {text: l.text, bytes: Buffer.from(bytes)}
     pos = end
   }
   return doc
@@ -175,8 +173,6 @@ export function serializeIni(doc: IniDocument): string {
 
 /** The document as bytes: every line psb did not change is written back byte for byte. */
 export function serializeIniBytes(doc: IniDocument): Buffer {
-  // Stryker disable next-line ConditionalExpression: a shortcut; the loop below gives the same bytes.
-  if (!doc.lines.some((l) => l.raw)) return Buffer.from(serializeIni(doc))
   const parts: Buffer[] = []
   let run = ''
   for (const l of doc.lines) {
@@ -320,8 +316,8 @@ function replaceValue(text: string, value: string): {text: string; head: string;
   const eq = piece.indexOf('=')
   const end = piece.trimEnd().length
   let start = eq + 1
-  // Stryker disable next-line ConditionalExpression,EqualityOperator: past `end` there is only whitespace, and either way start >= end picks the same branch.
-  while (start < end && /\s/.test(piece[start])) start++
+  // Past `end` there is only whitespace: start >= end either way.
+  while (/\s/.test(piece[start] ?? '')) start++
   const [head, mid, tail] = start >= end ? [text.slice(0, eq + 1), ` ${value}`, text.slice(end)] : [text.slice(0, start), value, text.slice(end)]
   return {text: head + mid + tail, head, tail}
 }
