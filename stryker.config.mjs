@@ -30,7 +30,9 @@ export const groups = {
       "test/unit/rules-strength.test.ts",
       "test/unit/files-strength.test.ts",
       "test/unit/lock-strength.test.ts",
-      "test/unit/atomic-edges.test.ts"
+      "test/unit/atomic-edges.test.ts",
+      "test/unit/credentials-strength.test.ts",
+      "test/unit/ini-strength.test.ts"
     ]
   },
   keys: {

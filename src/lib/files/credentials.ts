@@ -85,12 +85,12 @@ const KEY_ID = /^[A-Z0-9]{16,128}$/
  * The key of another S3-compatible store (MinIO: 3 or more characters of any kind; R2: 32
  * hex characters): any printable ASCII without what could break or inject into the file.
  */
-function nonAwsProblem(value: string, what: string, min: number): string | undefined {
+function nonAwsProblem(value: string, isId: boolean, min: number): string | undefined {
   if (value === '') return 'is empty'
   if (/[\r\n]/.test(value)) return 'contains a line break'
   if (/\s/.test(value)) return 'contains spaces'
-  if (/[[\]]/.test(value) && what === 'id') return 'contains "[" or "]" (it would break the file\'s sections)'
-  if (value.includes('=') && what === 'id') return 'contains "="'
+  if (/[[\]]/.test(value) && isId) return 'contains "[" or "]" (it would break the file\'s sections)'
+  if (value.includes('=') && isId) return 'contains "="'
   if (!/^[\x21-\x7e]+$/.test(value)) return 'contains characters other than printable ASCII'
   if (value.length < min || value.length > 256) return `is ${value.length} characters long (psb accepts ${min} to 256 for a store's own key)`
   return undefined
@@ -103,7 +103,7 @@ export interface KeyShape {
 
 export function validateAccessKeyId(id: string, shape: KeyShape = {}): void {
   if (shape.nonAws) {
-    const why = nonAwsProblem(id, 'id', 3)
+    const why = nonAwsProblem(id, true, 3)
     if (why) throw badInput(`The access key id ${why}.`, 'Give the access key id exactly as the store shows it (no spaces, line breaks, "[", "]" or "=").', 'AccessKeyIdInvalid')
     return
   }
@@ -130,7 +130,7 @@ const SECRET = /^[A-Za-z0-9/+=]{16,128}$/
 
 export function validateSecretAccessKey(secret: string, shape: KeyShape = {}): void {
   if (shape.nonAws) {
-    const why = nonAwsProblem(secret, 'secret', 8)
+    const why = nonAwsProblem(secret, false, 8)
     if (why) throw badInput(`The secret access key ${why}.`, 'Give the secret exactly as the store showed it when the key was created.', 'SecretAccessKeyInvalid')
     return
   }
@@ -183,20 +183,23 @@ export interface DiffLine {
 
 /** One line of an ini file, fit to show: secret values replaced, key ids masked. */
 export function redactIniLine(text: string): string {
-  const m = /^(\s*)([^=]*?)(\s*=\s*)(.*)$/.exec(text)
+  // `s`: a value with a line or paragraph separator (U+2028) in it is still one value. No
+  // anchors needed: the match starts at 0 (the key is everything before the first "=") and
+  // the value takes the rest.
+  const m = /(\s*)([^=]*?)(\s*=\s*)(.*)/s.exec(text)
   if (!m) return redact(text)
   const [, lead, key, sep, value] = m
   if (/secret|token|password/i.test(key) && value !== '') return `${lead}${key}${sep}${REDACTED}`
-  if (/access_key_id/i.test(key) && value !== '') return `${lead}${key}${sep}${value.replace(/[A-Z0-9]{16,128}/, (id) => maskKeyId(id))}`
+  if (/access_key_id/i.test(key)) return `${lead}${key}${sep}${value.replace(/[A-Z0-9]{16,128}/, (id) => maskKeyId(id))}`
   return redact(text)
 }
 
-/** Where the common start of two texts ends, moved back to the start of a line. */
+/** Where the common start of two different texts ends, moved back to the start of a line. */
 function commonHead(a: string, b: string): number {
-  const max = Math.min(a.length, b.length)
   let i = 0
-  // Compare in big steps, then smaller ones (string slices compare as memory).
-  for (let step = 65536; step >= 1; step >>= 4) while (i + step <= max && a.slice(i, i + step) === b.slice(i, i + step)) i += step
+  // Compare in big steps, then smaller ones (string slices compare as memory). The texts
+  // differ, so the slices differ before i passes the end of either.
+  for (let step = 65536; step > 0; step >>= 4) while (a.slice(i, i + step) === b.slice(i, i + step)) i += step
   return i === 0 ? 0 : a.lastIndexOf('\n', i - 1) + 1
 }
 
@@ -204,10 +207,9 @@ function commonHead(a: string, b: string): number {
 function commonTail(a: string, b: string, head: number): number {
   const max = Math.min(a.length, b.length) - head
   let i = 0
-  for (let step = 65536; step >= 1; step >>= 4) {
+  for (let step = 65536; step > 0; step >>= 4) {
     while (i + step <= max && a.slice(a.length - i - step, a.length - i) === b.slice(b.length - i - step, b.length - i)) i += step
   }
-  if (i === 0) return 0
   const p = a.length - i
   if (a[p - 1] === '\n' && b[b.length - i - 1] === '\n') return i
   const nl = a.indexOf('\n', p)
@@ -241,11 +243,17 @@ export function diffLines(file: string, before: string, after: string): DiffLine
   const n = A.length
   const m = B.length
   const L: Uint32Array[] = Array.from({length: n + 1}, () => new Uint32Array(m + 1))
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) L[i][j] = A[i] === B[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1])
+  for (let i = n - 1; i >= 0; i--) {
+    // Stryker disable next-line ArithmeticOperator: starting j at m + 1 writes past the row's end (ignored by a Uint32Array) and NaN into L[i][m] (stored as 0, as before).
+    for (let j = m - 1; j >= 0; j--) {
+      L[i][j] = A[i] === B[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1])
+    }
+  }
   let i = 0
   let j = 0
   while (i < n || j < m) {
-    if (i < n && j < m && A[i] === B[j]) {
+    // Past the end of A or B, A[i] or B[j] is undefined: never equal to a line.
+    if (A[i] === B[j]) {
       i++
       j++
     } else if (i < n && (j === m || L[i + 1][j] >= L[i][j + 1])) del(i++)
@@ -354,11 +362,12 @@ export async function writeProfile(input: WriteProfileInput): Promise<WriteProfi
   const cred = await writeCredentialsSection(input, credentialsFile, fileOpts)
   const conf = await writeConfigSection({profile, region, configFile, confText, confDoc}, fileOpts)
   const changes = [...cred.changes, ...conf.changes]
-  const overriding = OVERRIDING_SETTINGS.filter((k) => conf.after?.[k] !== undefined || cred.after?.[k] !== undefined)
+  // cred.after is always set: the profile's section exists once its key is written.
+  const overriding = OVERRIDING_SETTINGS.filter((k) => conf.after?.[k] !== undefined || cred.after![k] !== undefined)
   if (overriding.length > 0) {
     logger.warn(`The profile "${profile}" also sets ${overriding.join(', ')}: AWS tools may use that instead of the access key psb wrote. Remove it from ${configFile} if the profile should use the key.`)
   }
-  if (!dryRun && !cred.edit.changed && !conf.edit.changed && changes.every((c) => c.status === 'unchanged')) {
+  if (!dryRun && !cred.edit.changed && !conf.edit.changed) {
     logger.info(`The profile "${profile}" already holds this key${region === undefined ? '' : ' and region'}; nothing to write.`)
   }
   return {
@@ -398,6 +407,7 @@ async function writeCredentialsSection(input: WriteProfileInput, credentialsFile
   const {profile, dryRun, logger} = {...input, ...fileOpts}
   const credValues: Record<string, string | undefined> = {aws_access_key_id: input.accessKeyId, aws_secret_access_key: input.secretAccessKey}
   for (const k of SESSION_KEYS) credValues[k] = undefined
+  // Stryker disable next-line ArrayDeclaration: mutate always runs (and sets it) before it is read.
   let spelled: string[] = []
   let before: Record<string, string> | undefined
   let after: Record<string, string> | undefined
@@ -453,9 +463,18 @@ async function writeConfigSection(t: ConfigTarget, fileOpts: ProfileFileOptions)
         },
         fileOpts,
       )
-    : {changed: false, before: confText ?? '', after: confText ?? '', path: resolveSymlinks(t.configFile), created: false, warnings: []}
+    : {
+        changed: false,
+        before: confText ?? '',
+        after: confText ?? '',
+        path: resolveSymlinks(t.configFile),
+        // Stryker disable next-line BooleanLiteral: `created` of the config edit is never read.
+        created: false,
+        // Stryker disable next-line ArrayDeclaration: `warnings` of the config edit are never read.
+        warnings: [],
+      }
   // Not written: still, no temp file that a killed writer left (it may hold a secret) stays beside it.
   if (!needConfig && !dryRun) removeStaleTemps(edit.path)
-  const changes = keyChanges('config', section, before, after, [...(region === undefined ? [] : ['region']), ...SESSION_KEYS], dryRun, showValue)
+  const changes = keyChanges('config', section, before, after, region === undefined ? SESSION_KEYS : ['region', ...SESSION_KEYS], dryRun, showValue)
   return {edit, changes, after}
 }

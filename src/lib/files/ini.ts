@@ -84,12 +84,12 @@ export function parseIni(input: string | Buffer, file = 'the file'): IniDocument
   if (typeof input === 'string') return parseText(input, file)
   const text = input.toString('utf8')
   const doc = parseText(text, file)
-  if (Buffer.byteLength(text) === input.length && Buffer.from(text).equals(input)) return doc
   // Not valid UTF-8: a line feed is never part of a multi-byte sequence (nor swallowed by
   // the decoder), so line i of the text is line i of the bytes.
   // A line without U+FFFD decoded without loss (an invalid sequence always gives U+FFFD).
   let pos = 0
   for (const l of doc.lines) {
+    // Stryker disable next-line ConditionalExpression,StringLiteral,BlockStatement: a shortcut; without it such a line gets a `raw` equal to its own UTF-8, written back the same.
     if (!l.text.includes('\ufffd')) {
       pos += Buffer.byteLength(l.text) + l.eol.length
       continue
@@ -97,7 +97,8 @@ export function parseIni(input: string | Buffer, file = 'the file'): IniDocument
     const nl = input.indexOf(10, pos)
     const end = nl === -1 ? input.length : nl + 1
     const bytes = input.subarray(pos, end - l.eol.length)
-    if (!bytes.equals(Buffer.from(l.text))) l.raw = {text: l.text, bytes: Buffer.from(bytes)}
+    // (A valid U+FFFD gets a `raw` equal to its own UTF-8, written back the same.)
+    l.raw = {text: l.text, bytes: Buffer.from(bytes)}
     pos = end
   }
   return doc
@@ -106,6 +107,7 @@ export function parseIni(input: string | Buffer, file = 'the file'): IniDocument
 function parseText(text: string, file: string): IniDocument {
   const lines: IniLine[] = []
   let inSection = false
+  // Stryker disable next-line BooleanLiteral: before the first section only blanks and comments are allowed (an entry there throws), and a section resets it.
   let subOpen = false
   let lineNo = 0
   let firstEol: string | undefined
@@ -116,7 +118,7 @@ function parseText(text: string, file: string): IniDocument {
     const nl = text.indexOf('\n', pos)
     let end = nl === -1 ? len : nl
     let eol = nl === -1 ? '' : '\n'
-    if (nl > pos && text.charCodeAt(nl - 1) === 13) {
+    if (text.charCodeAt(nl - 1) === 13) {
       end = nl - 1
       eol = '\r\n'
     }
@@ -130,7 +132,7 @@ function parseText(text: string, file: string): IniDocument {
       continue
     }
     // The SDK cuts the comment off the line, then trims (cutting the trimmed line is the same).
-    const stripped = trimmed.includes('#') || trimmed.includes(';') ? beforeComment(trimmed).trim() : trimmed
+    const stripped = beforeComment(trimmed).trim()
     if (stripped === '') {
       lines.push({text: body, eol, kind: 'comment'})
       continue
@@ -171,7 +173,6 @@ export function serializeIni(doc: IniDocument): string {
 
 /** The document as bytes: every line psb did not change is written back byte for byte. */
 export function serializeIniBytes(doc: IniDocument): Buffer {
-  if (!doc.lines.some((l) => l.raw)) return Buffer.from(serializeIni(doc))
   const parts: Buffer[] = []
   let run = ''
   for (const l of doc.lines) {
@@ -198,8 +199,7 @@ export function sdkSectionKey(name: string): string | undefined {
 /** True when the SDK reads the two section names as the same section. */
 export function sameSection(a: string, b: string): boolean {
   if (a === b) return true
-  // Only prefixed names (with a space) can differ in text and still be the same section.
-  if (!/\s/.test(a) || !/\s/.test(b)) return false
+  // `[profile x]`, `[profile "x"]` and `[profile.x]` are all the SDK's `profile.x`.
   const ka = sdkSectionKey(a)
   return ka !== undefined && ka === sdkSectionKey(b)
 }
@@ -316,8 +316,9 @@ function replaceValue(text: string, value: string): {text: string; head: string;
   const eq = piece.indexOf('=')
   const end = piece.trimEnd().length
   let start = eq + 1
-  while (start < end && /\s/.test(piece[start])) start++
-  const [head, mid, tail] = start >= end ? [text.slice(0, eq + 1), ` ${value}`, text.slice(Math.max(end, eq + 1))] : [text.slice(0, start), value, text.slice(end)]
+  // Past `end` there is only whitespace: start >= end either way.
+  while (/\s/.test(piece[start] ?? '')) start++
+  const [head, mid, tail] = start >= end ? [text.slice(0, eq + 1), ` ${value}`, text.slice(end)] : [text.slice(0, start), value, text.slice(end)]
   return {text: head + mid + tail, head, tail}
 }
 
@@ -352,7 +353,8 @@ function entryText(doc: IniDocument, header: number, end: number, key: string, v
 /** Indexes of an entry line and the sub-entries under it. */
 function entryWithSubs(doc: IniDocument, i: number, end: number): number[] {
   const out = [i]
-  if (doc.lines[i].value === '') for (let j = i + 1; j < end && doc.lines[j].kind !== 'entry' && doc.lines[j].kind !== 'section'; j++) {
+  // Sub-entries follow only an entry with an empty value, up to the next entry (a section is always followed by an entry first).
+  for (let j = i + 1; j < end && doc.lines[j].kind !== 'entry'; j++) {
     if (doc.lines[j].kind === 'subentry') out.push(j)
   }
   return out
@@ -385,7 +387,7 @@ export function setSectionKeys(doc: IniDocument, name: string, values: Record<st
   }
   const edits = editExistingKeys(doc, ranges, values)
   let changed = edits.changed || edits.remove.size > 0
-  let insertAt = -1
+  let insertAt = 0
   if (edits.missing.length > 0) {
     insertAt = insertMissing(doc, ranges.at(-1)!, edits.missing, edits.remove)
     changed = true
@@ -427,7 +429,7 @@ function editExistingKeys(doc: IniDocument, ranges: SectionRange[], values: Reco
     const l = doc.lines[keep]
     if (l.value !== v) {
       // A key that opened sub-keys no longer does: its sub-keys go with the old value.
-      if (l.value === '') for (const j of entryWithSubs(doc, keep, doc.lines.length).slice(1)) remove.add(j)
+      for (const j of entryWithSubs(doc, keep, doc.lines.length).slice(1)) remove.add(j)
       setLineValue(l, v)
       changed = true
     }
@@ -438,7 +440,8 @@ function editExistingKeys(doc: IniDocument, ranges: SectionRange[], values: Reco
 /** The missing keys after the last entry of the section `r`; returns where they went. */
 function insertMissing(doc: IniDocument, r: SectionRange, missing: [string, string][], remove: Set<number>): number {
   let at = r.end
-  while (at - 1 > r.header && (doc.lines[at - 1].kind === 'blank' || doc.lines[at - 1].kind === 'comment' || remove.has(at - 1))) at--
+  // Stops at the section's header at the latest.
+  while (doc.lines[at - 1].kind === 'blank' || doc.lines[at - 1].kind === 'comment' || remove.has(at - 1)) at--
   const prev = doc.lines[at - 1]
   const added: IniLine[] = missing.map(([k, v]) => ({text: entryText(doc, r.header, r.end, k, v), eol: doc.eol, kind: 'entry', key: k, value: v}))
   if (prev.eol === '') {
@@ -450,13 +453,14 @@ function insertMissing(doc: IniDocument, r: SectionRange, missing: [string, stri
   return at
 }
 
-/** Removes the lines (indexes from before `inserted` lines went in at `insertAt`, -1 for none). */
+/** Removes the lines (indexes from before `inserted` lines went in at `insertAt`). */
 function removeLines(doc: IniDocument, remove: Set<number>, insertAt: number, inserted: number): void {
-  const removals = [...remove].map((i) => (insertAt !== -1 && i >= insertAt ? i + inserted : i)).sort((a, b) => b - a)
+  const removals = [...remove].map((i) => (i >= insertAt ? i + inserted : i)).sort((a, b) => b - a)
   for (const i of removals) {
     const gone = doc.lines[i]
     doc.lines.splice(i, 1)
-    if (i === doc.lines.length && gone.eol === '' && doc.lines.length > 0) doc.lines[doc.lines.length - 1].eol = ''
+    // Only the last line lacks an end-of-line; the section's header always stays.
+    if (gone.eol === '') doc.lines[doc.lines.length - 1].eol = ''
   }
 }
 
