@@ -38,7 +38,8 @@ export const groups = {
       "test/unit/journal-strength.test.ts",
       "test/unit/keys-faults.test.ts",
       "test/unit/keys-strength.test.ts",
-      "test/unit/files-strength.test.ts"
+      "test/unit/files-strength.test.ts",
+      "test/unit/keys-flow-first-key.test.ts"
     ]
   }
 }
