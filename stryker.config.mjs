@@ -39,7 +39,8 @@ export const groups = {
       "test/unit/keys-faults.test.ts",
       "test/unit/keys-strength.test.ts",
       "test/unit/files-strength.test.ts",
-      "test/unit/keys-flow-first-key.test.ts"
+      "test/unit/keys-flow-first-key.test.ts",
+      "test/unit/keys-flow-recovery.test.ts"
     ]
   }
 }
