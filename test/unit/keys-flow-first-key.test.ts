@@ -65,9 +65,17 @@ describe('keys: the first key of a profile, in process (ensureProfileKey)', () =
 
   it('creates a key, appends the profile byte for byte, proves it, leaves no journal entry; a second run is unchanged and makes no write', async () => {
     writeCredentials(home.credentialsFile, BASE)
+    let lockText = ''
+    proxy.rules.push((req) => {
+      if (req.action === 'CreateAccessKey') lockText = readFileSync(`${home.credentialsFile}.psb-rotate.lock`, 'utf8')
+      return undefined
+    })
     const r = await ensure()
     expect(r.status).to.equal('created')
     const fresh = held('newp')!
+    // Under the rotation lock, named for this command; one proof round (a first key replaces nothing).
+    expect(JSON.parse(lockText).command).to.equal('first key')
+    expect(proxy.calls.filter((c) => c.service === 'sts' && c.keyId === fresh.accessKeyId)).to.have.length(1)
     expect(r.accessKeyId).to.equal(fresh.accessKeyId)
     expect(text()).to.equal(BASE + section('newp', fresh))
     expect(r.changes).to.deep.equal([
@@ -364,5 +372,46 @@ describe('keys: the first key of a profile, in process (ensureProfileKey)', () =
     expect(r.warnings[0]).to.match(new RegExp(`^Undid the interrupted first-key creation of profile "newp" \\(user ${USER}, .*deleted the key ${maskKeyId(orphan.accessKeyId)}`))
     expect(output).to.include(r.warnings[0])
     expect(await keys()).to.deep.equal([{id: r.accessKeyId!, status: 'Active'}])
+  })
+
+  it('the administrator acts for the IAM calls, and a refusal names it in the hint', async () => {
+    const s1 = await addKey(moto.endpoint, moto.admin, USER, 'Inactive')
+    writeCredentials(home.credentialsFile, BASE)
+    proxy.rules.push((req) => (req.action === 'DeleteAccessKey' ? awsError('iam', 403, 'AccessDenied', 'not authorized to perform: iam:DeleteAccessKey') : undefined))
+    const e = await rejection(ensure())
+    expect(e.code).to.equal('AccessDenied')
+    expect(e.hint).to.include('(the administrator profile)')
+    expect(proxy.calls.filter((c) => c.service === 'iam').every((c) => c.keyId === moto.admin.accessKeyId)).to.equal(true)
+    expect(await keys()).to.deep.equal([{id: s1.accessKeyId, status: 'Inactive'}])
+    expect(text()).to.equal(BASE)
+  })
+
+  it('a rollback after the profile vanished from the file meanwhile: the file is left unchanged, the new key is deleted', async () => {
+    writeCredentials(home.credentialsFile, BASE)
+    const known = new Set([moto.admin.accessKeyId])
+    proxy.rules.push((req) => {
+      if (!req.keyId || known.has(req.keyId)) return undefined
+      // Someone puts the file back as it was while the new key is being proven.
+      writeCredentials(home.credentialsFile, BASE)
+      return notYetPropagated(req.service)
+    })
+    const e = await rejection(ensure({waitMs: 300}))
+    expect(e.message).to.match(/ Rolled back: the credentials file is unchanged, the new key AKIA…\w{4} is deleted\.$/)
+    expect(text()).to.equal(BASE)
+    expect(await keys()).to.deep.equal([])
+    expect(readJournalEntries(home.credentialsFile)).to.deep.equal([])
+  })
+
+  it('a dead key with a session token is replaced; when the new key is never accepted, the profile gets no key back (a temporary key is not restored)', async () => {
+    const dead = {accessKeyId: 'AKIADEADDEADDEAD0002', secretAccessKey: 'dead/secret/value/000000000000000000000'}
+    const start = BASE + section('newp', dead) + 'aws_session_token = tok\n'
+    writeCredentials(home.credentialsFile, start)
+    const known = new Set([moto.admin.accessKeyId])
+    proxy.rules.push((req) => (req.keyId && !known.has(req.keyId) ? notYetPropagated(req.service) : undefined))
+    const e = await rejection(ensure({waitMs: 300}))
+    expect(e.message).to.match(/Rolled back: the credentials file is restored, the new key AKIA…\w{4} is deleted\.$/)
+    expect(held('newp')?.accessKeyId).to.not.equal(dead.accessKeyId)
+    expect(text()).to.not.include(dead.accessKeyId)
+    expect(await keys()).to.deep.equal([])
   })
 })
