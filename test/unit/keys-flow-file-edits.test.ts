@@ -6,7 +6,8 @@
  * except one deletion that fails on a closed port.
  */
 import {expect} from 'chai'
-import {readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {dirname} from 'node:path'
 import {hostname} from 'node:os'
 import {appendedBy, profilesWithKeyIn, putBackOldKey, removeEmptySection, rollBack, warnIfInConfigFile} from '../../src/lib/keys/file-edits.js'
 import {parseIni, serializeIni} from '../../src/lib/files/ini.js'
@@ -79,8 +80,12 @@ describe('keys file edits: on the credentials file (putBackOldKey, warnIfInConfi
 
   it('the old key goes back into every profile holding the new key; every other byte is kept', async () => {
     writeFileSync(home.credentialsFile, `# top\n${section('a', NEW)}region = eu-west-1\n\n${section('other', OLD)}\n${section('b', NEW)}`)
+    chmodSync(home.credentialsFile, 0o644)
     await putBackOldKey(state, NEW.accessKeyId, OLD, 'a')
     expect(text()).to.equal(`# top\n${section('a', OLD)}region = eu-west-1\n\n${section('other', OLD)}\n${section('b', OLD)}`)
+    // Written with the credentials file's mode, and no backup beside it (the old key's secret would linger there).
+    expect(statSync(home.credentialsFile).mode & 0o777).to.equal(0o600)
+    expect(readdirSync(dirname(home.credentialsFile)).sort()).to.deep.equal(['credentials'])
   })
 
   it('a first key psb appended goes byte for byte when it is still the end of the file', async () => {
