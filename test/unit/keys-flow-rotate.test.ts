@@ -13,6 +13,8 @@ import {FaultProxy, awsError, notYetPropagated} from '../support/fault-proxy.js'
 import {addKey, credentialsText, iamClient, makeStateUser, tempHomeDir, userKeys, writeCredentials, type TestUser} from '../support/keys-fixture.js'
 import {exitCodeOf, rotateKey, type RotateOptions, type RotateResult} from '../../src/lib/keys/rotate.js'
 import {emptyResult, KEYS_EXIT} from '../../src/lib/keys/run.js'
+import {isPropagationError} from '../../src/lib/keys/iam-calls.js'
+import {PsbError} from '../../src/lib/errors.js'
 import {Journal, readJournalEntries} from '../../src/lib/keys/journal.js'
 import {readProfileCredentials} from '../../src/lib/files/credentials.js'
 import {createAwsContext} from '../../src/lib/aws/client.js'
@@ -30,6 +32,18 @@ describe('keys rotate: exitCodeOf', () => {
     expect(exitCodeOf([r({result: 'rotated'}), r({result: 'not-due'})])).to.equal(KEYS_EXIT.ROTATED)
     expect(exitCodeOf([])).to.equal(KEYS_EXIT.ROTATED)
     expect([KEYS_EXIT.ROTATED, KEYS_EXIT.NOT_DUE, KEYS_EXIT.CLEANUP_PENDING]).to.deep.equal([0, 10, 12])
+  })
+})
+
+describe('keys: isPropagationError', () => {
+  it('an error of a key IAM does not know yet, directly or as the cause psb kept; nothing else', () => {
+    const sdk = Object.assign(new Error('The security token included in the request is invalid.'), {name: 'InvalidClientTokenId'})
+    expect(isPropagationError(sdk)).to.equal(true)
+    expect(isPropagationError(new PsbError('AWS rejected the credentials', {code: 'BadCredentials', cause: sdk}))).to.equal(true)
+    expect(isPropagationError(new PsbError('AWS denied', {code: 'AccessDenied', cause: Object.assign(new Error('x'), {name: 'AccessDenied'})}))).to.equal(false)
+    expect(isPropagationError(new PsbError('no cause', {code: 'X'}))).to.equal(false)
+    expect(isPropagationError(undefined)).to.equal(false)
+    expect(isPropagationError(null)).to.equal(false)
   })
 })
 
