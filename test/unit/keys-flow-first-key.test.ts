@@ -144,7 +144,9 @@ describe('keys: the first key of a profile, in process (ensureProfileKey)', () =
 
   it('a key of the user that no profile holds stops the run (UnknownKeyInUse), masked, with what to do; nothing changes', async () => {
     const k = await addKey(moto.endpoint, moto.admin, USER)
-    writeCredentials(home.credentialsFile, BASE)
+    // A default profile is no holder of the key (it holds another one).
+    const start = BASE + section('default', moto.admin)
+    writeCredentials(home.credentialsFile, start)
     const e = await rejection(ensure())
     const day = new Date().toISOString().slice(0, 10)
     expect(e.code).to.equal('UnknownKeyInUse')
@@ -156,7 +158,7 @@ describe('keys: the first key of a profile, in process (ensureProfileKey)', () =
     expect(e.hint).to.include(`psb creds write --profile newp`)
     expect(e.hint).to.include(`aws iam delete-access-key --user-name ${USER} --access-key-id <id>`)
     expect(e.hint).to.not.include(k.accessKeyId)
-    expect(text()).to.equal(BASE)
+    expect(text()).to.equal(start)
     expect(await keys()).to.deep.equal([{id: k.accessKeyId, status: 'Active'}])
   })
 
@@ -324,7 +326,9 @@ describe('keys: the first key of a profile, in process (ensureProfileKey)', () =
     expect(text()).to.equal(BASE)
     const entries = readJournalEntries(home.credentialsFile)
     expect(entries).to.have.length(1)
-    expect(entries[0]).to.deep.include({kind: 'create', user: USER, profile: 'newp', step: 'rolling-back', acting: 'admin'})
+    expect(entries[0]).to.deep.include({kind: 'create', user: USER, profile: 'newp', profiles: ['newp'], step: 'rolling-back', acting: 'admin'})
+    // The backup writeProfile took is journaled: it holds the file as it was.
+    expect(readFileSync(entries[0].backup!, 'utf8')).to.equal(BASE)
     const orphan = entries[0].newKeyId!
     expect(await keys()).to.deep.equal([{id: orphan, status: 'Active'}])
 
@@ -413,5 +417,70 @@ describe('keys: the first key of a profile, in process (ensureProfileKey)', () =
     expect(held('newp')?.accessKeyId).to.not.equal(dead.accessKeyId)
     expect(text()).to.not.include(dead.accessKeyId)
     expect(await keys()).to.deep.equal([])
+  })
+
+  it('a dead key is probed once with its own key (not retried as a new key), and a profile holding it is replaced by a copy of the key another profile holds', async () => {
+    const k = await addKey(moto.endpoint, moto.admin, USER)
+    const dead = {accessKeyId: 'AKIADEADDEADDEAD0003', secretAccessKey: 'dead/secret/value/000000000000000000000'}
+    writeCredentials(home.credentialsFile, BASE + section('ci', k) + section('newp', dead))
+    const r = await ensure()
+    expect(r).to.deep.include({status: 'created', accessKeyId: k.accessKeyId, reusedFrom: 'ci'})
+    expect(r.warnings[0]).to.equal(`The profile "newp" held a key (${maskKeyId(dead.accessKeyId)}) that AWS no longer accepts; psb replaces it.`)
+    expect(proxy.calls.filter((c) => c.keyId === dead.accessKeyId)).to.have.length(1)
+    expect(held('newp')).to.deep.include(k)
+    expect(await keys()).to.deep.equal([{id: k.accessKeyId, status: 'Active'}])
+  })
+
+  it("a probe refused for another reason names the profile psb acted with in the hint", async () => {
+    const other = {accessKeyId: 'AKIAOTHEROTHEROTHER2', secretAccessKey: 'other/secret/value/000000000000000000000'}
+    writeCredentials(home.credentialsFile, BASE + section('newp', other))
+    proxy.rules.push((req) => (req.keyId === other.accessKeyId ? awsError('sts', 403, 'AccessDenied', 'not authorized to perform: sts:GetCallerIdentity') : undefined))
+    const e = await rejection(ensure())
+    expect(e.message).to.match(/^AWS denied sts:GetCallerIdentity/)
+    expect(e.hint).to.include('(profile newp)')
+  })
+
+  it('the wait for an unchanged profile key to be accepted counts as propagation wait', async () => {
+    const k = await addKey(moto.endpoint, moto.admin, USER)
+    writeCredentials(home.credentialsFile, BASE + section('newp', k))
+    let refused = 0
+    proxy.rules.push((req) => (req.keyId === k.accessKeyId && refused++ === 0 ? notYetPropagated(req.service) : undefined))
+    const r = await ensure()
+    expect(r.status).to.equal('unchanged')
+    expect(r.timings.propagationWaitMs).to.be.greaterThan(0)
+    expect(r.timings.totalMs).to.be.at.least(r.timings.propagationWaitMs)
+  })
+
+  it('a write of the credentials file that fails: the new key is deleted and the file is unchanged', async () => {
+    writeCredentials(home.credentialsFile, BASE)
+    writeCredentials(`${home.credentialsFile}.psb-lock`, JSON.stringify({pid: process.pid, host: hostname(), nonce: 'x', time: Date.now()}))
+    try {
+      const e = await rejection(ensure({env: {...home.env, PSB_LOCK_TIMEOUT_MS: '100'}}))
+      expect(e.message).to.match(/^Creating the first key of profile "newp" failed while writing the credentials file: .+ Rolled back: the credentials file is unchanged, the new key AKIA…\w{4} is deleted\.$/)
+      expect(e.exitCode).to.not.equal(2)
+    } finally {
+      rmSync(`${home.credentialsFile}.psb-lock`, {force: true})
+    }
+    expect(text()).to.equal(BASE)
+    expect(await keys()).to.deep.equal([])
+    expect(readJournalEntries(home.credentialsFile)).to.deep.equal([])
+  })
+
+  it('with no credentials file at all, a first key never accepted leaves the file empty again', async () => {
+    const known = new Set([moto.admin.accessKeyId])
+    proxy.rules.push((req) => (req.keyId && !known.has(req.keyId) ? notYetPropagated(req.service) : undefined))
+    const e = await rejection(ensure({waitMs: 300}))
+    expect(e.message).to.match(/Rolled back: the credentials file is restored, the new key AKIA…\w{4} is deleted\.$/)
+    expect(existsSync(home.credentialsFile) ? text() : '').to.equal('')
+    expect(await keys()).to.deep.equal([])
+  })
+
+  it('a base without a final newline is restored byte for byte after a failed first key', async () => {
+    const start = credentialsText({})
+    writeCredentials(home.credentialsFile, start)
+    const known = new Set([moto.admin.accessKeyId])
+    proxy.rules.push((req) => (req.keyId && !known.has(req.keyId) ? notYetPropagated(req.service) : undefined))
+    await rejection(ensure({waitMs: 300}))
+    expect(text()).to.equal(start)
   })
 })
