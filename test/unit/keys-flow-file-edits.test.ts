@@ -122,6 +122,22 @@ describe('keys file edits: on the credentials file (putBackOldKey, warnIfInConfi
     expect(text()).to.equal(`${before}\n[newp]\n# kept\n`)
   })
 
+  it('nothing holds the new key: the file is left as it is, an empty section of the profile too', async () => {
+    const start = `${section('a', OLD)}\n[newp]\n\n[a2]\n\n`
+    writeFileSync(home.credentialsFile, start)
+    await putBackOldKey(state, NEW.accessKeyId, undefined, 'newp')
+    await putBackOldKey(state, NEW.accessKeyId, OLD, 'a2')
+    expect(text()).to.equal(start)
+  })
+
+  it("the undo texts of another profile's appended section do not apply: only the keys go from the section that holds them", async () => {
+    const before = '[x]\nregion = y\n'
+    const after = `${before}\n${section('other', NEW)}`
+    writeFileSync(home.credentialsFile, after)
+    await putBackOldKey(state, NEW.accessKeyId, undefined, 'newp', {before, after})
+    expect(text()).to.equal(`${before}\n[other]\n`)
+  })
+
   it('nothing holds the new key: the file is left as it is', async () => {
     const start = `${section('a', OLD)}\n`
     writeFileSync(home.credentialsFile, start)
@@ -173,6 +189,10 @@ describe('keys file edits: on the credentials file (putBackOldKey, warnIfInConfi
     try {
       const actor = {ctx: createAwsContext({region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: OLD, maxAttempts: 1}), label: 'x', fresh: false}
       const r = await rollBack(state, {actor, user: 'u', arn: 'user u', oldCreds: OLD, newKeyId: NEW.accessKeyId, profiles: ['a', 'b']})
+      writeFileSync(home.credentialsFile, section('a', NEW))
+      const back = await rollBack(state, {actor, user: 'u', arn: 'user u', oldCreds: OLD, newKeyId: NEW.accessKeyId, profiles: ['a']})
+      expect(back.summary).to.match(new RegExp(`^The old key is back in the credentials file, the new key ${maskKeyId(NEW.accessKeyId)} could NOT be deleted \\(.+\\); the next run deletes it; profile\\(s\\) a still hold`))
+      expect(text()).to.equal(start)
       expect(r).to.deep.include({fileRestored: true, newKeyDeleted: false})
       expect(r.hint).to.equal(undefined)
       expect(r.summary).to.match(
