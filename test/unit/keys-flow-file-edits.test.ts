@@ -128,6 +128,10 @@ describe('keys file edits: on the credentials file (putBackOldKey, warnIfInConfi
     await putBackOldKey(state, NEW.accessKeyId, undefined, 'newp')
     await putBackOldKey(state, NEW.accessKeyId, OLD, 'a2')
     expect(text()).to.equal(start)
+    // The old key goes back where the new key is; an empty section of the named profile stays.
+    writeFileSync(home.credentialsFile, `${section('a', NEW)}\n[a2]\n\n[z]\n`)
+    await putBackOldKey(state, NEW.accessKeyId, OLD, 'a2')
+    expect(text()).to.equal(`${section('a', OLD)}\n[a2]\n\n[z]\n`)
   })
 
   it("the undo texts of another profile's appended section do not apply: only the keys go from the section that holds them", async () => {

