@@ -155,8 +155,11 @@ describe('keys recovery: journal entries of interrupted runs, against moto (reco
   it('the file holds the new key, not yet proven: it is proven, the old key deactivated and deleted with the new key, the entry removed', async () => {
     const fresh = await newKeyWritten()
     const entry = record({oldKeyId: u.key.accessKeyId, newKeyId: fresh.accessKeyId, backup, step: 'written'})
+    let refused = 0
+    proxy.rules.push((req) => (req.service === 'sts' && req.keyId === fresh.accessKeyId && refused++ === 0 ? notYetPropagated('sts') : undefined))
     const {out, state} = await run(entry)
     expect(out.action).to.equal('finished')
+    expect(state.waited, 'the wait for the new key counts').to.be.greaterThan(0)
     expect(out.message).to.equal(`Finished ${where()}: the file holds the new key ${m(fresh)}, the old key ${m(u.key)} was deleted.`)
     expect(out.newKeyCreatedAt).to.match(/^20\d\d-\d\d-\d\dT/)
     expect(out.entry.id).to.equal('r1')
@@ -409,5 +412,37 @@ describe('keys recovery: journal entries of interrupted runs, against moto (reco
     const outs = await recoverForProfile(state, 'pulumi', 'rec')
     expect(outs.map((o) => o.entry.id)).to.deep.equal(['ended', 'heldby'])
     expect(readJournalEntries(home.credentialsFile).map((e) => e.id)).to.deep.equal(['live', 'sameuser'])
+  })
+
+  it('a proof that fails for another reason than propagation (the key answers as someone else) stops recovery; nothing is undone', async () => {
+    const fresh = await newKeyWritten()
+    proxy.rules.push((req) =>
+      req.service === 'sts' && req.keyId === fresh.accessKeyId
+        ? {
+            status: 200,
+            body: '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/other</Arn><UserId>AIDAOTHER</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>x</RequestId></ResponseMetadata></GetCallerIdentityResponse>',
+            headers: {'content-type': 'text/xml'},
+          }
+        : undefined,
+    )
+    const entry = record({oldKeyId: u.key.accessKeyId, newKeyId: fresh.accessKeyId, backup, step: 'written'})
+    const e = await rejection(run(entry))
+    expect(e.code).to.equal('KeyOwnerMismatch')
+    expect(readJournalEntries(home.credentialsFile).map((x) => x.step)).to.deep.equal(['written'])
+    expect(text()).to.equal(credentialsText({pulumi: fresh}))
+    expect(await keys()).to.have.length(2)
+  })
+
+  it('a run that died inside CreateAccessKey: a key a profile holds is never its orphan, even inside the window', async () => {
+    const other = await addKey(moto.endpoint, moto.admin, 'rec')
+    const start = credentialsText({pulumi: u.key, ci: other})
+    writeCredentials(home.credentialsFile, start)
+    const now = Date.now()
+    const entry = record({oldKeyId: u.key.accessKeyId, step: 'creating', keysBefore: [u.key.accessKeyId], createWindow: {from: new Date(now - 60_000).toISOString(), to: new Date(now + 60_000).toISOString()}})
+    const {out} = await run(entry)
+    expect(out.unproven).to.deep.equal([])
+    expect(out.message).to.equal(`Undid ${where()}: it had not created a key (or it was already deleted); the file still holds the old key ${m(u.key)}.`)
+    expect(await keys()).to.have.length(2)
+    expect(text()).to.equal(start)
   })
 })
