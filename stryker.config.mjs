@@ -42,7 +42,11 @@ export const groups = {
       "test/unit/journal-strength.test.ts",
       "test/unit/keys-faults.test.ts",
       "test/unit/keys-strength.test.ts",
-      "test/unit/files-strength.test.ts"
+      "test/unit/files-strength.test.ts",
+      "test/unit/keys-flow-first-key.test.ts",
+      "test/unit/keys-flow-recovery.test.ts",
+      "test/unit/keys-flow-rotate.test.ts",
+      "test/unit/keys-flow-file-edits.test.ts"
     ]
   }
 }

@@ -10,6 +10,7 @@ import {Actor, RunState, readTextIfExists} from './run.js'
 
 /** The profiles of an ini document whose effective `aws_access_key_id` is `keyId`. */
 export function profilesWithKeyIn(doc: IniDocument, keyId: string): string[] {
+  // Stryker disable next-line OptionalChaining: a name from sectionNames always has entries (sectionEntries matches its own name), so `?.` never sees undefined
   return sectionNames(doc).filter((n) => sectionEntries(doc, n)?.aws_access_key_id === keyId)
 }
 
@@ -52,6 +53,7 @@ export async function putBackOldKey(state: RunState, newKeyId: string, old: Stat
 
 /** Removes the section `name` when nothing but blank lines is left in it, with the blank line psb put before it. */
 export function removeEmptySection(doc: IniDocument, name: string): void {
+  // Stryker disable next-line ConditionalExpression: the first line that belongs to a section is its header, so the kind test never changes the index found
   const h = doc.lines.findIndex((l) => l.kind === 'section' && l.section === name)
   if (h === -1) return
   let end = h + 1
@@ -60,6 +62,7 @@ export function removeEmptySection(doc: IniDocument, name: string): void {
     end++
   }
   const start = h > 0 && doc.lines[h - 1].kind === 'blank' ? h - 1 : h
+  // Stryker disable next-line ConditionalExpression: only the file's last line can have no line ending, so the eol test alone decides
   const endsFile = end === doc.lines.length && doc.lines[end - 1].eol === ''
   doc.lines.splice(start, end - start)
   // The file ended without a newline there, and keeps doing so.
@@ -69,6 +72,7 @@ export function removeEmptySection(doc: IniDocument, name: string): void {
 /** What a write changed at the end of a text: `after` = common head + `suffix`, `before` = common head + `replaced`. */
 export function appendedBy(before: string, after: string): {suffix: string; replaced: string} {
   let i = 0
+  // Stryker disable next-line LogicalOperator,EqualityOperator,ConditionalExpression: past a string's end its index is undefined, never equal to a character, so the bounds matter only where both strings end, and there a mutant stops one step later with the same slices
   while (i < before.length && i < after.length && before[i] === after[i]) i++
   return {suffix: after.slice(i), replaced: before.slice(i)}
 }

@@ -148,6 +148,7 @@ async function judgeHeldKey(f: FirstKey, creds: StaticCredentials): Promise<Firs
       hint: 'Choose another --profile name, or remove that profile from the credentials file first.',
     })
   }
+  // Stryker disable next-line ObjectLiteral,StringLiteral: callerIdentity's errors come translated (awsCall), and translateAwsError passes a PsbError through unchanged
   if (!isPropagationError(probe.error)) throw translateAwsError(probe.error, {action: 'sts:GetCallerIdentity', principal: `profile ${profile}`})
   warnings.push(`The profile "${profile}" held a key (${maskKeyId(creds.accessKeyId)}) that AWS no longer accepts; psb replaces it.`)
   return undefined
@@ -164,6 +165,7 @@ async function roomForFirstKey(f: FirstKey): Promise<IamKey[] | FirstKeyOut> {
   const strays: IamKey[] = []
   for (const k of f.keys) {
     if (k.id === f.replacing) continue
+    // Stryker disable next-line MethodExpression,ConditionalExpression: no key of f.keys that this profile holds gets here (its Active key returned 'unchanged', its Inactive key is f.replacing), so the filter never drops one
     const holders = profilesHoldingKey(k.id, state.env).filter((p) => p !== profile)
     if (k.status === 'Inactive' && holders.length === 0) {
       strays.push(k)
