@@ -9,11 +9,11 @@ import {expect} from 'chai'
 import {rmSync, writeFileSync} from 'node:fs'
 import {useMoto} from '../support/moto.js'
 import {FaultProxy, awsError} from '../support/fault-proxy.js'
-import {addKey, credentialsText, makeStateUser, tempHomeDir, writeCredentials, type TestUser} from '../support/keys-fixture.js'
+import {addKey, credentialsText, makeStateUser, tempHomeDir, userKeys, writeCredentials, type TestUser} from '../support/keys-fixture.js'
 import {rejection} from '../support/errors.js'
 import {listKeys, type ListKeysOptions} from '../../src/lib/keys/list.js'
-import {resolveUser} from '../../src/lib/keys/preflight.js'
-import {makeState} from '../../src/lib/keys/run.js'
+import {recoverFirst, resolveUser} from '../../src/lib/keys/preflight.js'
+import {emptyResult, makeState} from '../../src/lib/keys/run.js'
 import {Journal, journalPath, type JournalEntry} from '../../src/lib/keys/journal.js'
 import {createAwsContext, type AwsContext} from '../../src/lib/aws/client.js'
 
@@ -213,6 +213,52 @@ describe('keys list and the user of a profile (in process, moto behind the fault
       expect([role.exitCode, role.code]).to.deep.equal([1, 'NotAnIamUser'])
       expect(role.message).to.equal(`The key of profile "pulumi" belongs to ${ROLE_SESSION}, which is not an IAM user: only IAM user keys can be rotated.`)
       expect(role.hint).to.equal('Root keys should be deleted rather than rotated; role sessions have no long-term keys.')
+    })
+  })
+
+  describe('recoverFirst (keys rotate): which finished recovery completes this profile', () => {
+    /** The user has its old key and a new one; `holders` hold the new key in the file (as after an interrupted write). */
+    async function interrupted(holders: string[]) {
+      const fresh = await addKey(moto.endpoint, moto.admin, 'lister')
+      const profiles: Record<string, typeof fresh> = {}
+      for (const p of holders) profiles[p] = fresh
+      writeCredentials(home.credentialsFile, credentialsText(profiles))
+      const state = makeState({region: 'us-east-1', endpoint: proxy.endpoint, env: home.env, pollMs: 50, waitMs: 5000, successes: 1})
+      state.journal = new Journal(home.credentialsFile)
+      return {fresh, state}
+    }
+
+    it('a finished rotation recorded for this profile (its holders not yet recorded) completes it; the old key is deleted', async () => {
+      const {fresh, state} = await interrupted(['pulumi'])
+      state.journal!.record(entry({id: '111111111111', profile: 'pulumi', profiles: [], oldKeyId: u.key.accessKeyId, newKeyId: fresh.accessKeyId, step: 'verified'}))
+      const res = emptyResult('pulumi')
+      const done = await recoverFirst(state, {region: 'us-east-1'}, 'pulumi', res)
+      expect(done?.action).to.equal('finished')
+      expect(done?.entry.id).to.equal('111111111111')
+      expect(res.recovered).to.have.length(1)
+      expect(res.recovered[0]).to.match(/^Finished the interrupted rotation of profile "pulumi"/)
+      expect(await userKeys(moto.endpoint, moto.admin, 'lister')).to.deep.equal([{id: fresh.accessKeyId, status: 'Active'}])
+      expect(state.journal!.list()).to.deep.equal([])
+    })
+
+    it('a finished first-key creation completes only its own profile, not another profile of the same user', async () => {
+      const {fresh, state} = await interrupted(['ci'])
+      state.journal!.record(entry({id: '222222222222', kind: 'create', profile: 'ci', profiles: ['ci'], newKeyId: fresh.accessKeyId, step: 'verified'}))
+      const res = emptyResult('pulumi')
+      // Found through --user (the same IAM user): finished, but it is profile ci's run.
+      expect(await recoverFirst(state, {region: 'us-east-1', user: 'lister'}, 'pulumi', res)).to.equal(undefined)
+      expect(res.recovered).to.have.length(1)
+      expect(res.recovered[0]).to.match(/^Finished the interrupted first-key creation of profile "ci"/)
+      expect(state.journal!.list()).to.deep.equal([])
+      // A first key has no old key: both of the user's keys are still there.
+      expect(await userKeys(moto.endpoint, moto.admin, 'lister')).to.have.deep.members([
+        {id: u.key.accessKeyId, status: 'Active'},
+        {id: fresh.accessKeyId, status: 'Active'},
+      ])
+      state.journal!.record(entry({id: '333333333333', kind: 'create', profile: 'ci', profiles: ['ci'], newKeyId: fresh.accessKeyId, step: 'verified'}))
+      const own = await recoverFirst(state, {region: 'us-east-1'}, 'ci', emptyResult('ci'))
+      expect(own?.action).to.equal('finished')
+      expect(own?.entry.id).to.equal('333333333333')
     })
   })
 })
