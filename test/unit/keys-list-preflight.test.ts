@@ -12,12 +12,17 @@ import {thrown, rejection} from '../support/errors.js'
 import {
   DEFAULT_POLL_MS,
   KEYS_EXIT,
+  DEFAULT_SUCCESSES,
+  DEFAULT_WAIT_MS,
   checkpoint,
+  daysOld,
   emptyResult,
   envNumber,
+  fail,
   makeState,
   openRotationSession,
   propagationPollMs,
+  readTextIfExists,
   refuseRoleProfile,
   underRotationLock,
   validateCommon,
@@ -28,6 +33,8 @@ import {Journal, journalPath, lockPath, type JournalEntry} from '../../src/lib/k
 import {createAwsContext} from '../../src/lib/aws/client.js'
 import {isPsbError, type PsbError} from '../../src/lib/errors.js'
 import {DAY_MS, formatDuration} from '../../src/lib/duration.js'
+import {registerSecret} from '../../src/lib/redact.js'
+import {silentLogger} from '../../src/lib/types.js'
 import {type IamKey} from '../../src/lib/keys/iam-calls.js'
 
 const OLD = 'AKIAOLDOLDOLDOLD1111'
@@ -172,6 +179,68 @@ describe('keys: run options, lock session and preflight checks (in process, no A
       writeFileSync(journalPath(home.credentialsFile), '{not json')
       const e = thrown(() => openRotationSession(home.credentialsFile, 'init'))
       expect(e.message).to.match(/journal/i)
+      expect(existsSync(lockPath(home.credentialsFile))).to.equal(false)
+    })
+
+    it('makeState: the credentials file of the environment, the defaults (60 s wait, 3 successes, silent), at least one success', () => {
+      const st = withEnv('PSB_KEY_PROPAGATION_POLL_MS', undefined, () => makeState({region: 'eu-west-1', endpoint: 'http://127.0.0.1:1', env: home.env}))
+      expect(st).to.deep.equal({
+        env: home.env,
+        credentialsFile: home.credentialsFile,
+        region: 'eu-west-1',
+        endpoint: 'http://127.0.0.1:1',
+        admin: undefined,
+        logger: silentLogger,
+        waitMs: DEFAULT_WAIT_MS,
+        pollMs: DEFAULT_POLL_MS,
+        successes: DEFAULT_SUCCESSES,
+        rotatedKeys: new Map(),
+        waited: 0,
+        session: undefined,
+      })
+      expect([DEFAULT_WAIT_MS, DEFAULT_SUCCESSES]).to.deep.equal([60_000, 3])
+      expect(makeState({region: 'us-east-1', env: home.env, successes: 0}).successes).to.equal(1)
+      expect(makeState({region: 'us-east-1', env: home.env, successes: 5, waitMs: 0}).successes).to.equal(5)
+      expect(makeState({region: 'us-east-1', env: home.env, waitMs: 0}).waitMs).to.equal(0)
+    })
+
+    it('daysOld: whole days since creation, never negative; no date is no age', () => {
+      const now = Date.parse('2026-05-10T12:00:00Z')
+      expect(daysOld(undefined, now)).to.equal(undefined)
+      expect(daysOld(new Date(now - 1.9 * DAY_MS), now)).to.equal(1)
+      expect(daysOld(new Date(now - 2 * DAY_MS), now)).to.equal(2)
+      expect(daysOld(new Date(now + DAY_MS), now)).to.equal(0)
+      expect(daysOld(new Date(Date.now() - 3 * DAY_MS - 1000))).to.equal(3)
+    })
+
+    it('fail: a PsbError whose message and hint are redacted; emptyResult: a blank result of the profile', () => {
+      registerSecret('zzSecretValueZZ0123456789abcdefghijklmnop')
+      const e = fail('boom zzSecretValueZZ0123456789abcdefghijklmnop', {code: 'X', hint: 'hint zzSecretValueZZ0123456789abcdefghijklmnop', exitCode: 2, data: {a: 1}})
+      expect([e.message, e.hint, e.code, e.exitCode, e.data]).to.deep.equal(['boom ****', 'hint ****', 'X', 2, {a: 1}])
+      expect(fail('m', {code: 'Y'}).hint).to.equal(undefined)
+      expect(emptyResult('p')).to.deep.equal({profile: 'p', user: '', result: 'planned', profilesUpdated: [], warnings: [], recovered: [], changes: [], timings: {totalMs: 0, propagationWaitMs: 0}, exitCode: 0})
+      expect(emptyResult('p', 'u').user).to.equal('u')
+    })
+
+    it('readTextIfExists: the text of a file, or undefined when it cannot be read', () => {
+      expect(readTextIfExists(home.credentialsFile)).to.equal(credentialsText({pulumi: KEYS}))
+      expect(readTextIfExists(`${home.dir}/nosuch`)).to.equal(undefined)
+      expect(readTextIfExists(home.dir)).to.equal(undefined)
+    })
+
+    it('underRotationLock: holds the lock and opens the journal while the work runs, releases it after (also on error); a dry run takes neither', async () => {
+      const st = state()
+      const seen: boolean[] = []
+      expect(await underRotationLock(st, true, 'keys rotate', async () => (seen.push(existsSync(lockPath(home.credentialsFile))), 'dry'))).to.equal('dry')
+      expect(st.journal).to.equal(undefined)
+      expect(await underRotationLock(st, false, 'keys rotate', async () => (seen.push(existsSync(lockPath(home.credentialsFile))), 'wet'))).to.equal('wet')
+      expect(st.journal?.path).to.equal(journalPath(home.credentialsFile))
+      expect(seen).to.deep.equal([false, true])
+      expect(existsSync(lockPath(home.credentialsFile))).to.equal(false)
+      const boom = await underRotationLock(st, false, 'keys rotate', async () => {
+        throw new Error('boom')
+      }).catch((error: Error) => error.message)
+      expect(boom).to.equal('boom')
       expect(existsSync(lockPath(home.credentialsFile))).to.equal(false)
     })
 
