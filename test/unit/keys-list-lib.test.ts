@@ -176,6 +176,22 @@ describe('keys list and the user of a profile (in process, moto behind the fault
     expect(role.message).to.equal(`The key of profile "pulumi" belongs to ${ROLE_SESSION}, which is not an IAM user.`)
   })
 
+  it('a key AWS rejects is exit 1 naming the call, at once: neither the profile\'s key nor the administrator\'s is retried as a new key would be', async () => {
+    writeCredentials(home.credentialsFile, credentialsText({pulumi: u.key, dead: {accessKeyId: 'AKIADEADDEADDEADDEAD', secretAccessKey: 'deaddeaddeaddeaddeaddeaddeaddeaddeaddead'}}))
+    const started = Date.now()
+    const dead = await rejection(list({profile: 'dead'}))
+    expect([dead.exitCode, dead.code]).to.deep.equal([1, 'BadCredentials'])
+    expect(dead.message).to.match(/^AWS rejected the credentials for sts:GetCallerIdentity \(InvalidClientTokenId\)/)
+    expect(dead.hint).to.match(/^Check the access key of the profile psb acts with \(profile dead\)/)
+    expect(proxy.calls.map((c) => c.action)).to.deep.equal(['GetCallerIdentity'])
+    const badAdmin = createAwsContext({region: 'us-east-1', endpoint: proxy.endpoint, credentials: {accessKeyId: 'AKIADEADADMINADMIN01', secretAccessKey: 'd'.repeat(40)}})
+    const denied = await rejection(list({user: 'lister', admin: badAdmin}))
+    expect([denied.exitCode, denied.code]).to.deep.equal([1, 'BadCredentials'])
+    expect(denied.hint).to.match(/\(the administrator profile\)/)
+    expect(proxy.calls.map((c) => c.action)).to.deep.equal(['GetCallerIdentity', 'ListAccessKeys'])
+    expect(Date.now() - started).to.be.below(10_000)
+  })
+
   it("reports the journal's unfinished rotations of this user (not of others), and an unreadable journal as a warning", async () => {
     const j = new Journal(home.credentialsFile)
     j.record(entry({id: '111111111111', profile: 'pulumi', step: 'written', startedAt: '2026-02-03T04:05:06.000Z'}))
