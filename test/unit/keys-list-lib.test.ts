@@ -239,13 +239,15 @@ describe('keys list and the user of a profile (in process, moto behind the fault
       const profiles: Record<string, typeof fresh> = {}
       for (const p of holders) profiles[p] = fresh
       writeCredentials(home.credentialsFile, credentialsText(profiles))
-      const state = makeState({region: 'us-east-1', endpoint: proxy.endpoint, env: home.env, pollMs: 50, waitMs: 5000, successes: 1})
+      const logs: string[] = []
+      const logger = {info: (m: string) => logs.push(m), warn: (m: string) => logs.push(m)}
+      const state = makeState({region: 'us-east-1', endpoint: proxy.endpoint, env: home.env, pollMs: 50, waitMs: 5000, successes: 1, logger})
       state.journal = new Journal(home.credentialsFile)
-      return {fresh, state}
+      return {fresh, state, logs}
     }
 
     it('a finished rotation recorded for this profile (its holders not yet recorded) completes it; the old key is deleted', async () => {
-      const {fresh, state} = await interrupted(['pulumi'])
+      const {fresh, state, logs} = await interrupted(['pulumi'])
       state.journal!.record(entry({id: '111111111111', profile: 'pulumi', profiles: [], oldKeyId: u.key.accessKeyId, newKeyId: fresh.accessKeyId, step: 'verified'}))
       const res = emptyResult('pulumi')
       const done = await recoverFirst(state, {region: 'us-east-1'}, 'pulumi', res)
@@ -253,8 +255,23 @@ describe('keys list and the user of a profile (in process, moto behind the fault
       expect(done?.entry.id).to.equal('111111111111')
       expect(res.recovered).to.have.length(1)
       expect(res.recovered[0]).to.match(/^Finished the interrupted rotation of profile "pulumi"/)
+      expect(logs).to.include(res.recovered[0])
       expect(await userKeys(moto.endpoint, moto.admin, 'lister')).to.deep.equal([{id: fresh.accessKeyId, status: 'Active'}])
       expect(state.journal!.list()).to.deep.equal([])
+    })
+
+    it('an undone rotation or first key of this profile completes nothing: the run goes on to rotate', async () => {
+      const {fresh, state} = await interrupted([])
+      writeCredentials(home.credentialsFile, credentialsText({pulumi: u.key}))
+      state.admin = admin
+      state.journal!.record(entry({id: '444444444444', profile: 'pulumi', profiles: ['pulumi'], oldKeyId: u.key.accessKeyId, newKeyId: fresh.accessKeyId, step: 'created'}))
+      state.journal!.record(entry({id: '555555555555', kind: 'create', profile: 'pulumi', profiles: ['pulumi'], newKeyId: 'AKIAGONEGONEGONEGONE', step: 'created'}))
+      const res = emptyResult('pulumi')
+      expect(await recoverFirst(state, {region: 'us-east-1'}, 'pulumi', res)).to.equal(undefined)
+      expect(res.recovered).to.have.length(2)
+      expect(res.recovered[0]).to.match(/^Undid the interrupted rotation of profile "pulumi".*deleted the key/)
+      expect(res.recovered[1]).to.match(/^Undid the interrupted first-key creation of profile "pulumi"/)
+      expect(await userKeys(moto.endpoint, moto.admin, 'lister')).to.deep.equal([{id: u.key.accessKeyId, status: 'Active'}])
     })
 
     it('a finished first-key creation completes only its own profile, not another profile of the same user', async () => {
