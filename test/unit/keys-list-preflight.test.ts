@@ -34,6 +34,7 @@ import {createAwsContext} from '../../src/lib/aws/client.js'
 import {isPsbError, type PsbError} from '../../src/lib/errors.js'
 import {DAY_MS, formatDuration} from '../../src/lib/duration.js'
 import {registerSecret} from '../../src/lib/redact.js'
+import {requestInterrupt, resetInterrupt} from '../../src/lib/interrupt.js'
 import {silentLogger} from '../../src/lib/types.js'
 import {type IamKey} from '../../src/lib/keys/iam-calls.js'
 
@@ -242,6 +243,24 @@ describe('keys: run options, lock session and preflight checks (in process, no A
       }).catch((error: Error) => error.message)
       expect(boom).to.equal('boom')
       expect(existsSync(lockPath(home.credentialsFile))).to.equal(false)
+    })
+
+    it('underRotationLock after SIGINT: Interrupted (exit 130), nothing was changed, no lock taken; a dry run still runs', async () => {
+      requestInterrupt('SIGINT')
+      try {
+        let ran = false
+        const e = await rejection(
+          underRotationLock(state(), false, 'keys rotate', async () => {
+            ran = true
+          }),
+        )
+        expect([e.code, e.exitCode, e.message]).to.deep.equal(['Interrupted', 130, 'Interrupted (SIGINT): nothing was changed.'])
+        expect(ran).to.equal(false)
+        expect(existsSync(lockPath(home.credentialsFile))).to.equal(false)
+        expect(await underRotationLock(state(), true, 'keys rotate', async () => 'dry')).to.equal('dry')
+      } finally {
+        resetInterrupt()
+      }
     })
 
     it('underRotationLock with a session: uses its journal; a session of another file is refused', async () => {
