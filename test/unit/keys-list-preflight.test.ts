@@ -318,6 +318,10 @@ describe('keys: run options, lock session and preflight checks (in process, no A
       const k = atTime(Date.parse(created) + 3.5 * DAY_MS, () => currentKey([key(OTHER, 'Inactive'), key(OLD, 'Active', created)], KEYS, {profile: 'pulumi', user: 'pulumi', admin: false}, r))
       expect(k.id).to.equal(OLD)
       expect([r.oldKeyId, r.oldKeyCreatedAt, r.oldKeyAgeDays]).to.deep.equal([OLD, created, 3])
+      // A key IAM gives no creation date for: no date and no age, no error.
+      const undated = res()
+      expect(currentKey([key(OLD, 'Active')], KEYS, {profile: 'pulumi', user: 'pulumi', admin: true}, undated).id).to.equal(OLD)
+      expect([undated.oldKeyId, undated.oldKeyCreatedAt, undated.oldKeyAgeDays]).to.deep.equal([OLD, undefined, undefined])
       const self = thrown(() => currentKey([key(OTHER, 'Active')], KEYS, {profile: 'pulumi', user: 'pulumi', admin: false}, res()))
       expect([self.exitCode, self.code]).to.deep.equal([1, 'KeyNotOfUser'])
       expect(self.message).to.equal('The key AKIA…1111 of profile "pulumi" is not a key of the IAM user pulumi.')
