@@ -160,6 +160,24 @@ describe('keys list and the user of a profile (in process, moto behind the fault
     expect(r.keys[0].ageDays).to.equal(undefined)
   })
 
+  it('last use: an answer without AccessKeyLastUsed is "never used"; a rejected call is a warning naming iam:GetAccessKeyLastUsed', async () => {
+    const second = await addKey(moto.endpoint, moto.admin, 'lister', 'Inactive')
+    proxy.rules.push((req) => {
+      if (req.action !== 'GetAccessKeyLastUsed') return undefined
+      if (req.body.includes(second.accessKeyId)) return awsError('iam', 403, 'InvalidClientTokenId', 'The security token included in the request is invalid.')
+      return {
+        status: 200,
+        headers: {'content-type': 'text/xml'},
+        body: '<GetAccessKeyLastUsedResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><GetAccessKeyLastUsedResult><UserName>lister</UserName></GetAccessKeyLastUsedResult><ResponseMetadata><RequestId>fault</RequestId></ResponseMetadata></GetAccessKeyLastUsedResponse>',
+      }
+    })
+    const r = await list({profile: 'pulumi'})
+    expect(r.keys.find((k) => k.accessKeyId === u.key.accessKeyId)!.lastUsed).to.deep.equal({date: undefined, service: undefined, region: undefined})
+    expect(r.keys.find((k) => k.accessKeyId === second.accessKeyId)!.lastUsed).to.equal(undefined)
+    expect(r.warnings).to.have.length(1)
+    expect(r.warnings[0]).to.match(new RegExp(`^Last use of ${mask(second.accessKeyId)} is not shown: AWS rejected the credentials for iam:GetAccessKeyLastUsed \\(InvalidClientTokenId\\)`))
+  })
+
   it("a profile's key that is not an IAM user's, or of another user than --user, is refused", async () => {
     const other = await makeStateUser(moto.endpoint, moto.admin, 'someone', {createBucket: false})
     writeCredentials(home.credentialsFile, credentialsText({pulumi: u.key, theirs: other.key}))
