@@ -134,6 +134,15 @@ describe('keys: run options, lock session and preflight checks (in process, no A
       expect(() => validateCommon({profiles: ['a', 'b'], env: home.env})).to.not.throw()
     })
 
+    it('validateCommon: every --profile is checked: an invalid name or a role profile anywhere in the list is exit 2', () => {
+      writeFileSync(home.configFile, '[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deploy\n')
+      const name = thrown(() => validateCommon({profiles: ['pulumi', 'a]b'], env: home.env}))
+      expect([name.exitCode, name.code]).to.deep.equal([2, 'ProfileNameInvalid'])
+      const role = thrown(() => validateCommon({profiles: ['pulumi', 'deploy'], env: home.env}))
+      expect([role.exitCode, role.code]).to.deep.equal([2, 'ProfileAssumesRole'])
+      expect(role.message).to.match(/^The profile "deploy" has no key to rotate: /)
+    })
+
     it('validateCommon: --max-age and --wait must be finite and >= 0 (0 is allowed)', () => {
       for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
         const age = thrown(() => validateCommon({profiles: ['pulumi'], maxAgeMs: bad}))
