@@ -235,6 +235,9 @@ describe('keys list and the user of a profile (in process, moto behind the fault
       const given = await resolveUser(state(), {region: 'us-east-1', admin, user: 'named'}, 'pulumi', u.key)
       expect([given.user, given.userArn]).to.deep.equal(['named', undefined])
       expect(proxy.calls.length).to.equal(before)
+      // --user naming the key's own user, without an administrator: STS confirms it.
+      const same = await resolveUser(state(), {region: 'us-east-1', user: 'lister'}, 'pulumi', u.key)
+      expect([same.user, same.userArn]).to.deep.equal(['lister', u.arn])
     })
 
     it('a key of a role session is NotAnIamUser; a key of another user than --user is UserMismatch (exit 2)', async () => {
@@ -276,6 +279,16 @@ describe('keys list and the user of a profile (in process, moto behind the fault
       expect(logs).to.include(res.recovered[0])
       expect(await userKeys(moto.endpoint, moto.admin, 'lister')).to.deep.equal([{id: fresh.accessKeyId, status: 'Active'}])
       expect(state.journal!.list()).to.deep.equal([])
+    })
+
+    it('a finished rotation of another profile of the same user (found through --user) does not complete this profile', async () => {
+      const {fresh, state} = await interrupted(['ci'])
+      state.journal!.record(entry({id: '666666666666', profile: 'ci', profiles: ['ci'], oldKeyId: u.key.accessKeyId, newKeyId: fresh.accessKeyId, step: 'verified'}))
+      const res = emptyResult('pulumi')
+      expect(await recoverFirst(state, {region: 'us-east-1', user: 'lister'}, 'pulumi', res)).to.equal(undefined)
+      expect(res.recovered).to.have.length(1)
+      expect(res.recovered[0]).to.match(/^Finished the interrupted rotation of profile "ci"/)
+      expect(await userKeys(moto.endpoint, moto.admin, 'lister')).to.deep.equal([{id: fresh.accessKeyId, status: 'Active'}])
     })
 
     it('an undone rotation or first key of this profile completes nothing: the run goes on to rotate', async () => {
