@@ -176,10 +176,10 @@ export interface RunState {
 export function readTextIfExists(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8')
-    // Stryker disable next-line BlockStatement: `catch {}` returns undefined as well; no test can tell them apart.
   } catch {
-    return undefined
+    // Unreadable or absent: the caller falls back.
   }
+  return undefined
 }
 
 export function fail(message: string, opts: {hint?: string; code: string; cause?: unknown; exitCode?: number; data?: Record<string, unknown>}): PsbError {
