@@ -40,6 +40,8 @@ export const groups = {
     testFiles: [
       "test/unit/keys-steps.test.ts",
       "test/unit/journal-strength.test.ts",
+      "test/unit/keys-list-preflight.test.ts",
+      "test/unit/keys-list-lib.test.ts",
       "test/unit/keys-faults.test.ts",
       "test/unit/keys-strength.test.ts",
       "test/unit/files-strength.test.ts",

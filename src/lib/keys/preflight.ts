@@ -23,8 +23,8 @@ export async function recoverFirst(state: RunState, opts: Opts, profile: string,
     for (const o of await recoverForProfile(state, profile, opts.user)) {
       res.recovered.push(o.message)
       state.logger.info(o.message)
-      if (o.action === 'finished' && o.entry.kind === 'rotate' && (o.entry.profiles.includes(profile) || o.entry.profile === profile)) completed = o
-      if (o.action === 'finished' && o.entry.kind === 'create' && o.entry.profile === profile) completed = o
+      // A run of this profile: asked for it, or it held the old key. One rule for both kinds (a first key's entry holds profiles: [profile]).
+      if (o.action === 'finished' && (o.entry.profiles.includes(profile) || o.entry.profile === profile)) completed = o
     }
   } else if (opts.dryRun) {
     for (const e of readJournalEntries(state.credentialsFile)) {

@@ -37,7 +37,7 @@ export const DEFAULT_POLL_MS = 1000
 
 export function envNumber(name: string): number | undefined {
   const v = process.env[name]
-  if (v === undefined || v === '') return undefined
+  if (!v) return undefined
   const n = Number(v)
   return Number.isFinite(n) && n >= 0 ? n : undefined
 }
@@ -177,8 +177,9 @@ export function readTextIfExists(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8')
   } catch {
-    return undefined
+    // Unreadable or absent: the caller falls back.
   }
+  return undefined
 }
 
 export function fail(message: string, opts: {hint?: string; code: string; cause?: unknown; exitCode?: number; data?: Record<string, unknown>}): PsbError {
