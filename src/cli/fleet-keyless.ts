@@ -9,13 +9,12 @@
  * Environment), proven once written (src/cli/init-keyless.ts profileStep).
  */
 import type {AwsContext} from '../lib/aws/client.js'
-import {parseDuration} from '../lib/duration.js'
 import type {Env} from '../lib/files/aws-config.js'
 import type {Target} from '../lib/fleet/targets.js'
 import {DEFAULT_ROLE, validateRoleName, validateRoleOptions, type RoleOptions} from '../lib/iam/role.js'
 import {parseTrusts, trustKey} from '../lib/iam/trust.js'
 import {checkProfileKeyless, sourceIdentity, sourceOf, type KeylessSource} from '../lib/init/keyless.js'
-import {refuseMisplaced, type KeylessFlags, type KeylessPlan} from './init-keyless.js'
+import {refuseMisplaced, roleFlagOptions, type KeylessFlags, type KeylessPlan} from './init-keyless.js'
 
 /** What every target's keyless plan shares. */
 export interface FleetKeyless {
@@ -40,17 +39,7 @@ export function fleetKeylessFlags(flags: KeylessFlags, o: {dryRun: boolean; wait
   refuseMisplaced(flags)
   if (!flags.keyless) return undefined
   const trust = parseTrusts(flags.trust ?? [])
-  const role: FleetKeyless['role'] = {
-    path: flags.path,
-    permissionsBoundary: flags['permissions-boundary'],
-    maxSessionSeconds: Math.round(parseDuration(flags['max-session'], {flag: '--max-session', bareUnit: 's'}) / 1000),
-    attachPolicies: flags['attach-policy'] ?? [],
-    trust,
-    requireMfa: flags['require-mfa'],
-    adopt: flags.adopt,
-    widenScope: flags['widen-scope'],
-    dryRun: o.dryRun,
-  }
+  const role: FleetKeyless['role'] = roleFlagOptions(flags, trust, o.dryRun)
   const roleBase = flags.role ?? DEFAULT_ROLE
   validateRoleOptions({...role, role: roleBase, bucket: 'pulumi-state-probe'})
   return {roleBase, role, sourceProfile: flags['source-profile'], github: trust.filter((e): e is KeylessPlan['github'][number] => e.kind === 'github'), waitMs: o.waitMs}

@@ -84,6 +84,21 @@ async function confirmRetire(user: string, deleteUser: boolean, o: {interactive:
   if (!ok) throw badInput('Not confirmed: nothing was changed.', 'Run again and confirm, or leave --retire-user out.', 'NotConfirmed')
 }
 
+/** The role settings every keyless run takes from the flags (single init and each fleet target). */
+export function roleFlagOptions(flags: KeylessFlags, trust: RoleOptions['trust'], dryRun: boolean): Omit<RoleOptions, 'role' | 'bucket' | 'prefix' | 'kmsKeyArn'> {
+  return {
+    path: flags.path,
+    permissionsBoundary: flags['permissions-boundary'],
+    maxSessionSeconds: Math.round(parseDuration(flags['max-session'], {flag: '--max-session', bareUnit: 's'}) / 1000),
+    attachPolicies: flags['attach-policy'] ?? [],
+    trust,
+    requireMfa: flags['require-mfa'],
+    adopt: flags.adopt,
+    widenScope: flags['widen-scope'],
+    dryRun,
+  }
+}
+
 /** Every keyless input, checked before the first write (read calls only). Undefined without --keyless. */
 export async function keylessInputs(
   flags: KeylessFlags,
@@ -93,19 +108,11 @@ export async function keylessInputs(
   if (!flags.keyless) return undefined
   const trust = parseTrusts(flags.trust ?? [])
   const role: RoleOptions = {
+    ...roleFlagOptions(flags, trust, o.dryRun),
     role: flags.role ?? DEFAULT_ROLE,
-    path: flags.path,
-    permissionsBoundary: flags['permissions-boundary'],
-    maxSessionSeconds: Math.round(parseDuration(flags['max-session'], {flag: '--max-session', bareUnit: 's'}) / 1000),
     bucket: o.bucket,
     prefix: o.prefix,
     kmsKeyArn: flags['kms-key'],
-    attachPolicies: flags['attach-policy'] ?? [],
-    trust,
-    requireMfa: flags['require-mfa'],
-    adopt: flags.adopt,
-    widenScope: flags['widen-scope'],
-    dryRun: o.dryRun,
   }
   validateRoleOptions(role)
   const source = sourceOf({sourceProfile: flags['source-profile'], adminProfile: flags['admin-profile'], profile: o.profile, env: o.env})
