@@ -8,7 +8,7 @@ npm run build >/dev/null
 PSB_PULUMI_DIR="$(bash scripts/build-pulumi.sh 2>/dev/null || true)"
 export PSB_PULUMI_DIR
 status=0
-for b in startup creds bucket terragrunt keys init history fleet; do
+for b in startup creds bucket terragrunt floor keys init history fleet; do
   echo "=== bench/$b.ts"
   node --import tsx "bench/$b.ts" || status=1
 done
