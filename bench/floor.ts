@@ -29,7 +29,7 @@ import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parseArgs} from 'node:util'
 import {build, type Plugin} from 'esbuild'
-import {ROOT, check, median, run} from './lib.js'
+import {ROOT, check, findTerragrunt, median, run, sideBySideEnv, terragruntHcl} from './lib.js'
 import {MotoServer} from '../test/support/moto.js'
 
 const {values: args} = parseArgs({options: {rounds: {type: 'string', default: '9'}, terragrunt: {type: 'string'}}})
@@ -76,17 +76,10 @@ async function bundle(entry: string, outfile: string, snapshot: boolean): Promis
   })
 }
 
-function findTerragrunt(): string | undefined {
-  const given = args.terragrunt ?? process.env.TG_BIN
-  if (given) return given
-  const r = spawnSync('bash', [join(ROOT, 'bench', 'build-terragrunt.sh')], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']})
-  return r.status === 0 ? r.stdout.trim() : undefined
-}
-
 async function main(): Promise<void> {
   if (!existsSync(join(ROOT, 'dist', 'commands', 'bucket', 'create.js'))) throw new Error('no built dist/: run `npm run build` first.')
   if (!existsSync('/usr/bin/time')) throw new Error('bench/floor needs GNU time (/usr/bin/time) for the CPU column.')
-  const tg = findTerragrunt()
+  const tg = findTerragrunt(args.terragrunt ?? process.env.TG_BIN)
   if (!tg) console.log('bench/floor: no Terragrunt binary (--terragrunt BIN, TG_BIN or bench/build-terragrunt.sh): the floor alone.')
   const work = mkdtempSync(join(tmpdir(), 'psb-bench-floor-'))
   const moto = new MotoServer()
@@ -102,16 +95,7 @@ async function main(): Promise<void> {
     writeFileSync(join(work, 'credentials'), `[bench]\naws_access_key_id = ${moto.admin.accessKeyId}\naws_secret_access_key = ${moto.admin.secretAccessKey}\n`)
     writeFileSync(join(work, 'config'), `[profile bench]\nregion = ${REGION}\n`)
     const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '',
-      HOME: work,
-      LANG: process.env.LANG ?? 'C.UTF-8',
-      AWS_CONFIG_FILE: join(work, 'config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(work, 'credentials'),
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_ENDPOINT_URL_STS: moto.endpoint,
-      NO_UPDATE_NOTIFIER: '1',
-      PSB_NO_UPDATE_CHECK: '1',
-      TG_NO_COLOR: 'true',
+      ...sideBySideEnv(work, moto.endpoint),
       FLOOR_ENDPOINT: moto.endpoint,
       FLOOR_BUCKET: 'floor-psb',
       FLOOR_PROFILE: 'bench',
@@ -119,19 +103,7 @@ async function main(): Promise<void> {
     }
     const tgDir = join(work, 'tg')
     mkdirSync(tgDir)
-    writeFileSync(
-      join(tgDir, 'terragrunt.hcl'),
-      `remote_state {
-  backend = "s3"
-  config = {
-    bucket = "floor-tg", key = "bench/terraform.tfstate", region = "${REGION}", profile = "bench"
-    endpoints = { s3 = "${moto.endpoint}" }
-    force_path_style = true, skip_credentials_validation = true, skip_metadata_api_check = true
-    encrypt = true, use_lockfile = true
-  }
-}
-`,
-    )
+    writeFileSync(join(tgDir, 'terragrunt.hcl'), terragruntHcl('floor-tg', moto.endpoint, REGION))
     const node = process.execPath
     const variants: Record<string, {cmd: string; argv: string[]; cwd?: string}> = {
       node: {cmd: node, argv: ['-e', '0']},

@@ -14,12 +14,11 @@
  * With GNU time (/usr/bin/time) it also reports each process's CPU time, which load disturbs less.
  * Target: psb / terragrunt <= 1.0 for both (wall time). Writes bench/out/terragrunt.json; exit 1 on a miss.
  */
-import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parseArgs} from 'node:util'
-import {ROOT, check, median, run} from './lib.js'
+import {ROOT, check, findTerragrunt, median, run, sideBySideEnv, terragruntHcl} from './lib.js'
 import {MotoServer} from '../test/support/moto.js'
 
 const {values: args} = parseArgs({options: {rounds: {type: 'string', default: '5'}, terragrunt: {type: 'string'}, dir: {type: 'string'}}})
@@ -28,36 +27,9 @@ const REGION = 'us-east-1'
 const PSB_ROOT = args.dir ?? ROOT
 const HAS_TIME = existsSync('/usr/bin/time')
 
-function findTerragrunt(): string | undefined {
-  const given = args.terragrunt ?? process.env.TG_BIN
-  if (given) return given
-  const r = spawnSync('bash', [join(ROOT, 'bench', 'build-terragrunt.sh')], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']})
-  return r.status === 0 ? r.stdout.trim() : undefined
-}
-
-/** The config the issue names: S3 backend on moto, path-style, encrypted, S3's own lock file. */
-function terragruntHcl(bucket: string, endpoint: string): string {
-  return `remote_state {
-  backend = "s3"
-  config = {
-    bucket                      = "${bucket}"
-    key                         = "bench/terraform.tfstate"
-    region                      = "${REGION}"
-    profile                     = "bench"
-    endpoints                   = { s3 = "${endpoint}" }
-    force_path_style            = true
-    skip_credentials_validation = true
-    skip_metadata_api_check     = true
-    encrypt                     = true
-    use_lockfile                = true
-  }
-}
-`
-}
-
 async function main(): Promise<void> {
   if (!existsSync(join(PSB_ROOT, 'dist', 'commands', 'bucket', 'create.js'))) throw new Error(`${PSB_ROOT} has no built dist/: run \`npm run build\` first.`)
-  const tg = findTerragrunt()
+  const tg = findTerragrunt(args.terragrunt ?? process.env.TG_BIN)
   if (!tg) console.log('bench/terragrunt: no Terragrunt binary (give --terragrunt BIN, TG_BIN, or TG_SNAPSHOT for bench/build-terragrunt.sh): psb alone.')
   const work = mkdtempSync(join(tmpdir(), 'psb-bench-tg-'))
   const moto = new MotoServer()
@@ -65,18 +37,7 @@ async function main(): Promise<void> {
   try {
     writeFileSync(join(work, 'credentials'), `[bench]\naws_access_key_id = ${moto.admin.accessKeyId}\naws_secret_access_key = ${moto.admin.secretAccessKey}\n`)
     writeFileSync(join(work, 'config'), `[profile bench]\nregion = ${REGION}\n`)
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '',
-      HOME: work,
-      LANG: process.env.LANG ?? 'C.UTF-8',
-      AWS_CONFIG_FILE: join(work, 'config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(work, 'credentials'),
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_ENDPOINT_URL_STS: moto.endpoint,
-      NO_UPDATE_NOTIFIER: '1',
-      PSB_NO_UPDATE_CHECK: '1',
-      TG_NO_COLOR: 'true',
-    }
+    const env = sideBySideEnv(work, moto.endpoint)
     // CPU time (user + system) of each process, from GNU time when the machine has it: a busy
     // machine stretches wall time far more than CPU time.
     const cpuMs: Record<string, number[]> = {}
@@ -87,7 +48,7 @@ async function main(): Promise<void> {
     const terragrunt = (bucket: string) => {
       const dir = join(work, bucket)
       mkdirSync(dir, {recursive: true})
-      writeFileSync(join(dir, 'terragrunt.hcl'), terragruntHcl(bucket, moto.endpoint))
+      writeFileSync(join(dir, 'terragrunt.hcl'), terragruntHcl(bucket, moto.endpoint, REGION))
       return timedRun(tg!, ['backend', 'bootstrap', '--non-interactive'], {env, cwd: dir})
     }
     const timed = async (what: string, f: () => ReturnType<typeof run>, key?: string): Promise<number> => {
