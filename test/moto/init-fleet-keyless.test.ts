@@ -8,13 +8,13 @@
  */
 import {expect} from 'chai'
 import {readFileSync, writeFileSync} from 'node:fs'
-import {CreateAccountCommand, CreateOrganizationCommand, OrganizationsClient} from '@aws-sdk/client-organizations'
 import {IAMClient, GetRoleCommand, GetRolePolicyCommand, ListOpenIDConnectProvidersCommand} from '@aws-sdk/client-iam'
 import {DeleteObjectCommand, GetBucketLocationCommand, GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 import {AssumeRoleCommand, GetCallerIdentityCommand, STSClient} from '@aws-sdk/client-sts'
 import {useMoto, ACCOUNT_ID} from '../support/moto.js'
 import {TempHome, runPsb, type RunResult} from '../support/cli.js'
 import {VERIFY_SENTINEL_CALLS, mutatingCalls} from '../support/calls.js'
+import {callLog, orgAccounts} from '../support/fleet-fixture.js'
 
 interface Row {
   account: string
@@ -44,21 +44,9 @@ describe('psb init --keyless over many targets (subprocess, moto, IAM enforced)'
   })
   afterEach(() => home.cleanup())
 
-  const org = () => new OrganizationsClient({region: 'us-east-1', endpoint: moto.endpoint, credentials: moto.admin, maxAttempts: 1})
-  async function accounts(n: number): Promise<string[]> {
-    await org().send(new CreateOrganizationCommand({FeatureSet: 'ALL'}))
-    const ids: string[] = []
-    for (let i = 0; i < n; i++) ids.push((await org().send(new CreateAccountCommand({AccountName: `team-${i}`, Email: `team-${i}@example.com`}))).CreateAccountStatus!.AccountId!)
-    return ids
-  }
+  const accounts = (n: number) => orgAccounts(moto.endpoint, moto.admin, n)
   const targetsOf = (ids: string[]) => ids.flatMap((a) => REGIONS.map((r) => `${a}/${r}`))
-  const calls = () => {
-    try {
-      return readFileSync(home.path('calls.log'), 'utf8')
-    } catch {
-      return ''
-    }
-  }
+  const calls = () => callLog(home)
   const fleet = (targets: string[], extra: string[] = []): Promise<RunResult> =>
     runPsb(['init', '--keyless', ...targets.flatMap((t) => ['--target', t]), ...extra, '--endpoint', moto.endpoint, '--admin-profile', 'admin', '--region', 'us-east-1', '--json'], home, {
       env: {PSB_CALL_LOG: home.path('calls.log')},

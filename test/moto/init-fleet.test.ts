@@ -6,13 +6,14 @@
  */
 import {expect} from 'chai'
 import {readFileSync, writeFileSync} from 'node:fs'
-import {CreateAccountCommand, CreateOrganizationCommand, CreateOrganizationalUnitCommand, ListRootsCommand, MoveAccountCommand, OrganizationsClient} from '@aws-sdk/client-organizations'
+import {CreateOrganizationalUnitCommand, ListRootsCommand, MoveAccountCommand, OrganizationsClient} from '@aws-sdk/client-organizations'
 import {GetBucketLocationCommand, ListObjectsV2Command, S3Client} from '@aws-sdk/client-s3'
 import {AssumeRoleCommand, GetCallerIdentityCommand, STSClient} from '@aws-sdk/client-sts'
 import {DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient} from '@aws-sdk/client-kms'
 import {useMoto, ACCOUNT_ID} from '../support/moto.js'
 import {TempHome, runPsb, type RunResult} from '../support/cli.js'
 import {VERIFY_SENTINEL_CALLS, mutatingCalls} from '../support/calls.js'
+import {callLog, orgAccounts} from '../support/fleet-fixture.js'
 
 interface Row {
   account: string
@@ -42,20 +43,9 @@ describe('psb init over many targets (subprocess, moto, IAM enforced)', function
   afterEach(() => home.cleanup())
 
   const org = () => new OrganizationsClient({region: 'us-east-1', endpoint: moto.endpoint, credentials: moto.admin, maxAttempts: 1})
-  async function accounts(n: number): Promise<string[]> {
-    await org().send(new CreateOrganizationCommand({FeatureSet: 'ALL'}))
-    const ids: string[] = []
-    for (let i = 0; i < n; i++) ids.push((await org().send(new CreateAccountCommand({AccountName: `team-${i}`, Email: `team-${i}@example.com`}))).CreateAccountStatus!.AccountId!)
-    return ids
-  }
+  const accounts = (n: number) => orgAccounts(moto.endpoint, moto.admin, n)
   const targetsOf = (ids: string[]) => ids.flatMap((a) => REGIONS.map((r) => `${a}/${r}`))
-  const calls = () => {
-    try {
-      return readFileSync(home.path('calls.log'), 'utf8')
-    } catch {
-      return ''
-    }
-  }
+  const calls = () => callLog(home)
   const psb = (args: string[]): Promise<RunResult> =>
     runPsb(['init', ...args, '--endpoint', moto.endpoint, '--admin-profile', 'admin', '--region', 'us-east-1', '--json'], home, {env: {PSB_KEY_PROPAGATION_POLL_MS: '20', PSB_CALL_LOG: home.path('calls.log')}})
   const rows = (r: RunResult): Row[] => (JSON.parse(r.stdout) as {targets: Row[]}).targets

@@ -12,6 +12,24 @@ import {STSClient, AssumeRoleCommand} from '@aws-sdk/client-sts'
 import {ACCOUNT_ID, type Keys} from './moto.js'
 import {TempHome, runPsb, type RunResult} from './cli.js'
 
+/** What psb logged to `calls.log` in `home` (PSB_CALL_LOG), '' before the first call. */
+export function callLog(home: TempHome): string {
+  try {
+    return readFileSync(home.path('calls.log'), 'utf8')
+  } catch {
+    return ''
+  }
+}
+
+/** An organisation in moto with `n` member accounts (`team-0`…), their ids. */
+export async function orgAccounts(endpoint: string, admin: Keys, n: number): Promise<string[]> {
+  const org = new OrganizationsClient({region: 'us-east-1', endpoint, credentials: admin, maxAttempts: 1})
+  await org.send(new CreateOrganizationCommand({FeatureSet: 'ALL'}))
+  const ids: string[] = []
+  for (let i = 0; i < n; i++) ids.push((await org.send(new CreateAccountCommand({AccountName: `team-${i}`, Email: `team-${i}@example.com`}))).CreateAccountStatus!.AccountId!)
+  return ids
+}
+
 export const ok = (r: RunResult, code = 0) => expect(r.code, `exit ${r.code}\n${r.stdout}\n${r.stderr}`).to.equal(code)
 
 export class FleetHome {
@@ -44,11 +62,7 @@ export class FleetHome {
   }
 
   calls(): string {
-    try {
-      return readFileSync(this.home.path('calls.log'), 'utf8')
-    } catch {
-      return ''
-    }
+    return callLog(this.home)
   }
 
   resetCalls(): void {

@@ -17,6 +17,7 @@ import {
 import {STSClient, GetCallerIdentityCommand} from '@aws-sdk/client-sts'
 import {S3Client, CreateBucketCommand} from '@aws-sdk/client-s3'
 import {buildStatePolicy} from '../../src/lib/iam/policy.js'
+import type {JournalEntry} from '../../src/lib/keys/journal.js'
 import {ACCOUNT_ID, type Keys} from './moto.js'
 import {RUN_JS, baseEnv, type RunResult} from './cli.js'
 import {checkJsonOutput} from './json-contract.js'
@@ -152,5 +153,23 @@ export async function until(check: () => boolean, what: string, timeoutMs = 30_0
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
     await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/** A journal entry as a run writes it (profile `pulumi`, step `verified`), with `fields` over it. */
+export function journalEntry(fields: Partial<JournalEntry>): JournalEntry {
+  return {
+    id: 'eeeeeeeeeeee',
+    kind: 'rotate',
+    user: 'pulumi',
+    profile: 'pulumi',
+    profiles: ['pulumi'],
+    step: 'verified',
+    acting: 'self',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    pid: 1,
+    host: 'h',
+    ...fields,
   }
 }

@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import {useMoto} from '../support/moto.js'
 import {FaultProxy, notYetPropagated} from '../support/fault-proxy.js'
 import {CreateUserCommand} from '@aws-sdk/client-iam'
-import {addKey, credentialsText, iamClient, makeStateUser, tempHomeDir, userKeys, writeCredentials, type TestUser} from '../support/keys-fixture.js'
+import {addKey, credentialsText, iamClient, journalEntry, makeStateUser, tempHomeDir, userKeys, writeCredentials, type TestUser} from '../support/keys-fixture.js'
 import {CLOCK_SKEW_MS, orphanCandidates, recoverEntry, recoverForProfile, secretFromBackup} from '../../src/lib/keys/recovery.js'
 import {Journal, readJournalEntries, type JournalEntry} from '../../src/lib/keys/journal.js'
 import {makeState, type RunState, type RotationSession} from '../../src/lib/keys/run.js'
@@ -20,20 +20,8 @@ import {clearRegisteredSecrets, maskKeyId, redact} from '../../src/lib/redact.js
 import {rejection} from '../support/errors.js'
 import {type Keys} from '../support/moto.js'
 
-const entryOf = (fields: Partial<JournalEntry>): JournalEntry => ({
-  id: 'e',
-  kind: 'rotate',
-  user: 'u',
-  profile: 'p',
-  profiles: ['p'],
-  step: 'creating',
-  acting: 'self',
-  startedAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-  pid: 1,
-  host: 'h',
-  ...fields,
-})
+const entryOf = (fields: Partial<JournalEntry>): JournalEntry =>
+  journalEntry({id: 'e', user: 'u', profile: 'p', profiles: ['p'], step: 'creating', ...fields})
 
 describe('keys recovery: pure parts (orphanCandidates, secretFromBackup)', () => {
   const from = '2026-01-01T00:00:10.500Z'
@@ -377,11 +365,16 @@ describe('keys recovery: journal entries of interrupted runs, against moto (reco
     expect(proxy.calls.find((c) => c.action === 'ListAccessKeys')?.keyId).to.equal(fresh2.accessKeyId)
   })
 
-  it('recoverForProfile handles the entries of this profile, of a profile that held the old key, and of this user; it logs each', async () => {
+  /** Profile `pulumi` holds rec's key, a second user `someone` exists; the journal, and an entry's common fields. */
+  const twoUsersJournal = async () => {
     writeCredentials(home.credentialsFile, credentialsText({pulumi: u.key}))
     await makeUser('someone')
-    const j = new Journal(home.credentialsFile)
     const base = {kind: 'rotate' as const, step: 'created' as const, acting: 'self' as const, startedAt: STARTED, oldKeyId: u.key.accessKeyId, newKeyId: 'AKIANOTINIAM00000001'}
+    return {j: new Journal(home.credentialsFile), base}
+  }
+
+  it('recoverForProfile handles the entries of this profile, of a profile that held the old key, and of this user; it logs each', async () => {
+    const {j, base} = await twoUsersJournal()
     j.record({...base, id: 'mine', user: 'rec', profile: 'pulumi', profiles: ['pulumi']})
     j.record({...base, id: 'held', user: 'someone', profile: 'other', profiles: ['other', 'pulumi']})
     j.record({...base, id: 'user', user: 'rec', profile: 'elsewhere', profiles: ['elsewhere']})
@@ -398,10 +391,7 @@ describe('keys recovery: journal entries of interrupted runs, against moto (reco
   })
 
   it('in a shared session only entries inherited from ended runs, and only of this profile, are recovered', async () => {
-    writeCredentials(home.credentialsFile, credentialsText({pulumi: u.key}))
-    await makeUser('someone')
-    const j = new Journal(home.credentialsFile)
-    const base = {kind: 'rotate' as const, step: 'created' as const, acting: 'self' as const, startedAt: STARTED, oldKeyId: u.key.accessKeyId, newKeyId: 'AKIANOTINIAM00000001'}
+    const {j, base} = await twoUsersJournal()
     j.record({...base, id: 'ended', user: 'rec', profile: 'pulumi', profiles: ['pulumi']})
     j.record({...base, id: 'heldby', user: 'someone', profile: 'o', profiles: ['o', 'pulumi']})
     j.record({...base, id: 'live', user: 'rec', profile: 'pulumi', profiles: ['pulumi']})

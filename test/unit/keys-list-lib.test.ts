@@ -9,13 +9,15 @@ import {expect} from 'chai'
 import {rmSync, writeFileSync} from 'node:fs'
 import {useMoto} from '../support/moto.js'
 import {FaultProxy, awsError} from '../support/fault-proxy.js'
-import {addKey, credentialsText, makeStateUser, tempHomeDir, userKeys, writeCredentials, type TestUser} from '../support/keys-fixture.js'
+import {addKey, credentialsText, journalEntry, makeStateUser, tempHomeDir, userKeys, writeCredentials, type TestUser} from '../support/keys-fixture.js'
 import {rejection} from '../support/errors.js'
 import {listKeys, type ListKeysOptions} from '../../src/lib/keys/list.js'
 import {recoverFirst, resolveUser} from '../../src/lib/keys/preflight.js'
 import {emptyResult, makeState} from '../../src/lib/keys/run.js'
 import {Journal, journalPath, type JournalEntry} from '../../src/lib/keys/journal.js'
 import {createAwsContext, type AwsContext} from '../../src/lib/aws/client.js'
+
+const entry = (fields: Partial<JournalEntry>): JournalEntry => journalEntry({user: 'lister', ...fields})
 
 /** A GetCallerIdentity answer naming `arn`. */
 function callerIs(arn: string) {
@@ -326,20 +328,3 @@ describe('keys list and the user of a profile (in process, moto behind the fault
     })
   })
 })
-
-function entry(fields: Partial<JournalEntry>): JournalEntry {
-  return {
-    id: 'eeeeeeeeeeee',
-    kind: 'rotate',
-    user: 'lister',
-    profile: 'pulumi',
-    profiles: ['pulumi'],
-    step: 'verified',
-    acting: 'self',
-    startedAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    pid: 1,
-    host: 'h',
-    ...fields,
-  }
-}

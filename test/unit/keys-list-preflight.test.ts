@@ -7,7 +7,7 @@
  */
 import {expect} from 'chai'
 import {existsSync, rmSync, writeFileSync} from 'node:fs'
-import {credentialsText, tempHomeDir, writeCredentials} from '../support/keys-fixture.js'
+import {credentialsText, journalEntry as entry, tempHomeDir, writeCredentials} from '../support/keys-fixture.js'
 import {thrown, rejection} from '../support/errors.js'
 import {
   DEFAULT_POLL_MS,
@@ -29,7 +29,7 @@ import {
   type RotateResult,
 } from '../../src/lib/keys/run.js'
 import {checkLongTerm, currentKey, noKeyError, notDue, planRotation, recoverFirst, resultOfRecovery, strayKeys} from '../../src/lib/keys/preflight.js'
-import {Journal, journalPath, lockPath, type JournalEntry} from '../../src/lib/keys/journal.js'
+import {Journal, journalPath, lockPath} from '../../src/lib/keys/journal.js'
 import {createAwsContext} from '../../src/lib/aws/client.js'
 import {isPsbError, type PsbError} from '../../src/lib/errors.js'
 import {DAY_MS, formatDuration} from '../../src/lib/duration.js'
@@ -448,20 +448,3 @@ describe('keys: run options, lock session and preflight checks (in process, no A
     })
   })
 })
-
-function entry(fields: Partial<JournalEntry>): JournalEntry {
-  return {
-    id: 'eeeeeeeeeeee',
-    kind: 'rotate',
-    user: 'pulumi',
-    profile: 'pulumi',
-    profiles: ['pulumi'],
-    step: 'verified',
-    acting: 'self',
-    startedAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    pid: 1,
-    host: 'h',
-    ...fields,
-  }
-}
